@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { createOutput, withPlatform } from '../../context.ts';
+import { createEnvironment } from '../../../platform/environments.ts';
+
+/** `latchkey environments create <id> [--name <name>]` */
+export function registerEnvironmentsCreate(environments: Command): void {
+  environments
+    .command('create <id>')
+    .description('create an environment (id: lower-case letters, digits, hyphens)')
+    .option('--name <name>', 'display name (defaults to the id)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { name?: string; json?: boolean }) => {
+      const environment = await withPlatform((deps) => createEnvironment(deps, { id, ...(options.name !== undefined ? { name: options.name } : {}) }));
+      createOutput(options).result(environment, () => `Created environment ${environment.id} (${environment.name})`);
+    });
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { registerEnvironmentsCreate } from './environments/create.ts';
+import { registerEnvironmentsList } from './environments/list.ts';
+import { registerIntegrationsCreate } from './integrations/create.ts';
+import { registerIntegrationsList } from './integrations/list.ts';
+import { registerIntegrationsShow } from './integrations/show.ts';
+import { registerIntegrationsSetPermissions } from './integrations/set-permissions.ts';
+import { registerIntegrationsRotateSecret } from './integrations/rotate-secret.ts';
+import { registerIntegrationsSetStatus } from './integrations/set-status.ts';
+import { registerKeysRotate } from './keys/rotate.ts';
+import { registerKeysList } from './keys/list.ts';
+
+/** Registers every noun/verb command (environments, integrations, keys). */
+export function registerCommands(program: Command): void {
+  const environments = program.command('environments').description('manage environments');
+  registerEnvironmentsCreate(environments);
+  registerEnvironmentsList(environments);
+
+  const integrations = program.command('integrations').description('manage integrations (machine users with a Client ID and Client Secret)');
+  registerIntegrationsCreate(integrations);
+  registerIntegrationsList(integrations);
+  registerIntegrationsShow(integrations);
+  registerIntegrationsSetPermissions(integrations);
+  registerIntegrationsRotateSecret(integrations);
+  registerIntegrationsSetStatus(integrations);
+
+  const keys = program.command('keys').description('manage signing keys');
+  registerKeysRotate(keys);
+  registerKeysList(keys);
+}

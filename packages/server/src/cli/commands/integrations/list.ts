@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { createOutput, withPlatform } from '../../context.ts';
+import { listIntegrations } from '../../../platform/integrations.ts';
+
+/** `latchkey integrations list --env <id>` */
+export function registerIntegrationsList(integrations: Command): void {
+  integrations
+    .command('list')
+    .description("list an environment's integrations")
+    .requiredOption('--env <id>', 'environment')
+    .option('--json', 'print JSON')
+    .action(async (options: { env: string; json?: boolean }) => {
+      const list = await withPlatform((deps) => listIntegrations(deps, options.env));
+      createOutput(options).result(list, () =>
+        list.length === 0
+          ? `no integrations in ${options.env} yet: latchkey integrations create --env ${options.env} --name <name>`
+          : list.map((i) => `${i.clientId}  ${i.name}${i.disabled ? '  [DISABLED]' : ''}  ${i.grants['environment-api']?.join(' ') ?? '(no Environment API access)'}`).join('\n'),
+      );
+    });
+}

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { createOutput, withPlatform } from '../../context.ts';
+import { parseSeconds } from '../../options.ts';
+import { formatSecretOnce } from '../../format.ts';
+import { rotateSecret } from '../../../platform/integrations.ts';
+
+/** `latchkey integrations rotate-secret <client-id> [--grace <seconds>]` → prints the new secret. */
+export function registerIntegrationsRotateSecret(integrations: Command): void {
+  integrations
+    .command('rotate-secret <client-id>')
+    .description('issue a new Client Secret; the old one keeps working for --grace seconds (default 0: stops at once)')
+    .option('--grace <seconds>', 'how long the previous secret stays valid')
+    .option('--json', 'print JSON')
+    .action(async (clientId: string, options: { grace?: string; json?: boolean }) => {
+      const graceSeconds = parseSeconds('--grace', options.grace, 0);
+      const result = await withPlatform((deps) => rotateSecret(deps, clientId, { graceSeconds }));
+      const previous = graceSeconds > 0 ? `The previous secret keeps working for ${graceSeconds} seconds.` : 'The previous secret no longer works.';
+      createOutput(options).result(
+        { client_id: result.integration.clientId, client_secret: result.clientSecret, grace_seconds: graceSeconds, integration: result.integration },
+        () => `${formatSecretOnce(result, `Rotated the secret of "${result.integration.name}"`)}\n${previous}`,
+      );
+    });
+}

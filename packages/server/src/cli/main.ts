@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { describeFailure, EXIT } from './context.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerCommands } from './commands/index.ts';
+
+/** Builds the `latchkey` program. Exported for tests; `run` executes it. */
+export function buildProgram(): Command {
+  const program = new Command('latchkey')
+    .description('Latchkey: machine-to-machine access with client credentials and cached JWT access tokens')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+  registerServe(program);
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI with `argv`; sets process.exitCode. */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const { message, exitCode } = describeFailure(error);
+    process.stderr.write(`latchkey: ${message}\n`);
+    process.exitCode = exitCode;
+  }
+}
+
+await run(process.argv);

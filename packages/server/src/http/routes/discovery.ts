@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../../runtime.ts';
+
+/** RFC 8414 authorization server metadata for this issuer. */
+export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
+  const { issuer } = runtime.config;
+  return {
+    issuer,
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    // No authorization endpoint: machine-to-machine only, so no response types.
+    response_types_supported: [],
+    scopes_supported: runtime.apis.apis.flatMap((api) => api.scopes.map((s) => s.name)),
+    // RFC 9068 access tokens are signed with these; resource servers can pin them.
+    access_token_signing_alg_values_supported: [runtime.config.signingAlgorithm],
+    // Latchkey extension: the APIs (RFC 8707 resources) tokens can be requested for.
+    resources_supported: runtime.apis.apis.map((api) => api.audience),
+  };
+}
+
+/** `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration` and the JWKS. */
+export async function discoveryRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  const metadata = JSON.stringify(buildServerMetadata(runtime));
+  const sendMetadata = async (_request: unknown, reply: import('fastify').FastifyReply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'public, max-age=300').send(metadata);
+  app.get('/.well-known/oauth-authorization-server', sendMetadata);
+  app.get('/.well-known/openid-configuration', sendMetadata);
+  // Short max-age: resource servers must see a rotated-in key well within the publish lead.
+  app.get('/.well-known/jwks.json', async (_request, reply) =>
+    reply
+      .header('content-type', 'application/jwk-set+json; charset=utf-8')
+      .header('cache-control', 'public, max-age=60')
+      .send(runtime.keyStore.jwks(runtime.clock.now())),
+  );
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyError } from 'fastify';
+import type { Runtime } from '../../runtime.ts';
+import { InvalidRequest, OAuthError, RequestTooLarge, ServerError, quoteForDescription } from '../../oauth/errors.ts';
+import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
+import type { TokenRequestBody } from '../../oauth/token-request.ts';
+
+/**
+ * `POST /oauth/token`. This plugin has its own body parsers and error handler so every failure,
+ * including the ones Fastify raises before the handler runs (size, content type, JSON), is answered
+ * in RFC 6749 §5.2 form rather than Fastify's.
+ */
+export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  const bodyLimit = runtime.config.tokenBodyLimitBytes;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request, text, done) => {
+    done(null, { kind: 'form', text: text as string } satisfies TokenRequestBody);
+  });
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, text, done) => {
+    try {
+      done(null, { kind: 'json', value: JSON.parse(text as string) as unknown } satisfies TokenRequestBody);
+    } catch {
+      done(new InvalidRequest('the body is not valid JSON'), undefined);
+    }
+  });
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    done(
+      new InvalidRequest(
+        `content type ${quoteForDescription(request.headers['content-type'] ?? '')} is not supported; send application/x-www-form-urlencoded or application/json`,
+      ),
+      undefined,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let oauthError: OAuthError;
+    if (error instanceof OAuthError) oauthError = error;
+    else if (error.statusCode === 413) oauthError = new RequestTooLarge(bodyLimit);
+    else if (error.statusCode === 415) oauthError = new InvalidRequest('send the parameters as application/x-www-form-urlencoded or application/json');
+    else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) oauthError = new InvalidRequest(`malformed request (${error.code ?? 'bad request'})`);
+    else {
+      request.log.error({ err: error }, 'token endpoint failed');
+      oauthError = new ServerError();
+    }
+    const response = oauthErrorResponse(oauthError);
+    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+  });
+
+  app.post('/oauth/token', { bodyLimit }, async (request, reply) => {
+    const response = await runtime.handleTokenRequest({
+      query: request.query as Record<string, unknown> | undefined,
+      authorization: request.headers.authorization,
+      body: (request.body as TokenRequestBody | undefined) ?? { kind: 'none' },
+      ip: request.ip,
+    });
+    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+  });
+
+  // RFC 6749 §3.2: the token endpoint takes POST only; a GET must never issue a token.
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/oauth/token',
+    handler: async (_request, reply) => {
+      const response = oauthErrorResponse(new OAuthError('invalid_request', 405, 'the token endpoint accepts POST only'));
+      return reply.code(405).headers({ ...response.headers, allow: 'POST' }).send(response.body);
+    },
+  });
+}

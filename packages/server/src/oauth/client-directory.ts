@@ -1,0 +1,80 @@
+import type { Database } from '../storage/database.ts';
+import type { ApiId } from '../platform/apis.ts';
+import { isWellFormedClientId } from '../platform/secrets.ts';
+
+/** What the token endpoint needs to know about a client, held in memory. */
+export interface ClientRecord {
+  integrationId: string;
+  environmentId: string;
+  clientId: string;
+  disabled: boolean;
+  grantVersion: number;
+  secrets: { generation: number; hash: Buffer; expiresAt: number | null }[];
+  grants: Map<ApiId, readonly string[]>;
+}
+
+async function loadClientRecord(database: Database, clientId: string): Promise<ClientRecord | null> {
+  const row = await database.db.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  if (!row) return null;
+  const [secrets, grants] = await Promise.all([
+    database.db.selectFrom('integration_secrets').select(['generation', 'secret_hash', 'expires_at']).where('integration_id', '=', row.id).execute(),
+    database.db.selectFrom('integration_grants').select(['api_id', 'scopes']).where('integration_id', '=', row.id).execute(),
+  ]);
+  return {
+    integrationId: row.id,
+    environmentId: row.environment_id,
+    clientId: row.client_id,
+    disabled: row.disabled === 1,
+    grantVersion: row.grant_version,
+    secrets: secrets.map((s) => ({ generation: s.generation, hash: Buffer.from(s.secret_hash, 'hex'), expiresAt: s.expires_at })),
+    grants: new Map(grants.map((g) => [g.api_id as ApiId, g.scopes.split(' ')])),
+  };
+}
+
+/**
+ * An in-memory directory of clients by Client ID, so the hot path of a token request reads no
+ * database. Unknown IDs are remembered too (as null) so probing for IDs costs the same as a wrong
+ * secret. Entries are dropped when the change feed reports a change to the client.
+ */
+export class ClientDirectory {
+  private readonly entries = new Map<string, ClientRecord | null>();
+  private readonly loading = new Map<string, Promise<ClientRecord | null>>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly maxEntries = 200_000,
+  ) {}
+
+  /** The client with this ID, or null. IDs that cannot be Latchkey IDs never reach the database. */
+  async find(clientId: string): Promise<ClientRecord | null> {
+    const known = this.entries.get(clientId);
+    if (known !== undefined) return known;
+    if (!isWellFormedClientId(clientId)) return null;
+    const pending = this.loading.get(clientId);
+    if (pending) return pending;
+    const load = loadClientRecord(this.database, clientId).then((record) => {
+      // Store only if no invalidation arrived while loading (it removes the pending entry).
+      if (this.loading.get(clientId) === load) {
+        this.loading.delete(clientId);
+        if (this.entries.size >= this.maxEntries) this.entries.clear();
+        this.entries.set(clientId, record);
+      }
+      return record;
+    });
+    load.catch(() => this.loading.delete(clientId));
+    this.loading.set(clientId, load);
+    return load;
+  }
+
+  /** Forgets a client so the next request reloads it. */
+  invalidate(clientId: string): void {
+    this.entries.delete(clientId);
+    this.loading.delete(clientId);
+  }
+
+  /** Forgets every client (used when change notifications may have been missed). */
+  invalidateAll(): void {
+    this.entries.clear();
+    this.loading.clear();
+  }
+}

@@ -1,0 +1,57 @@
+import type { ApiCatalogue, ApiDefinition } from '../../platform/apis.ts';
+import type { ClientRecord } from '../client-directory.ts';
+import { AccessDenied, InvalidRequest, InvalidScope, InvalidTarget, quoteForDescription } from '../errors.ts';
+import type { TokenParameters } from '../token-request.ts';
+
+/** What a client-credentials request resolves to: which API, which scopes. */
+export interface ClientCredentialsGrant {
+  api: ApiDefinition;
+  scopes: string[];
+}
+
+/** The grant this module implements (RFC 6749 §4.4). */
+export const grantType = 'client_credentials';
+
+/**
+ * Resolves the target API and scopes of a client-credentials request (RFC 6749 §4.4.2, RFC 8707 §2).
+ * `audience` (Auth0's name, used by the seed) and `resource` (RFC 8707) both select the API; absent,
+ * the Environment API. `scope` narrows the grant; absent, every granted scope is issued (§3.3).
+ */
+export function resolveClientCredentialsGrant(apis: ApiCatalogue, client: ClientRecord, params: TokenParameters): ClientCredentialsGrant {
+  const audience = params.get('audience');
+  const resource = params.get('resource');
+  if (audience !== undefined && resource !== undefined && audience !== resource) {
+    throw new InvalidRequest('audience and resource name different APIs; send one of them');
+  }
+  const identifier = audience ?? resource;
+  let api = apis.defaultApi;
+  if (identifier !== undefined) {
+    const found = apis.findByIdentifier(identifier);
+    if (!found) {
+      throw new InvalidTarget(
+        `unknown audience ${quoteForDescription(identifier, 100)}: this server issues tokens for ${apis.apis.map((a) => `${a.audience} (${a.name})`).join(' and ')}`,
+      );
+    }
+    api = found;
+  }
+
+  const granted = client.grants.get(api.id) ?? [];
+  if (granted.length === 0) {
+    throw new AccessDenied(`this integration has no permission for the ${api.name} (${api.audience}); grant it scopes on the Permissions tab`);
+  }
+
+  const requested = params.get('scope');
+  if (requested === undefined) return { api, scopes: [...granted] };
+
+  const names = requested.split(' ').filter((name) => name !== '');
+  if (names.length === 0) return { api, scopes: [...granted] };
+  for (const name of names) {
+    if (granted.includes(name)) continue;
+    const known = api.scopes.some((s) => s.name === name);
+    const owner = apis.apiOfScope(name);
+    if (known) throw new InvalidScope(`scope ${quoteForDescription(name)} is not granted to this integration for the ${api.name}; granted: ${granted.join(' ')}`);
+    if (owner) throw new InvalidScope(`scope ${quoteForDescription(name)} belongs to the ${owner.name}; request it with audience=${owner.audience}`);
+    throw new InvalidScope(`scope ${quoteForDescription(name)} does not exist in the ${api.name}`);
+  }
+  return { api, scopes: apis.normalizeScopes(api, names) };
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { Database } from '../storage/database.ts';
+import type { Clock } from '../support/clock.ts';
+import { open, seal } from '../keys/sealed-box.ts';
+import type { MintedToken } from './mint-access-token.ts';
+
+/** What identifies one cached token (design §4): equal keys get the same token. */
+export interface TokenCacheKey {
+  integrationId: string;
+  apiId: string;
+  scopes: readonly string[];
+  grantVersion: number;
+  secretGeneration: number;
+}
+
+/** Options of the token cache. */
+export interface TokenCacheOptions {
+  database: Database;
+  clock: Clock;
+  tokenSealKey: Buffer;
+  refreshWindowSeconds: number;
+}
+
+function keyString(key: TokenCacheKey): string {
+  return `${key.integrationId}\n${key.apiId}\n${key.scopes.join(' ')}\n${key.grantVersion}\n${key.secretGeneration}`;
+}
+
+/**
+ * The seed's token cache: the same key gets the same token until less than the refresh window of its
+ * life remains, then a new one is minted. Two layers: a per-process map (the hot path: no database,
+ * no crypto), and a database table shared by every instance, so N instances on one PostgreSQL hand
+ * out one token per key. Concurrent misses for one key share one mint (single-flight), and a
+ * compare-and-swap on the row lets exactly one instance replace a token that is due for renewal.
+ */
+export class TokenCache {
+  private readonly memory = new Map<string, MintedToken>();
+  private readonly inFlight = new Map<string, Promise<MintedToken>>();
+
+  constructor(private readonly options: TokenCacheOptions) {}
+
+  private isFresh(token: MintedToken | undefined, now: number): token is MintedToken {
+    return token !== undefined && token.expiresAt - now > this.options.refreshWindowSeconds * 1000;
+  }
+
+  /** Returns the cached token for `key`, or mints one with `mint` and caches it. */
+  async getOrMint(key: TokenCacheKey, mint: () => Promise<MintedToken>): Promise<MintedToken & { minted: boolean }> {
+    const id = keyString(key);
+    const cached = this.memory.get(id);
+    if (this.isFresh(cached, this.options.clock.now())) return { ...cached, minted: false };
+    let flight = this.inFlight.get(id);
+    let minted = false;
+    if (!flight) {
+      flight = this.fetchOrMint(id, key.integrationId, async () => {
+        minted = true;
+        return mint();
+      }).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, flight);
+    }
+    const token = await flight;
+    return { ...token, minted };
+  }
+
+  private async fetchOrMint(id: string, integrationId: string, mint: () => Promise<MintedToken>): Promise<MintedToken> {
+    const { database, tokenSealKey } = this.options;
+    const cacheKey = createHash('sha256').update(id).digest('hex');
+    const context = `token:${cacheKey}`;
+    const read = async () => {
+      const row = await database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
+      return row ? { row, token: { token: open(tokenSealKey, row.token_sealed, context), issuedAt: row.issued_at, expiresAt: row.expires_at } } : null;
+    };
+
+    const existing = await read();
+    if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(id, existing!.token);
+
+    const fresh = await mint();
+    const values = { token_sealed: seal(tokenSealKey, fresh.token, context), issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
+    const written = existing
+      ? // Replace only the token we saw: if another instance renewed it first, ours is dropped.
+        await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst()
+      : await database.db
+          .insertInto('token_cache')
+          .values({ cache_key: cacheKey, integration_id: integrationId, ...values })
+          .onConflict((oc) => oc.column('cache_key').doNothing())
+          .executeTakeFirst();
+    const changedRows = 'numUpdatedRows' in written ? written.numUpdatedRows : (written.numInsertedOrUpdatedRows ?? 0n);
+    if (changedRows > 0n) return this.remember(id, fresh);
+    const winner = await read();
+    return this.remember(id, winner?.token ?? fresh);
+  }
+
+  private remember(id: string, token: MintedToken): MintedToken {
+    this.memory.set(id, token);
+    return token;
+  }
+
+  /** Drops tokens that can no longer be served from memory and from the table. */
+  async sweep(): Promise<void> {
+    const now = this.options.clock.now();
+    for (const [id, token] of this.memory) if (!this.isFresh(token, now)) this.memory.delete(id);
+    await this.options.database.db.deleteFrom('token_cache').where('expires_at', '<', now).execute();
+  }
+
+  /** Forgets everything held in memory (the table remains the shared truth). */
+  clearMemory(): void {
+    this.memory.clear();
+  }
+}

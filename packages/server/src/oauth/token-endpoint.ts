@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../support/clock.ts';
+import type { ApiCatalogue } from '../platform/apis.ts';
+import type { KeyStore } from '../keys/key-store.ts';
+import { ClientAuthenticator, extractCredentials } from './client-authentication.ts';
+import type { ClientDirectory } from './client-directory.ts';
+import { InvalidClient, InvalidRequest, OAuthError, ServerError, TooManyRequests, UnsupportedGrantType } from './errors.ts';
+import type { FailureRateLimiter } from './failure-rate-limiter.ts';
+import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
+import { mintAccessToken } from './mint-access-token.ts';
+import type { TokenCache } from './token-cache.ts';
+import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
+
+/** A token request as the HTTP layer hands it over: no framework types. */
+export interface TokenEndpointRequest {
+  query: Record<string, unknown> | undefined;
+  authorization: string | undefined;
+  body: TokenRequestBody;
+  ip: string;
+}
+
+/** What to write back. */
+export interface TokenEndpointResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Outcome of one request, for metrics and audit (never the secret or the token). */
+export interface TokenRequestOutcome {
+  clientId: string | undefined;
+  environmentId: string | undefined;
+  audience: string | undefined;
+  scopes: readonly string[];
+  ip: string;
+  /** 'minted' | 'cached' on success, else the OAuth error code. */
+  outcome: string;
+  statusCode: number;
+}
+
+/** Dependencies of the token endpoint. */
+export interface TokenEndpointDeps {
+  issuer: string;
+  apis: ApiCatalogue;
+  clock: Clock;
+  logger: Logger;
+  directory: ClientDirectory;
+  secretHashKey: Buffer;
+  keyStore: KeyStore;
+  tokenCache: TokenCache;
+  rateLimiter: FailureRateLimiter;
+  tokenTtlSeconds: number;
+  /** Called once per request with its outcome. */
+  onOutcome?: (outcome: TokenRequestOutcome) => void;
+}
+
+// RFC 6749 §5.1: token responses and errors must not be cached anywhere.
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache', 'content-type': 'application/json; charset=utf-8' };
+
+/** Answers an OAuthError in RFC 6749 §5.2 form. */
+export function oauthErrorResponse(error: OAuthError): TokenEndpointResponse {
+  return { statusCode: error.statusCode, headers: { ...NO_STORE, ...error.headers }, body: JSON.stringify(error.toJSON()) };
+}
+
+/**
+ * `POST /oauth/token` for the client credentials grant (RFC 6749 §4.4), framework-free: parse,
+ * check the grant type, authenticate the client (rate-limited on failures), resolve audience and
+ * scopes, then answer the cached token or mint one.
+ */
+export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEndpointRequest) => Promise<TokenEndpointResponse> {
+  const authenticator = new ClientAuthenticator(deps.directory, deps.secretHashKey, deps.clock);
+
+  return async (request) => {
+    const outcome: TokenRequestOutcome = { clientId: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
+    try {
+      rejectCredentialsInQuery(request.query);
+      const params = readTokenParameters(request.body);
+      const grant = params.get('grant_type');
+      if (grant === undefined) throw new InvalidRequest('grant_type is missing; this server supports grant_type=client_credentials');
+      if (grant !== clientCredentials) throw new UnsupportedGrantType(`grant_type '${grant.slice(0, 40)}' is not supported; this server supports client_credentials`);
+
+      const credentials = extractCredentials(request.authorization, params);
+      outcome.clientId = credentials.clientId.slice(0, 100);
+      const limited = deps.rateLimiter.check(request.ip, credentials.clientId);
+      if (limited) throw new TooManyRequests(limited.retryAfter, limited.what);
+
+      let authenticated;
+      try {
+        authenticated = await authenticator.authenticate(credentials);
+      } catch (error) {
+        if (error instanceof InvalidClient) deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
+        throw error;
+      }
+      const { client, secretGeneration } = authenticated;
+      outcome.environmentId = client.environmentId;
+
+      const { api, scopes } = resolveClientCredentialsGrant(deps.apis, client, params);
+      outcome.audience = api.audience;
+      outcome.scopes = scopes;
+
+      const token = await deps.tokenCache.getOrMint(
+        { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration },
+        async () => {
+          const now = deps.clock.now();
+          return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
+        },
+      );
+      outcome.outcome = token.minted ? 'minted' : 'cached';
+      const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - Math.floor(deps.clock.now() / 1000));
+      return {
+        statusCode: 200,
+        headers: NO_STORE,
+        body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopes.join(' ')}"}`,
+      };
+    } catch (error) {
+      const oauthError = error instanceof OAuthError ? error : new ServerError();
+      if (!(error instanceof OAuthError)) deps.logger.error({ err: error }, 'token request failed unexpectedly');
+      outcome.outcome = oauthError.error;
+      outcome.statusCode = oauthError.statusCode;
+      return oauthErrorResponse(oauthError);
+    } finally {
+      deps.onOutcome?.(outcome);
+    }
+  };
+}

@@ -1,0 +1,91 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../storage/schema.ts';
+import type { Database } from '../storage/database.ts';
+
+/** What a change is about: an integration (subject = its client ID), an environment, or the signing keys. */
+export type ChangeKind = 'integration' | 'environment' | 'keys';
+
+/** One row of the change feed. */
+export interface Change {
+  seq: number;
+  kind: ChangeKind;
+  subject: string;
+}
+
+/**
+ * Appends to the change feed inside the caller's transaction, so the feed and the change it reports
+ * commit together. Every process that caches what changed (servers, other instances) polls the feed
+ * and drops its stale entries; this is how a CLI write reaches a running server.
+ */
+export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
+  await trx.insertInto('changes').values({ kind, subject, at: now }).execute();
+}
+
+/** The highest sequence number written so far (0 when empty). */
+export async function latestChangeSeq(database: Database): Promise<number> {
+  const row = await database.db.selectFrom('changes').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
+/** Changes after `seq`, oldest first. */
+export async function readChangesAfter(database: Database, seq: number, limit = 1000): Promise<Change[]> {
+  const rows = await database.db.selectFrom('changes').select(['seq', 'kind', 'subject']).where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+  return rows.map((row) => ({ seq: Number(row.seq), kind: row.kind as ChangeKind, subject: row.subject }));
+}
+
+/** Deletes feed rows older than `olderThan` (ms epoch); readers only ever need the last few seconds. */
+export async function pruneChanges(database: Database, olderThan: number): Promise<void> {
+  await database.db.deleteFrom('changes').where('at', '<', olderThan).execute();
+}
+
+/** Options of a change watcher. */
+export interface ChangeWatcherOptions {
+  database: Database;
+  intervalMilliseconds: number;
+  onChanges: (changes: Change[]) => void | Promise<void>;
+  onError: (error: unknown) => void;
+}
+
+/** A running poller; stop() waits for the poll in progress. */
+export interface ChangeWatcher {
+  /** Polls once now (tests call this instead of waiting for the interval). */
+  pollNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts polling the change feed from its current end. */
+export async function watchChanges(options: ChangeWatcherOptions): Promise<ChangeWatcher> {
+  let cursor = await latestChangeSeq(options.database);
+  let running: Promise<void> | null = null;
+  let stopped = false;
+
+  const poll = async () => {
+    for (;;) {
+      const changes = await readChangesAfter(options.database, cursor);
+      if (changes.length === 0) return;
+      cursor = changes[changes.length - 1]!.seq;
+      await options.onChanges(changes);
+    }
+  };
+  const pollNow = () => {
+    running ??= poll()
+      .catch(options.onError)
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (!stopped) void pollNow();
+  }, options.intervalMilliseconds);
+  timer.unref();
+
+  return {
+    pollNow,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/database.ts';
+import type { Schema } from '../storage/schema.ts';
+import type { Clock } from '../support/clock.ts';
+import { newId } from '../support/ids.ts';
+import type { ApiCatalogue, ApiId } from './apis.ts';
+import { NotFoundError, ValidationError } from './errors.ts';
+import { getEnvironment, validateDisplayName } from './environments.ts';
+import { recordChange } from './change-feed.ts';
+import { generateClientId, generateClientSecret, hashClientSecret } from './secrets.ts';
+
+/** What the integration functions need. */
+export interface IntegrationDeps {
+  database: Database;
+  clock: Clock;
+  apis: ApiCatalogue;
+  secretHashKey: Buffer;
+}
+
+/** Scopes granted per API. An API missing from the map has no grant. */
+export type Grants = Partial<Record<ApiId, string[]>>;
+
+/** A secret as listed: never the secret or its hash. */
+export interface SecretSummary {
+  id: string;
+  generation: number;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  /** active: valid with no end; expiring: valid until expiresAt (rotation grace); expired: no longer valid. */
+  status: 'active' | 'expiring' | 'expired';
+}
+
+/** An integration as callers see it. */
+export interface Integration {
+  id: string;
+  environmentId: string;
+  clientId: string;
+  name: string;
+  description: string;
+  disabled: boolean;
+  grantVersion: number;
+  secretGeneration: number;
+  grants: Grants;
+  secrets: SecretSummary[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An integration together with a secret that is shown this once and never again. */
+export interface IntegrationWithSecret {
+  integration: Integration;
+  clientSecret: string;
+}
+
+const DESCRIPTION_MAX = 500;
+
+function validateDescription(description: string | undefined): string {
+  if (description === undefined) return '';
+  if (description.length > DESCRIPTION_MAX) throw new ValidationError('description', `description must be at most ${DESCRIPTION_MAX} characters`);
+  return description.trim();
+}
+
+/** Checks every scope against its API's catalogue and returns the grants in catalogue order. */
+export function normalizeGrants(apis: ApiCatalogue, grants: Grants): Grants {
+  const normalized: Grants = {};
+  for (const [apiId, scopes] of Object.entries(grants) as [ApiId, string[]][]) {
+    const api = apis.apis.find((candidate) => candidate.id === apiId);
+    if (!api) throw new ValidationError('grants', `unknown API '${apiId}'`);
+    for (const scope of scopes) {
+      if (!api.scopes.some((s) => s.name === scope)) {
+        const owner = apis.apiOfScope(scope);
+        const hint = owner ? ` (it belongs to the ${owner.name})` : `; ${api.name} scopes are: ${api.scopes.map((s) => s.name).join(', ')}`;
+        throw new ValidationError('scopes', `'${scope.slice(0, 80)}' is not a ${api.name} scope${hint}`);
+      }
+    }
+    normalized[apiId] = apis.normalizeScopes(api, scopes);
+  }
+  return normalized;
+}
+
+async function writeGrants(trx: Kysely<Schema>, integrationId: string, grants: Grants): Promise<void> {
+  for (const [apiId, scopes] of Object.entries(grants) as [ApiId, string[]][]) {
+    await trx.deleteFrom('integration_grants').where('integration_id', '=', integrationId).where('api_id', '=', apiId).execute();
+    if (scopes.length > 0) await trx.insertInto('integration_grants').values({ integration_id: integrationId, api_id: apiId, scopes: scopes.join(' ') }).execute();
+  }
+}
+
+async function insertSecret(trx: Kysely<Schema>, deps: IntegrationDeps, integrationId: string, generation: number, now: number): Promise<string> {
+  const secret = generateClientSecret();
+  await trx
+    .insertInto('integration_secrets')
+    .values({
+      id: newId('sec', now),
+      integration_id: integrationId,
+      generation,
+      secret_hash: hashClientSecret(deps.secretHashKey, secret).toString('hex'),
+      created_at: now,
+      expires_at: null,
+      last_used_at: null,
+    })
+    .execute();
+  return secret;
+}
+
+/** Creates an integration in an environment with a fresh Client ID and Client Secret (returned once). */
+export async function createIntegration(
+  deps: IntegrationDeps,
+  input: { environmentId: string; name: string; description?: string; grants?: Grants },
+): Promise<IntegrationWithSecret> {
+  await getEnvironment(deps, input.environmentId);
+  const name = validateDisplayName('name', input.name);
+  const description = validateDescription(input.description);
+  const grants = normalizeGrants(deps.apis, input.grants ?? {});
+  const now = deps.clock.now();
+  const id = newId('int', now);
+  const clientId = generateClientId();
+  const clientSecret = await deps.database.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('integrations')
+      .values({ id, environment_id: input.environmentId, client_id: clientId, name, description, disabled: 0, grant_version: 1, secret_generation: 1, created_at: now, updated_at: now })
+      .execute();
+    await writeGrants(trx, id, grants);
+    const secret = await insertSecret(trx, deps, id, 1, now);
+    await recordChange(trx, 'integration', clientId, now);
+    return secret;
+  });
+  return { integration: await getIntegration(deps, clientId), clientSecret };
+}
+
+function secretStatus(expiresAt: number | null, now: number): SecretSummary['status'] {
+  if (expiresAt === null) return 'active';
+  return expiresAt > now ? 'expiring' : 'expired';
+}
+
+async function assembleIntegrations(deps: IntegrationDeps, rows: Schema['integrations'][]): Promise<Integration[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.id);
+  const [grantRows, secretRows] = await Promise.all([
+    deps.database.db.selectFrom('integration_grants').selectAll().where('integration_id', 'in', ids).execute(),
+    deps.database.db
+      .selectFrom('integration_secrets')
+      .select(['id', 'integration_id', 'generation', 'created_at', 'expires_at', 'last_used_at'])
+      .where('integration_id', 'in', ids)
+      .orderBy('generation', 'desc')
+      .execute(),
+  ]);
+  const now = deps.clock.now();
+  return rows.map((row) => {
+    const grants: Grants = {};
+    for (const grant of grantRows.filter((g) => g.integration_id === row.id)) grants[grant.api_id as ApiId] = grant.scopes.split(' ');
+    return {
+      id: row.id,
+      environmentId: row.environment_id,
+      clientId: row.client_id,
+      name: row.name,
+      description: row.description,
+      disabled: row.disabled === 1,
+      grantVersion: row.grant_version,
+      secretGeneration: row.secret_generation,
+      grants,
+      secrets: secretRows
+        .filter((s) => s.integration_id === row.id)
+        .map((s) => ({ id: s.id, generation: s.generation, createdAt: s.created_at, expiresAt: s.expires_at, lastUsedAt: s.last_used_at, status: secretStatus(s.expires_at, now) })),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  });
+}
+
+/** One integration by Client ID, or NotFoundError. */
+export async function getIntegration(deps: IntegrationDeps, clientId: string): Promise<Integration> {
+  const row = await deps.database.db.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  if (!row) throw new NotFoundError('integration', clientId);
+  return (await assembleIntegrations(deps, [row]))[0]!;
+}
+
+/** The integrations of an environment, by name. */
+export async function listIntegrations(deps: IntegrationDeps, environmentId: string): Promise<Integration[]> {
+  await getEnvironment(deps, environmentId);
+  const rows = await deps.database.db.selectFrom('integrations').selectAll().where('environment_id', '=', environmentId).orderBy('name').orderBy('id').execute();
+  return assembleIntegrations(deps, rows);
+}
+
+async function requireIntegrationRow(trx: Kysely<Schema>, clientId: string) {
+  const row = await trx.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  if (!row) throw new NotFoundError('integration', clientId);
+  return row;
+}
+
+/**
+ * Replaces the scopes of the APIs named in `grants` (others keep theirs). A real change bumps the
+ * grant version, so the next token request gets a token with the new scopes instead of a cached one.
+ * Tokens already issued keep their scopes until they expire.
+ */
+export async function setPermissions(deps: IntegrationDeps, clientId: string, grants: Grants): Promise<Integration> {
+  const normalized = normalizeGrants(deps.apis, grants);
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    const current = await trx.selectFrom('integration_grants').selectAll().where('integration_id', '=', row.id).execute();
+    const changed = (Object.entries(normalized) as [ApiId, string[]][]).some(
+      ([apiId, scopes]) => (current.find((g) => g.api_id === apiId)?.scopes ?? '') !== scopes.join(' '),
+    );
+    if (!changed) return;
+    await writeGrants(trx, row.id, normalized);
+    await trx.updateTable('integrations').set({ grant_version: row.grant_version + 1, updated_at: now }).where('id', '=', row.id).execute();
+    await recordChange(trx, 'integration', clientId, now);
+  });
+  return getIntegration(deps, clientId);
+}
+
+/**
+ * Issues a new secret and starts a new secret generation. Older secrets stay valid for
+ * `graceSeconds` (0 = they stop working at once), so deployments can roll over without downtime.
+ */
+export async function rotateSecret(deps: IntegrationDeps, clientId: string, options: { graceSeconds?: number } = {}): Promise<IntegrationWithSecret> {
+  const grace = options.graceSeconds ?? 0;
+  if (!Number.isInteger(grace) || grace < 0 || grace > 30 * 86400) throw new ValidationError('grace', 'grace must be a whole number of seconds between 0 and 2592000 (30 days)');
+  const now = deps.clock.now();
+  const clientSecret = await deps.database.db.transaction().execute(async (trx) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    const generation = row.secret_generation + 1;
+    const graceEnd = now + grace * 1000;
+    // Shorten, never lengthen, an older secret's remaining life.
+    await trx
+      .updateTable('integration_secrets')
+      .set({ expires_at: graceEnd })
+      .where('integration_id', '=', row.id)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', graceEnd)]))
+      .execute();
+    const secret = await insertSecret(trx, deps, row.id, generation, now);
+    await trx.updateTable('integrations').set({ secret_generation: generation, updated_at: now }).where('id', '=', row.id).execute();
+    await recordChange(trx, 'integration', clientId, now);
+    return secret;
+  });
+  return { integration: await getIntegration(deps, clientId), clientSecret };
+}
+
+/** Disables (true) or re-enables (false) an integration. A disabled one gets invalid_client at once. */
+export async function setIntegrationDisabled(deps: IntegrationDeps, clientId: string, disabled: boolean): Promise<Integration> {
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    if ((row.disabled === 1) === disabled) return;
+    await trx.updateTable('integrations').set({ disabled: disabled ? 1 : 0, updated_at: now }).where('id', '=', row.id).execute();
+    await recordChange(trx, 'integration', clientId, now);
+  });
+  return getIntegration(deps, clientId);
+}
+
+/** Deletes an integration with its secrets, grants and cached tokens. */
+export async function deleteIntegration(deps: IntegrationDeps, clientId: string): Promise<void> {
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    // Children first: SQLite enforces ON DELETE CASCADE only with foreign_keys on, and being explicit
+    // keeps the two dialects identical.
+    await trx.deleteFrom('token_cache').where('integration_id', '=', row.id).execute();
+    await trx.deleteFrom('integration_secrets').where('integration_id', '=', row.id).execute();
+    await trx.deleteFrom('integration_grants').where('integration_id', '=', row.id).execute();
+    await trx.deleteFrom('integrations').where('id', '=', row.id).execute();
+    await recordChange(trx, 'integration', clientId, now);
+  });
+}

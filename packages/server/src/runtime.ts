@@ -1,0 +1,123 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/load-config.ts';
+import type { Database } from './storage/database.ts';
+import type { Clock } from './support/clock.ts';
+import { ApiCatalogue } from './platform/apis.ts';
+import { pruneChanges, watchChanges, type Change, type ChangeWatcher } from './platform/change-feed.ts';
+import { deriveKeys, resolveMasterKey, type DerivedKeys } from './keys/master-key.ts';
+import { KeyStore } from './keys/key-store.ts';
+import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
+import { ClientDirectory } from './oauth/client-directory.ts';
+import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
+import { TokenCache } from './oauth/token-cache.ts';
+import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointResponse } from './oauth/token-endpoint.ts';
+import type { IntegrationDeps } from './platform/integrations.ts';
+
+/** The dependencies every part of Latchkey is built from. */
+export interface RuntimeDeps {
+  config: Config;
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A running Latchkey core: the services the HTTP layer and the CLI use, plus its background work. */
+export interface Runtime {
+  config: Config;
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  apis: ApiCatalogue;
+  keys: DerivedKeys;
+  keyStore: KeyStore;
+  directory: ClientDirectory;
+  tokenCache: TokenCache;
+  rateLimiter: FailureRateLimiter;
+  handleTokenRequest: (request: TokenEndpointRequest) => Promise<TokenEndpointResponse>;
+  /** Deps for the platform domain functions (platform/integrations.ts, …). */
+  platform: IntegrationDeps;
+  /** Applies changes other processes wrote now, instead of at the next poll (tests use it). */
+  syncChanges(): Promise<void>;
+  /** Stops background work; does not close the database (its owner does). */
+  stop(): Promise<void>;
+}
+
+/** Domain dependencies for tools that do not serve HTTP (the CLI). */
+export function createPlatformDeps(deps: RuntimeDeps): IntegrationDeps & { keys: DerivedKeys } {
+  const keys = deriveKeys(resolveMasterKey(deps.config));
+  return { database: deps.database, clock: deps.clock, apis: new ApiCatalogue(deps.config), secretHashKey: keys.secretHashKey, keys };
+}
+
+/**
+ * Builds the core from its dependencies: makes sure a signing key exists, loads keys into memory,
+ * and starts following the change feed so writes by the CLI or other instances reach the caches.
+ */
+export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
+  const { config, database, clock, logger } = deps;
+  const platform = createPlatformDeps(deps);
+  const { keys, apis } = platform;
+
+  const keyDeps = { database, signingKeySealKey: keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds };
+  await ensureSigningKey(keyDeps, config.signingAlgorithm, clock.now());
+  const keyStore = new KeyStore(keys.signingKeySealKey, config.tokenTtlSeconds);
+  const reloadKeys = async () => keyStore.load(await loadSigningKeyRows(database), clock.now());
+  await reloadKeys();
+
+  const directory = new ClientDirectory(database);
+  const tokenCache = new TokenCache({ database, clock, tokenSealKey: keys.tokenSealKey, refreshWindowSeconds: config.tokenRefreshWindowSeconds });
+  const rateLimiter = new FailureRateLimiter(config.rateLimit, clock);
+
+  const applyChanges = async (changes: Change[]) => {
+    let keysChanged = false;
+    for (const change of changes) {
+      if (change.kind === 'integration') directory.invalidate(change.subject);
+      if (change.kind === 'keys') keysChanged = true;
+    }
+    if (keysChanged) await reloadKeys();
+  };
+  const watcher: ChangeWatcher = await watchChanges({
+    database,
+    intervalMilliseconds: config.changePollMilliseconds,
+    onChanges: applyChanges,
+    onError: (error) => logger.warn({ err: error }, 'could not read the change feed; will retry'),
+  });
+
+  const maintenance = setInterval(() => {
+    const now = clock.now();
+    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000)]).catch((error) => logger.warn({ err: error }, 'maintenance failed; will retry'));
+  }, 60_000);
+  maintenance.unref();
+
+  const handleTokenRequest = createTokenEndpoint({
+    issuer: config.issuer,
+    apis,
+    clock,
+    logger,
+    directory,
+    secretHashKey: keys.secretHashKey,
+    keyStore,
+    tokenCache,
+    rateLimiter,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+  });
+
+  return {
+    config,
+    database,
+    clock,
+    logger,
+    apis,
+    keys,
+    keyStore,
+    directory,
+    tokenCache,
+    rateLimiter,
+    handleTokenRequest,
+    platform,
+    syncChanges: () => watcher.pollNow(),
+    async stop() {
+      clearInterval(maintenance);
+      await watcher.stop();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/load-config.ts';
+import { openDatabase, type Database } from './storage/database.ts';
+import { systemClock, type Clock } from './support/clock.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { buildApp } from './http/build-app.ts';
+
+/** A listening Latchkey server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: Runtime;
+  /** The base URL it listens on. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, builds the runtime and app, and listens. `database` may be passed in (tests
+ * share one); otherwise it is opened from the configuration and closed with the server.
+ */
+export async function startServer(options: { config: Config; logger: Logger; clock?: Clock; database?: Database }): Promise<RunningServer> {
+  const { config, logger } = options;
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await openDatabase(config.databaseUrl));
+  const runtime = await createRuntime({ config, database, clock: options.clock ?? systemClock, logger });
+  const app = await buildApp({ runtime });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    app,
+    runtime,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    async close() {
+      await app.close();
+      await runtime.stop();
+      if (ownsDatabase) await database.close();
+    },
+  };
+}
