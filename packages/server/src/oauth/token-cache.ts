@@ -43,10 +43,10 @@ export class TokenCache {
   }
 
   /** Returns the cached token for `key`, or mints one with `mint` and caches it. */
-  async getOrMint(key: TokenCacheKey, mint: () => Promise<MintedToken>): Promise<MintedToken & { minted: boolean }> {
+  async getOrMint(key: TokenCacheKey, mint: () => Promise<MintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
     const cached = this.memory.get(id);
-    if (this.isFresh(cached, this.options.clock.now())) return { ...cached, minted: false };
+    if (this.isFresh(cached, this.options.clock.now())) return { token: cached, minted: false };
     let flight = this.inFlight.get(id);
     let minted = false;
     if (!flight) {
@@ -56,8 +56,7 @@ export class TokenCache {
       }).finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, flight);
     }
-    const token = await flight;
-    return { ...token, minted };
+    return { token: await flight, minted };
   }
 
   private async fetchOrMint(id: string, integrationId: string, mint: () => Promise<MintedToken>): Promise<MintedToken> {

@@ -98,14 +98,14 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.audience = api.audience;
       outcome.scopes = scopes;
 
-      const token = await deps.tokenCache.getOrMint(
+      const { token, minted } = await deps.tokenCache.getOrMint(
         { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration },
         async () => {
           const now = deps.clock.now();
           return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
         },
       );
-      outcome.outcome = token.minted ? 'minted' : 'cached';
+      outcome.outcome = minted ? 'minted' : 'cached';
       const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - Math.floor(deps.clock.now() / 1000));
       return {
         statusCode: 200,
