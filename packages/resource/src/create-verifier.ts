@@ -1,0 +1,298 @@
+import { jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import type { AccessTokenClaims } from './claims.ts';
+import type { FetchLike } from './discover-jwks-uri.ts';
+import { AccessTokenError } from './errors.ts';
+import { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
+import { createJwksSource, JwksUnavailableError, MissingKeyIdError } from './jwks-source.ts';
+import { LruCache } from './lru-cache.ts';
+import { assertScopes } from './scopes.ts';
+
+/** JWS algorithms a verifier may accept: asymmetric only (RFC 9068 §4, RFC 8725 §3.1). */
+export const SUPPORTED_ALGORITHMS = Object.freeze([
+  'ES256', 'ES384', 'ES512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'EdDSA', 'Ed25519',
+] as const);
+
+/** One of {@link SUPPORTED_ALGORITHMS}. */
+export type SupportedAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+/** Default accepted algorithms. Never `none` or HS*: a public key must not double as an HMAC secret. */
+export const DEFAULT_ALGORITHMS: readonly SupportedAlgorithm[] = Object.freeze(['ES256', 'RS256', 'EdDSA', 'PS256']);
+
+/** Options for {@link createVerifier}. */
+export interface VerifierOptions {
+  /** The authorization server's issuer identifier; tokens' `iss` must equal it exactly. */
+  readonly issuer: string;
+  /** This API's identifier (or several); a token's `aud` must contain one of them. */
+  readonly audience: string | readonly string[];
+  /** Accepted `alg` values, a subset of {@link SUPPORTED_ALGORITHMS}. Default {@link DEFAULT_ALGORITHMS}. */
+  readonly algorithms?: readonly SupportedAlgorithm[];
+  /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 5. */
+  readonly clockToleranceSeconds?: number;
+  /** Minimum seconds between two JWKS refetches caused by an unknown `kid`. Default 30. */
+  readonly jwksCooldownSeconds?: number;
+  /** Seconds after which the JWKS is refreshed in the background. Default 600. */
+  readonly jwksMaxAgeSeconds?: number;
+  /** Fetch keys from this URL instead of discovering `jwks_uri` from RFC 8414 metadata. */
+  readonly jwksUri?: string;
+  /** Verified tokens remembered, least recently used evicted first; 0 disables the cache. Default 1000. */
+  readonly cacheSize?: number;
+  /**
+   * Seconds a verified token is trusted without re-verifying (never past its `exp`). Bounds how long
+   * a key withdrawn from the JWKS keeps being honoured. Default 600.
+   */
+  readonly cacheMaxAgeSeconds?: number;
+  /** Realm in `WWW-Authenticate` challenges. Default: the (first) audience. */
+  readonly realm?: string;
+  /** The `fetch` used for discovery and JWKS. Default: the global one. */
+  readonly fetch?: FetchLike;
+  /** The clock, for tests; jose's `currentDate` as a function. Default: the system clock. */
+  readonly currentDate?: () => Date;
+}
+
+/** A request as the framework adapters see it, reduced to what authentication needs. */
+export interface BearerRequest {
+  /** The `Authorization` header value. */
+  readonly authorization?: string | readonly string[] | null | undefined;
+  /** The request target (path and query), to refuse a token in the query string. */
+  readonly url?: string | undefined;
+}
+
+/** Verifies Latchkey access tokens for one API; create one per process and share it. */
+export interface AccessTokenVerifier {
+  /** Verifies a token and returns its frozen claims, or throws {@link AccessTokenError}. */
+  verify(token: string): Promise<AccessTokenClaims>;
+  /** Refuses a token in the query string, extracts the bearer token, and verifies it. */
+  verifyRequest(request: BearerRequest): Promise<AccessTokenClaims>;
+  /** Throws ERR_INSUFFICIENT_SCOPE (403) unless the claims carry every scope; uses this verifier's realm. */
+  assertScopes(claims: Pick<AccessTokenClaims, 'scope'>, scopes: readonly string[]): void;
+  /** The realm used in `WWW-Authenticate` challenges. */
+  readonly realm: string;
+  /** The issuer tokens must come from. */
+  readonly issuer: string;
+  /** The audiences a token may name. */
+  readonly audience: readonly string[];
+  /** How many JWKS fetches were started so far (for tests and metrics). */
+  jwksFetchCount(): number;
+}
+
+interface CacheEntry {
+  readonly claims: AccessTokenClaims;
+  /** Milliseconds since the epoch after which the entry must not be used. */
+  readonly usableUntil: number;
+}
+
+// RFC 9068 §2.2 requires iss, exp, aud, sub, client_id, iat, jti; Latchkey always sends scope.
+const REQUIRED_CLAIMS = ['iss', 'aud', 'exp', 'iat', 'sub', 'client_id', 'jti', 'scope'];
+
+/**
+ * Creates a verifier for the access tokens of one issuer and one API (RFC 9068 §4).
+ *
+ * It discovers `jwks_uri` from `${issuer}/.well-known/oauth-authorization-server` (RFC 8414),
+ * caches the keys, and checks the signature (jose), `typ` = `at+jwt`, the algorithm, `iss`,
+ * `aud`, `exp`/`nbf`/`iat` and the required claims. A token seen before is answered from a bounded
+ * cache without re-verifying, and never after its `exp`.
+ *
+ * @example
+ * import { createVerifier } from '@latchkey/resource';
+ *
+ * const verifier = createVerifier({
+ *   issuer: 'https://latchkey.example.com',
+ *   audience: 'https://latchkey.example.com/environment-api',
+ * });
+ * const claims = await verifier.verify(token); // throws AccessTokenError
+ * verifier.assertScopes(claims, ['templates:read']);
+ */
+export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
+  if (typeof options !== 'object' || options === null) throw new TypeError('createVerifier needs an options object');
+  const issuer = requireUrl(options.issuer, 'issuer');
+  const audience = normaliseAudience(options.audience);
+  const algorithms = normaliseAlgorithms(options.algorithms);
+  const clockTolerance = nonNegative(options.clockToleranceSeconds, 5, 'clockToleranceSeconds');
+  const cooldownMs = nonNegative(options.jwksCooldownSeconds, 30, 'jwksCooldownSeconds') * 1000;
+  const maxAgeMs = nonNegative(options.jwksMaxAgeSeconds, 600, 'jwksMaxAgeSeconds') * 1000;
+  const cacheMaxAgeMs = nonNegative(options.cacheMaxAgeSeconds, 600, 'cacheMaxAgeSeconds') * 1000;
+  const cacheSize = options.cacheSize ?? 1000;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new TypeError('cacheSize must be a non-negative integer');
+  const jwksUri = options.jwksUri === undefined ? undefined : requireUrl(options.jwksUri, 'jwksUri');
+  const realm = options.realm ?? (audience[0] as string);
+  if (typeof realm !== 'string' || !/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/.test(realm)) {
+    throw new TypeError('realm must be non-empty printable ASCII without " or \\');
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('fetch must be a function');
+  if (options.currentDate !== undefined && typeof options.currentDate !== 'function') {
+    throw new TypeError('currentDate must be a function returning a Date');
+  }
+  const currentDate = options.currentDate;
+  const now = currentDate === undefined ? Date.now : () => currentDate().getTime();
+  const userFetch = options.fetch;
+  // Called through a wrapper so the global fetch never runs with a foreign `this`.
+  const fetchImpl: FetchLike = userFetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  const keys = createJwksSource({ issuer, jwksUri, fetch: fetchImpl, now, cooldownMs, maxAgeMs });
+  const cache = cacheSize === 0 ? undefined : new LruCache<string, CacheEntry>(cacheSize);
+
+  async function verify(token: string): Promise<AccessTokenClaims> {
+    if (typeof token !== 'string') throw new TypeError('token must be a string');
+    if (token === '') throw new AccessTokenError('ERR_TOKEN_MISSING', { realm });
+    const at = now();
+    if (cache !== undefined) {
+      const hit = cache.get(token);
+      if (hit !== undefined) {
+        if (at < hit.usableUntil) return hit.claims;
+        cache.delete(token);
+      }
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys.getKey, {
+        issuer,
+        audience: audience as string[],
+        algorithms: algorithms as string[],
+        // RFC 9068 §4: reject anything that is not an access token, e.g. an ID token (typ JWT).
+        // jose compares case-insensitively and ignores an `application/` prefix (RFC 7515 §4.1.9).
+        typ: 'at+jwt',
+        requiredClaims: REQUIRED_CLAIMS,
+        clockTolerance,
+        ...(currentDate === undefined ? {} : { currentDate: new Date(at) }),
+      }));
+    } catch (error) {
+      throw toAccessTokenError(error, realm);
+    }
+    const claims = checkClaims(payload, at, clockTolerance, realm);
+    const usableUntil = Math.min(claims.exp * 1000, at + cacheMaxAgeMs);
+    if (cache !== undefined && usableUntil > at) cache.set(token, { claims, usableUntil });
+    return claims;
+  }
+
+  return {
+    verify,
+    async verifyRequest(request: BearerRequest): Promise<AccessTokenClaims> {
+      if (request.url !== undefined) assertNoQueryToken(request.url, realm);
+      return verify(extractBearerToken(request.authorization, realm));
+    },
+    assertScopes(claims, scopes) {
+      assertScopes(claims, scopes, realm);
+    },
+    realm,
+    issuer,
+    audience,
+    jwksFetchCount: keys.fetchCount,
+  };
+}
+
+const verifiersByOptions = new WeakMap<VerifierOptions, AccessTokenVerifier>();
+
+/**
+ * Verifies one access token: with a verifier, or with options (one verifier, and so one key and
+ * token cache, is kept per options object, so pass the same object each time).
+ *
+ * @example
+ * const options = { issuer: 'https://latchkey.example.com', audience: 'https://latchkey.example.com/environment-api' };
+ * const claims = await verifyAccessToken(token, options);
+ */
+export function verifyAccessToken(token: string, verifier: AccessTokenVerifier | VerifierOptions): Promise<AccessTokenClaims> {
+  if (typeof verifier !== 'object' || verifier === null) throw new TypeError('verifyAccessToken needs a verifier or options');
+  if ('verify' in verifier && typeof verifier.verify === 'function') return verifier.verify(token);
+  const options = verifier as VerifierOptions;
+  let created = verifiersByOptions.get(options);
+  if (created === undefined) {
+    created = createVerifier(options);
+    verifiersByOptions.set(options, created);
+  }
+  return created.verify(token);
+}
+
+/** Checks what jose does not: claim types, and `iat` not in the future. Freezes the result. */
+function checkClaims(payload: JWTPayload, at: number, clockTolerance: number, realm: string): AccessTokenClaims {
+  for (const name of ['sub', 'client_id', 'jti', 'scope'] as const) {
+    if (typeof payload[name] !== 'string' || (name !== 'scope' && payload[name] === '')) {
+      throw new AccessTokenError('ERR_TOKEN_INVALID', { realm, description: `the token ${name} claim is not a valid string` });
+    }
+  }
+  if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
+    throw new AccessTokenError('ERR_TOKEN_INVALID', { realm, description: 'the token exp and iat claims must be numbers' });
+  }
+  if (payload.iat > at / 1000 + clockTolerance) {
+    throw new AccessTokenError('ERR_TOKEN_INVALID', { realm, description: 'the token was issued in the future (iat)' });
+  }
+  if (Array.isArray(payload.aud)) Object.freeze(payload.aud);
+  return Object.freeze(payload) as AccessTokenClaims;
+}
+
+// Fixed texts only: nothing from the token is echoed back (it could carry `"` or worse).
+const CLAIM_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  typ: 'the token is not an access token (typ must be at+jwt)',
+  iss: 'the token was issued by another issuer (iss)',
+  aud: 'the token is not meant for this API (aud)',
+  nbf: 'the token is not valid yet (nbf)',
+  iat: 'the token was issued in the future (iat)',
+};
+
+/** Maps anything jose or the key source throws to the RFC 6750 answer. */
+function toAccessTokenError(error: unknown, realm: string): AccessTokenError {
+  if (error instanceof AccessTokenError) return error;
+  const invalid = (description: string) => new AccessTokenError('ERR_TOKEN_INVALID', { realm, description, cause: error });
+  if (error instanceof JwksUnavailableError) return new AccessTokenError('ERR_JWKS_UNAVAILABLE', { realm, cause: error });
+  if (error instanceof MissingKeyIdError) return invalid('the token header has no kid');
+  const { code, claim, reason } = error as { code?: unknown; claim?: unknown; reason?: unknown };
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return new AccessTokenError('ERR_TOKEN_EXPIRED', { realm, cause: error });
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (reason === 'missing' && typeof claim === 'string' && REQUIRED_CLAIMS.includes(claim)) {
+        return invalid(`the token has no ${claim} claim`);
+      }
+      return invalid((typeof claim === 'string' ? CLAIM_DESCRIPTIONS[claim] : undefined) ?? 'a token claim failed validation');
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return invalid('the token is signed with an algorithm this API does not accept');
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return invalid('the token is signed with an unknown key (kid)');
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return invalid('the token kid matches more than one key');
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return invalid('the token signature is invalid');
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return invalid('the token is malformed');
+    default:
+      return invalid('the access token could not be verified');
+  }
+}
+
+function requireUrl(value: unknown, name: string): string {
+  if (typeof value !== 'string' || !URL.canParse(value) || !/^https?:\/\//.test(value)) {
+    throw new TypeError(`${name} must be an absolute http(s) URL`);
+  }
+  return value;
+}
+
+function normaliseAudience(value: unknown): readonly string[] {
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : [];
+  if (list.length === 0 || !list.every((item) => typeof item === 'string' && item !== '')) {
+    throw new TypeError('audience must be a non-empty string or a non-empty array of them');
+  }
+  return Object.freeze(list as string[]);
+}
+
+function normaliseAlgorithms(value: readonly string[] | undefined): readonly string[] {
+  if (value === undefined) return DEFAULT_ALGORITHMS;
+  if (!Array.isArray(value) || value.length === 0) throw new TypeError('algorithms must be a non-empty array');
+  for (const alg of value) {
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      // `none` and HS* are refused here, at start-up, rather than silently dropped.
+      throw new TypeError(`algorithm not allowed: ${String(alg)} (asymmetric algorithms only: ${SUPPORTED_ALGORITHMS.join(', ')})`);
+    }
+  }
+  return Object.freeze([...value]);
+}
+
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number`);
+  return value;
+}

@@ -1,0 +1,131 @@
+/** Stable codes an {@link AccessTokenError} can carry. */
+export type AccessTokenErrorCode =
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_IN_QUERY'
+  | 'ERR_TOKEN_INVALID'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_JWKS_UNAVAILABLE';
+
+/** The RFC 6750 §3.1 error code sent to the client, or none when no credentials were sent. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+
+interface CodeSpec {
+  readonly statusCode: 400 | 401 | 403 | 503;
+  readonly error: BearerErrorCode | undefined;
+  readonly description: string;
+}
+
+// One table decides what each failure looks like on the wire (RFC 6750 §3, §3.1), so the
+// framework adapters never have to.
+const SPECS: Readonly<Record<AccessTokenErrorCode, CodeSpec>> = {
+  // RFC 6750 §3.1: a request without credentials gets a challenge but no error code.
+  ERR_TOKEN_MISSING: { statusCode: 401, error: undefined, description: 'this API requires a bearer access token' },
+  // RFC 6750 §3.1 invalid_request (400): "otherwise malformed".
+  ERR_TOKEN_MALFORMED: {
+    statusCode: 400,
+    error: 'invalid_request',
+    description: 'the Authorization header must be Bearer followed by exactly one token',
+  },
+  // RFC 6750 §3.1 invalid_request (400). We refuse the §2.3 URI query method outright: a token in a
+  // URL ends up in logs, browser history and Referer headers (RFC 9700 §4.3.2). 400 rather than 401
+  // because the request is malformed for this API, and retrying with a fresh token would not help.
+  ERR_TOKEN_IN_QUERY: {
+    statusCode: 400,
+    error: 'invalid_request',
+    description: 'access tokens are not accepted in the query string, send an Authorization: Bearer header',
+  },
+  ERR_TOKEN_INVALID: { statusCode: 401, error: 'invalid_token', description: 'the access token is invalid' },
+  ERR_TOKEN_EXPIRED: { statusCode: 401, error: 'invalid_token', description: 'the access token has expired' },
+  ERR_INSUFFICIENT_SCOPE: {
+    statusCode: 403,
+    error: 'insufficient_scope',
+    description: 'the access token does not carry the scope this request needs',
+  },
+  // Not the client's fault: 503 so that clients do not throw their token away and hammer the
+  // authorization server for a new one.
+  ERR_JWKS_UNAVAILABLE: {
+    statusCode: 503,
+    error: 'temporarily_unavailable',
+    description: 'the token signing keys could not be loaded, try again later',
+  },
+};
+
+// error_description and scope travel inside a quoted-string (RFC 6750 §3): printable ASCII only,
+// and never `"` or `\` (RFC 6749 §5.2).
+const SAFE_PARAM = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
+/** Options for {@link AccessTokenError}. */
+export interface AccessTokenErrorOptions {
+  /** Text for `error_description`; printable ASCII without `"` or `\`. Defaults to a fixed text per code. */
+  readonly description?: string | undefined;
+  /** The protection space named in the `WWW-Authenticate` challenge. */
+  readonly realm?: string | undefined;
+  /** For ERR_INSUFFICIENT_SCOPE: the space-separated scopes the request needs. */
+  readonly scope?: string | undefined;
+  /** The underlying error, for logs only: it is never sent to the client. */
+  readonly cause?: unknown;
+}
+
+/**
+ * A request was refused: carries a stable `code`, the HTTP `statusCode`, the RFC 6750 response
+ * `body` and a ready `WWW-Authenticate` value, so any framework can answer with three lines.
+ *
+ * @example
+ * try { await verifier.verify(token) } catch (error) {
+ *   if (error instanceof AccessTokenError) res.writeHead(error.statusCode, error.headers).end(JSON.stringify(error.body));
+ * }
+ */
+export class AccessTokenError extends Error {
+  override readonly name = 'AccessTokenError';
+  readonly code: AccessTokenErrorCode;
+  readonly statusCode: 400 | 401 | 403 | 503;
+  /** RFC 6750 §3.1 error code; `undefined` when the request carried no credentials at all. */
+  readonly error: BearerErrorCode | undefined;
+  readonly errorDescription: string;
+  readonly realm: string | undefined;
+  readonly scope: string | undefined;
+  /** The `WWW-Authenticate` header value (RFC 6750 §3); `undefined` for ERR_JWKS_UNAVAILABLE. */
+  readonly wwwAuthenticate: string | undefined;
+  /** Response headers to send, fastify-style (`error.headers`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The JSON response body: `{ error, error_description }` (and `scope` for insufficient_scope). */
+  readonly body: Readonly<{ error?: BearerErrorCode; error_description: string; scope?: string }>;
+
+  constructor(code: AccessTokenErrorCode, options: AccessTokenErrorOptions = {}) {
+    const spec = SPECS[code];
+    if (spec === undefined) throw new TypeError(`unknown access token error code: ${String(code)}`);
+    const description = options.description ?? spec.description;
+    if (!SAFE_PARAM.test(description)) throw new TypeError('error description must be printable ASCII without " or \\');
+    if (options.scope !== undefined && !SAFE_PARAM.test(options.scope)) throw new TypeError('scope must be printable ASCII without " or \\');
+    if (options.realm !== undefined && !SAFE_PARAM.test(options.realm)) throw new TypeError('realm must be printable ASCII without " or \\');
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.statusCode = spec.statusCode;
+    this.error = spec.error;
+    this.errorDescription = description;
+    this.realm = options.realm;
+    this.scope = options.scope;
+    this.wwwAuthenticate = code === 'ERR_JWKS_UNAVAILABLE' ? undefined : formatChallenge(this);
+    this.headers = this.wwwAuthenticate === undefined ? {} : { 'www-authenticate': this.wwwAuthenticate };
+    // Key order on the wire: error first, as in the RFC 6749 §5.2 examples.
+    this.body = {
+      ...(spec.error === undefined ? {} : { error: spec.error }),
+      error_description: description,
+      ...(options.scope === undefined ? {} : { scope: options.scope }),
+    };
+  }
+}
+
+/** Builds `Bearer realm="…", error="…", error_description="…", scope="…"` (RFC 6750 §3). */
+function formatChallenge(error: AccessTokenError): string {
+  const params: string[] = [];
+  if (error.realm !== undefined) params.push(`realm="${error.realm}"`);
+  // RFC 6750 §3.1: with no authentication information, no error code (nor description).
+  if (error.error !== undefined) {
+    params.push(`error="${error.error}"`, `error_description="${error.errorDescription}"`);
+    if (error.scope !== undefined) params.push(`scope="${error.scope}"`);
+  }
+  return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
+}
