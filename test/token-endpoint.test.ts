@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { DIALECTS } from './support/databases.ts';
-import { basicAuthorization, createManualClock, startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
+import { basicAuthorization, createManualClock, startTestLatchkey, TEST_CONTEXT, type TestLatchkey } from './support/latchkey.ts';
 import { setIntegrationDisabled, deleteIntegration, rotateSecret, setPermissions } from '../packages/server/src/platform/integrations.ts';
 import { rotateSigningKey } from '../packages/server/src/keys/signing-keys.ts';
 import { loadConfig, ConfigError } from '../packages/server/src/config/load-config.ts';
@@ -231,7 +231,7 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
     it('mints a new token at once after a permission change, with the new scopes', async () => {
       const { integration, clientSecret } = await lk.createIntegration();
       const before = await tokenFor(lk, integration.clientId, clientSecret);
-      await setPermissions(lk.server.runtime.platform, integration.clientId, { 'environment-api': READ_ONLY });
+      await setPermissions(lk.server.runtime.platform, integration.clientId, { 'environment-api': READ_ONLY }, TEST_CONTEXT);
       await lk.server.runtime.syncChanges();
       const after = await tokenFor(lk, integration.clientId, clientSecret);
       expect(after.body.access_token).not.toBe(before.body.access_token);
@@ -241,7 +241,7 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
     it('rotating the secret starts a new generation; the old secret works only during the grace period', async () => {
       const { integration, clientSecret: oldSecret } = await lk.createIntegration();
       const before = await tokenFor(lk, integration.clientId, oldSecret);
-      const { clientSecret: newSecret } = await rotateSecret(lk.server.runtime.platform, integration.clientId, { graceSeconds: 60 });
+      const { clientSecret: newSecret } = await rotateSecret(lk.server.runtime.platform, integration.clientId, { graceSeconds: 60 }, TEST_CONTEXT);
       await lk.server.runtime.syncChanges();
       const withNew = await tokenFor(lk, integration.clientId, newSecret);
       expect(withNew.res.status).toBe(200);
@@ -255,15 +255,15 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
     it('answers invalid_client at once for a disabled or deleted integration', async () => {
       const { integration, clientSecret } = await lk.createIntegration();
       expect((await tokenFor(lk, integration.clientId, clientSecret)).res.status).toBe(200);
-      await setIntegrationDisabled(lk.server.runtime.platform, integration.clientId, true);
+      await setIntegrationDisabled(lk.server.runtime.platform, integration.clientId, true, TEST_CONTEXT);
       await lk.server.runtime.syncChanges();
       const disabled = await tokenFor(lk, integration.clientId, clientSecret);
       expect(disabled.res.status).toBe(401);
       expect(disabled.body.error).toBe('invalid_client');
-      await setIntegrationDisabled(lk.server.runtime.platform, integration.clientId, false);
+      await setIntegrationDisabled(lk.server.runtime.platform, integration.clientId, false, TEST_CONTEXT);
       await lk.server.runtime.syncChanges();
       expect((await tokenFor(lk, integration.clientId, clientSecret)).res.status).toBe(200);
-      await deleteIntegration(lk.server.runtime.platform, integration.clientId);
+      await deleteIntegration(lk.server.runtime.platform, integration.clientId, TEST_CONTEXT);
       await lk.server.runtime.syncChanges();
       expect((await tokenFor(lk, integration.clientId, clientSecret)).res.status).toBe(401);
     });
@@ -279,7 +279,7 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
       const { integration, clientSecret } = await lk.createIntegration();
       const runtime = lk.server.runtime;
       const oldKid = runtime.keyStore.signer(clock.now()).kid;
-      const rotated = await rotateSigningKey({ database: lk.database, signingKeySealKey: runtime.keys.signingKeySealKey, tokenTtlSeconds: 86400 }, 'ES256', clock.now(), 300);
+      const rotated = await rotateSigningKey({ database: lk.database, signingKeySealKey: runtime.keys.signingKeySealKey, tokenTtlSeconds: 86400 }, 'ES256', clock.now(), 300, TEST_CONTEXT);
       await runtime.syncChanges();
       const jwks = async () => ((await (await fetch(`${lk.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet).keys.map((k) => k.kid);
       expect(await jwks()).toEqual(expect.arrayContaining([oldKid, rotated.kid]));

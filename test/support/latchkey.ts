@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../../packages/server/src/serve
 import { createEnvironment } from '../../packages/server/src/platform/environments.ts';
 import { createIntegration, type Grants, type IntegrationWithSecret } from '../../packages/server/src/platform/integrations.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
+import type { ActionContext } from '../../packages/server/src/platform/audit.ts';
 
 /** Everything a test gets: a real server listening on loopback over a real database. */
 export interface TestLatchkey {
@@ -65,7 +66,7 @@ export async function startTestLatchkey(options: TestLatchkeyOptions): Promise<T
   const clock = options.clock ?? systemClock;
   const server = await startServer({ config, logger, clock, database });
   const platform = server.runtime.platform;
-  if (!options.testDatabase) await createEnvironment(platform, { id: 'demo' });
+  if (!options.testDatabase) await createEnvironment(platform, { id: 'demo' }, TEST_CONTEXT);
   return {
     server,
     url: server.url,
@@ -79,9 +80,9 @@ export async function startTestLatchkey(options: TestLatchkeyOptions): Promise<T
         environmentId: input.environmentId ?? 'demo',
         name: input.name ?? 'test integration',
         grants: input.grants ?? { 'environment-api': platform.apis.presetScopes('all') },
-      }),
+      }, TEST_CONTEXT),
     createEnvironment: async (id) => {
-      await createEnvironment(platform, { id });
+      await createEnvironment(platform, { id }, TEST_CONTEXT);
     },
     postToken: (params, headers = {}) =>
       fetch(`${server.url}/oauth/token`, {
@@ -96,6 +97,9 @@ export async function startTestLatchkey(options: TestLatchkeyOptions): Promise<T
     },
   };
 }
+
+/** The audit actor of changes tests make directly through the domain functions. */
+export const TEST_CONTEXT: ActionContext = { actor: { type: 'system', id: 'test' } };
 
 /** A fixed master key for tests (never used outside them). */
 export const TEST_MASTER_KEY = randomBytes(32).toString('base64url');

@@ -12,6 +12,8 @@ import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
 import { TokenCache } from './oauth/token-cache.ts';
 import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointResponse } from './oauth/token-endpoint.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
+import { UsageRecorder } from './platform/usage-recorder.ts';
+import { pruneSessions } from './platform/sessions.ts';
 
 /** The dependencies every part of Latchkey is built from. */
 export interface RuntimeDeps {
@@ -33,6 +35,7 @@ export interface Runtime {
   directory: ClientDirectory;
   tokenCache: TokenCache;
   rateLimiter: FailureRateLimiter;
+  usage: UsageRecorder;
   handleTokenRequest: (request: TokenEndpointRequest) => Promise<TokenEndpointResponse>;
   /** Deps for the platform domain functions (platform/integrations.ts, …). */
   platform: IntegrationDeps;
@@ -82,9 +85,14 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     onError: (error) => logger.warn({ err: error }, 'could not read the change feed; will retry'),
   });
 
+  const usage = new UsageRecorder(database, clock, (error) => logger.warn({ err: error }, 'could not write usage counters; they are lost'));
+  usage.start(10);
+
   const maintenance = setInterval(() => {
     const now = clock.now();
-    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000)]).catch((error) => logger.warn({ err: error }, 'maintenance failed; will retry'));
+    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000), pruneSessions(database, clock, config.session)]).catch((error) =>
+      logger.warn({ err: error }, 'maintenance failed; will retry'),
+    );
   }, 60_000);
   maintenance.unref();
 
@@ -99,6 +107,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     tokenCache,
     rateLimiter,
     tokenTtlSeconds: config.tokenTtlSeconds,
+    onOutcome: (outcome) => usage.record({ ...outcome, outcome: outcome.outcome }),
   });
 
   return {
@@ -112,12 +121,14 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     directory,
     tokenCache,
     rateLimiter,
+    usage,
     handleTokenRequest,
     platform,
     syncChanges: () => watcher.pollNow(),
     async stop() {
       clearInterval(maintenance);
       await watcher.stop();
+      await usage.stop();
     },
   };
 }

@@ -4,6 +4,8 @@ import { PlatformError } from '../platform/errors.ts';
 import { systemClock } from '../support/clock.ts';
 import { createPlatformDeps } from '../runtime.ts';
 import { createLogger } from '../support/logger.ts';
+import os from 'node:os';
+import type { ActionContext } from '../platform/audit.ts';
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
@@ -56,4 +58,15 @@ export function describeFailure(error: unknown): { message: string; exitCode: nu
     return { message: error.message, exitCode };
   }
   return { message: error instanceof Error ? error.message : String(error), exitCode: EXIT.failure };
+}
+
+/** The audit actor of CLI commands: the operating-system user who ran them. */
+export function cliContext(): ActionContext {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): keep 'unknown'.
+  }
+  return { actor: { type: 'cli', id: user } };
 }

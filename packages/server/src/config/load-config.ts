@@ -32,6 +32,8 @@ export interface Config {
   /** How often a server looks for changes written by other processes (CLI, other instances). */
   changePollMilliseconds: number;
   tokenBodyLimitBytes: number;
+  /** Console sessions: idle and absolute lifetimes, seconds. */
+  session: { idleSeconds: number; absoluteSeconds: number };
 }
 
 export const SIGNING_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
@@ -153,5 +155,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     changePollMilliseconds: readInteger(env, 'LATCHKEY_CHANGE_POLL_MS', 500, 50, 60_000),
     tokenBodyLimitBytes: 16 * 1024,
+    session: {
+      idleSeconds: readInteger(env, 'LATCHKEY_SESSION_IDLE_TIMEOUT', 1800, 60, 7 * 86400),
+      absoluteSeconds: readInteger(env, 'LATCHKEY_SESSION_MAX_AGE', 43200, 300, 30 * 86400),
+    },
   };
 }

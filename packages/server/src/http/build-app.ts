@@ -2,6 +2,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Runtime } from '../runtime.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
+import { environmentApiRoutes } from '../environment-api/index.ts';
+import { platformApiRoutes } from './routes/platform/index.ts';
+import { environmentOpenApi, registerOpenApi } from './openapi.ts';
+import { problemErrorHandler, sendRouteNotFound } from './problem.ts';
 
 /** Builds the HTTP application over a runtime. Opens no socket: call listen() or inject(). */
 export async function buildApp({ runtime }: { runtime: Runtime }): Promise<FastifyInstance> {
@@ -13,8 +17,20 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   });
+  await registerOpenApi(app, runtime);
   await app.register(tokenRoutes, { runtime });
   await app.register(discoveryRoutes, { runtime });
+  await app.register(platformApiRoutes, { runtime });
+  await app.register(environmentApiRoutes, { runtime });
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // The seed's "Your Environment Swagger": the document and Swagger UI for one environment.
+  app.get<{ Params: { environmentId: string } }>('/api/v1/environments/:environmentId/openapi.json', async (request) => environmentOpenApi(app, request.params.environmentId));
+  app.get<{ Params: { environmentId: string } }>('/docs/environments/:environmentId', async (request, reply) =>
+    reply.redirect(`/docs/?url=${encodeURIComponent(`/api/v1/environments/${encodeURIComponent(request.params.environmentId)}/openapi.json`)}`),
+  );
+
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((request, reply) => sendRouteNotFound(request, reply));
   return app;
 }

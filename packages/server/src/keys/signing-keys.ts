@@ -6,6 +6,7 @@ import type { SigningAlgorithm } from '../config/load-config.ts';
 import { newId } from '../support/ids.ts';
 import { seal } from './sealed-box.ts';
 import { recordChange } from '../platform/change-feed.ts';
+import { recordAudit, SYSTEM_CONTEXT, type ActionContext } from '../platform/audit.ts';
 
 /** A signing key row's place in its life, derived from the times of it and its successor. */
 export type SigningKeyState = 'next' | 'active' | 'retiring' | 'retired';
@@ -82,6 +83,7 @@ export async function ensureSigningKey(deps: SigningKeyDeps, alg: SigningAlgorit
     if (rows.some((row) => row.activates_at <= now)) return;
     await trx.insertInto('signing_keys').values(candidate).execute();
     await recordChange(trx, 'keys', candidate.kid, now);
+    await recordAudit(trx, SYSTEM_CONTEXT, { at: now, environmentId: null, action: 'signing_key.create', targetType: 'signing_key', targetId: candidate.kid, details: { alg } });
   });
 }
 
@@ -90,11 +92,12 @@ export async function ensureSigningKey(deps: SigningKeyDeps, alg: SigningAlgorit
  * resource servers that cache the JWKS see it before any token carries its kid. The previous key
  * stays published until its last token expires.
  */
-export async function rotateSigningKey(deps: SigningKeyDeps, alg: SigningAlgorithm, now: number, leadSeconds: number): Promise<SigningKeySummary> {
+export async function rotateSigningKey(deps: SigningKeyDeps, alg: SigningAlgorithm, now: number, leadSeconds: number, context: ActionContext): Promise<SigningKeySummary> {
   const row = await generateSigningKeyRow(alg, deps.signingKeySealKey, now, now + leadSeconds * 1000);
   await withKeyLock(deps.database, async (trx) => {
     await trx.insertInto('signing_keys').values(row).execute();
     await recordChange(trx, 'keys', row.kid, now);
+    await recordAudit(trx, context, { at: now, environmentId: null, action: 'signing_key.rotate', targetType: 'signing_key', targetId: row.kid, details: { alg, activatesAt: row.activates_at } });
   });
   const summaries = await listSigningKeys(deps, now);
   return summaries.find((key) => key.kid === row.kid)!;

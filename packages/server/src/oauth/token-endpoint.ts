@@ -29,6 +29,8 @@ export interface TokenEndpointResponse {
 /** Outcome of one request, for metrics and audit (never the secret or the token). */
 export interface TokenRequestOutcome {
   clientId: string | undefined;
+  integrationId: string | undefined;
+  secretGeneration: number | undefined;
   environmentId: string | undefined;
   audience: string | undefined;
   scopes: readonly string[];
@@ -71,7 +73,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   const authenticator = new ClientAuthenticator(deps.directory, deps.secretHashKey, deps.clock);
 
   return async (request) => {
-    const outcome: TokenRequestOutcome = { clientId: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
+    const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
     try {
       rejectCredentialsInQuery(request.query);
       const params = readTokenParameters(request.body);
@@ -88,11 +90,19 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       try {
         authenticated = await authenticator.authenticate(credentials);
       } catch (error) {
-        if (error instanceof InvalidClient) deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
+        if (error instanceof InvalidClient) {
+          deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
+          // Attribute the failure to the integration, if the ID is real, for its usage and audit.
+          const known = await deps.directory.find(credentials.clientId);
+          outcome.integrationId = known?.integrationId;
+          outcome.environmentId = known?.environmentId;
+        }
         throw error;
       }
       const { client, secretGeneration } = authenticated;
       outcome.environmentId = client.environmentId;
+      outcome.integrationId = client.integrationId;
+      outcome.secretGeneration = secretGeneration;
 
       const { api, scopes } = resolveClientCredentialsGrant(deps.apis, client, params);
       outcome.audience = api.audience;

@@ -2,6 +2,7 @@ import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { recordChange } from './change-feed.ts';
+import { recordAudit, type ActionContext } from './audit.ts';
 
 /** An environment as callers see it. */
 export interface Environment {
@@ -41,7 +42,7 @@ function toEnvironment(row: { id: string; name: string; created_at: number; upda
 }
 
 /** Creates an environment; its name defaults to its id. */
-export async function createEnvironment(deps: EnvironmentDeps, input: { id: string; name?: string }): Promise<Environment> {
+export async function createEnvironment(deps: EnvironmentDeps, input: { id: string; name?: string }, context: ActionContext): Promise<Environment> {
   validateEnvironmentId(input.id);
   const name = validateDisplayName('name', input.name ?? input.id);
   const now = deps.clock.now();
@@ -51,8 +52,49 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
     if (existing) throw new ConflictError('environment_exists', `environment '${input.id}' already exists`);
     await trx.insertInto('environments').values(row).execute();
     await recordChange(trx, 'environment', input.id, now);
+    await recordAudit(trx, context, { at: now, environmentId: input.id, action: 'environment.create', targetType: 'environment', targetId: input.id, details: { name } });
   });
   return toEnvironment(row);
+}
+
+/** Renames an environment (its id never changes: it is in URLs and tokens). */
+export async function renameEnvironment(deps: EnvironmentDeps, id: string, name: string, context: ActionContext): Promise<Environment> {
+  const newName = validateDisplayName('name', name);
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError('environment', id);
+    if (row.name === newName) return;
+    await trx.updateTable('environments').set({ name: newName, updated_at: now }).where('id', '=', id).execute();
+    await recordAudit(trx, context, { at: now, environmentId: id, action: 'environment.rename', targetType: 'environment', targetId: id, details: { from: row.name, to: newName } });
+  });
+  return getEnvironment(deps, id);
+}
+
+/**
+ * Deletes an environment with all its integrations. Their tokens already issued stay valid until
+ * they expire; no new ones are issued.
+ */
+export async function deleteEnvironment(deps: EnvironmentDeps, id: string, context: ActionContext): Promise<void> {
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('environments').select('id').where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError('environment', id);
+    const integrations = await trx.selectFrom('integrations').select(['id', 'client_id']).where('environment_id', '=', id).execute();
+    const ids = integrations.map((i) => i.id);
+    if (ids.length > 0) {
+      // Children first, explicitly, so both dialects behave the same whatever their cascade support.
+      await trx.deleteFrom('token_cache').where('integration_id', 'in', ids).execute();
+      await trx.deleteFrom('integration_secrets').where('integration_id', 'in', ids).execute();
+      await trx.deleteFrom('integration_grants').where('integration_id', 'in', ids).execute();
+      await trx.deleteFrom('integrations').where('id', 'in', ids).execute();
+    }
+    await trx.deleteFrom('admin_environment_roles').where('environment_id', '=', id).execute();
+    await trx.deleteFrom('environments').where('id', '=', id).execute();
+    for (const integration of integrations) await recordChange(trx, 'integration', integration.client_id, now);
+    await recordChange(trx, 'environment', id, now);
+    await recordAudit(trx, context, { at: now, environmentId: id, action: 'environment.delete', targetType: 'environment', targetId: id, details: { integrationsDeleted: integrations.length } });
+  });
 }
 
 /** Every environment, by id. */

@@ -17,7 +17,7 @@ export class PlatformError extends Error {
 
 /** Something named does not exist. */
 export class NotFoundError extends PlatformError {
-  constructor(what: 'environment' | 'integration' | 'secret' | 'signing_key', id: string) {
+  constructor(what: 'environment' | 'integration' | 'secret' | 'signing_key' | 'admin', id: string) {
     super(`${what}_not_found`, 404, `${what.replace('_', ' ')} '${id}' does not exist`);
   }
 }

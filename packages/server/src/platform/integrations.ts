@@ -1,12 +1,13 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/database.ts';
 import type { Schema } from '../storage/schema.ts';
 import type { Clock } from '../support/clock.ts';
 import { newId } from '../support/ids.ts';
 import type { ApiCatalogue, ApiId } from './apis.ts';
-import { NotFoundError, ValidationError } from './errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { getEnvironment, validateDisplayName } from './environments.ts';
 import { recordChange } from './change-feed.ts';
+import { recordAudit, type ActionContext } from './audit.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './secrets.ts';
 
 /** What the integration functions need. */
@@ -45,6 +46,7 @@ export interface Integration {
   secrets: SecretSummary[];
   createdAt: number;
   updatedAt: number;
+  lastUsedAt: number | null;
 }
 
 /** An integration together with a secret that is shown this once and never again. */
@@ -107,6 +109,7 @@ async function insertSecret(trx: Kysely<Schema>, deps: IntegrationDeps, integrat
 export async function createIntegration(
   deps: IntegrationDeps,
   input: { environmentId: string; name: string; description?: string; grants?: Grants },
+  context: ActionContext,
 ): Promise<IntegrationWithSecret> {
   await getEnvironment(deps, input.environmentId);
   const name = validateDisplayName('name', input.name);
@@ -123,6 +126,7 @@ export async function createIntegration(
     await writeGrants(trx, id, grants);
     const secret = await insertSecret(trx, deps, id, 1, now);
     await recordChange(trx, 'integration', clientId, now);
+    await recordAudit(trx, context, { at: now, environmentId: input.environmentId, action: 'integration.create', targetType: 'integration', targetId: clientId, details: { name, description, grants } });
     return secret;
   });
   return { integration: await getIntegration(deps, clientId), clientSecret };
@@ -164,6 +168,7 @@ async function assembleIntegrations(deps: IntegrationDeps, rows: Schema['integra
         .map((s) => ({ id: s.id, generation: s.generation, createdAt: s.created_at, expiresAt: s.expires_at, lastUsedAt: s.last_used_at, status: secretStatus(s.expires_at, now) })),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      lastUsedAt: row.last_used_at,
     };
   });
 }
@@ -175,11 +180,81 @@ export async function getIntegration(deps: IntegrationDeps, clientId: string): P
   return (await assembleIntegrations(deps, [row]))[0]!;
 }
 
-/** The integrations of an environment, by name. */
-export async function listIntegrations(deps: IntegrationDeps, environmentId: string): Promise<Integration[]> {
+/** Paging and filtering of an integration list. */
+export interface IntegrationListQuery {
+  /** Case-insensitive substring of the name. */
+  name?: string | undefined;
+  limit?: number | undefined;
+  /** The previous page's nextCursor: the id of its last integration. */
+  after?: string | undefined;
+}
+
+/** The integrations of an environment, newest first, optionally filtered by name and paged. */
+export async function listIntegrationsPage(
+  deps: IntegrationDeps,
+  environmentId: string,
+  query: IntegrationListQuery = {},
+): Promise<{ integrations: Integration[]; nextCursor: string | null }> {
   await getEnvironment(deps, environmentId);
-  const rows = await deps.database.db.selectFrom('integrations').selectAll().where('environment_id', '=', environmentId).orderBy('name').orderBy('id').execute();
-  return assembleIntegrations(deps, rows);
+  const limit = query.limit ?? 1000;
+  let q = deps.database.db.selectFrom('integrations').selectAll().where('environment_id', '=', environmentId);
+  if (query.name) {
+    // LIKE with an explicit escape character: SQLite has no default one, PostgreSQL's is '\'.
+    const pattern = `%${query.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+  }
+  if (query.after) q = q.where('id', '<', query.after);
+  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  return { integrations: await assembleIntegrations(deps, page), nextCursor: rows.length > limit ? page[page.length - 1]!.id : null };
+}
+
+/** Every integration of an environment, newest first. */
+export async function listIntegrations(deps: IntegrationDeps, environmentId: string): Promise<Integration[]> {
+  return (await listIntegrationsPage(deps, environmentId)).integrations;
+}
+
+/** One integration that must belong to `environmentId`: another environment's looks like a missing one. */
+export async function getIntegrationInEnvironment(deps: IntegrationDeps, environmentId: string, clientId: string): Promise<Integration> {
+  const integration = await getIntegration(deps, clientId);
+  if (integration.environmentId !== environmentId) throw new NotFoundError('integration', clientId);
+  return integration;
+}
+
+/** Changes an integration's name and/or description. */
+export async function updateIntegration(deps: IntegrationDeps, clientId: string, input: { name?: string | undefined; description?: string | undefined }, context: ActionContext): Promise<Integration> {
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    const changes: Record<string, { from: string; to: string }> = {};
+    const name = input.name === undefined ? row.name : validateDisplayName('name', input.name);
+    const description = input.description === undefined ? row.description : validateDescription(input.description);
+    if (name !== row.name) changes.name = { from: row.name, to: name };
+    if (description !== row.description) changes.description = { from: row.description, to: description };
+    if (Object.keys(changes).length === 0) return;
+    await trx.updateTable('integrations').set({ name, description, updated_at: now }).where('id', '=', row.id).execute();
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.update', targetType: 'integration', targetId: clientId, details: changes });
+  });
+  return getIntegration(deps, clientId);
+}
+
+/** Ends one secret now (e.g. a leaked one still in its grace period). The last active secret cannot be revoked: rotate instead. */
+export async function revokeSecret(deps: IntegrationDeps, clientId: string, secretId: string, context: ActionContext): Promise<Integration> {
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    const secrets = await trx.selectFrom('integration_secrets').select(['id', 'generation', 'expires_at']).where('integration_id', '=', row.id).execute();
+    const target = secrets.find((s) => s.id === secretId);
+    if (!target) throw new NotFoundError('secret', secretId);
+    const stillValid = secrets.filter((s) => s.id !== secretId && (s.expires_at === null || s.expires_at > now));
+    if (stillValid.length === 0) {
+      throw new ConflictError('last_secret', 'this is the integration\'s only valid secret: rotate the secret instead of revoking it, or disable the integration');
+    }
+    await trx.updateTable('integration_secrets').set({ expires_at: now }).where('id', '=', secretId).execute();
+    await recordChange(trx, 'integration', clientId, now);
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.secret.revoke', targetType: 'integration', targetId: clientId, details: { secretId, generation: target.generation } });
+  });
+  return getIntegration(deps, clientId);
 }
 
 async function requireIntegrationRow(trx: Kysely<Schema>, clientId: string) {
@@ -193,7 +268,7 @@ async function requireIntegrationRow(trx: Kysely<Schema>, clientId: string) {
  * grant version, so the next token request gets a token with the new scopes instead of a cached one.
  * Tokens already issued keep their scopes until they expire.
  */
-export async function setPermissions(deps: IntegrationDeps, clientId: string, grants: Grants): Promise<Integration> {
+export async function setPermissions(deps: IntegrationDeps, clientId: string, grants: Grants, context: ActionContext): Promise<Integration> {
   const normalized = normalizeGrants(deps.apis, grants);
   const now = deps.clock.now();
   await deps.database.db.transaction().execute(async (trx) => {
@@ -206,6 +281,9 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
     await writeGrants(trx, row.id, normalized);
     await trx.updateTable('integrations').set({ grant_version: row.grant_version + 1, updated_at: now }).where('id', '=', row.id).execute();
     await recordChange(trx, 'integration', clientId, now);
+    const before: Grants = {};
+    for (const g of current) before[g.api_id as ApiId] = g.scopes.split(' ');
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.permissions.set', targetType: 'integration', targetId: clientId, details: { before, after: normalized } });
   });
   return getIntegration(deps, clientId);
 }
@@ -214,7 +292,7 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
  * Issues a new secret and starts a new secret generation. Older secrets stay valid for
  * `graceSeconds` (0 = they stop working at once), so deployments can roll over without downtime.
  */
-export async function rotateSecret(deps: IntegrationDeps, clientId: string, options: { graceSeconds?: number } = {}): Promise<IntegrationWithSecret> {
+export async function rotateSecret(deps: IntegrationDeps, clientId: string, options: { graceSeconds?: number }, context: ActionContext): Promise<IntegrationWithSecret> {
   const grace = options.graceSeconds ?? 0;
   if (!Number.isInteger(grace) || grace < 0 || grace > 30 * 86400) throw new ValidationError('grace', 'grace must be a whole number of seconds between 0 and 2592000 (30 days)');
   const now = deps.clock.now();
@@ -232,25 +310,27 @@ export async function rotateSecret(deps: IntegrationDeps, clientId: string, opti
     const secret = await insertSecret(trx, deps, row.id, generation, now);
     await trx.updateTable('integrations').set({ secret_generation: generation, updated_at: now }).where('id', '=', row.id).execute();
     await recordChange(trx, 'integration', clientId, now);
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.secret.rotate', targetType: 'integration', targetId: clientId, details: { generation, graceSeconds: grace } });
     return secret;
   });
   return { integration: await getIntegration(deps, clientId), clientSecret };
 }
 
 /** Disables (true) or re-enables (false) an integration. A disabled one gets invalid_client at once. */
-export async function setIntegrationDisabled(deps: IntegrationDeps, clientId: string, disabled: boolean): Promise<Integration> {
+export async function setIntegrationDisabled(deps: IntegrationDeps, clientId: string, disabled: boolean, context: ActionContext): Promise<Integration> {
   const now = deps.clock.now();
   await deps.database.db.transaction().execute(async (trx) => {
     const row = await requireIntegrationRow(trx, clientId);
     if ((row.disabled === 1) === disabled) return;
     await trx.updateTable('integrations').set({ disabled: disabled ? 1 : 0, updated_at: now }).where('id', '=', row.id).execute();
     await recordChange(trx, 'integration', clientId, now);
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: disabled ? 'integration.disable' : 'integration.enable', targetType: 'integration', targetId: clientId });
   });
   return getIntegration(deps, clientId);
 }
 
 /** Deletes an integration with its secrets, grants and cached tokens. */
-export async function deleteIntegration(deps: IntegrationDeps, clientId: string): Promise<void> {
+export async function deleteIntegration(deps: IntegrationDeps, clientId: string, context: ActionContext): Promise<void> {
   const now = deps.clock.now();
   await deps.database.db.transaction().execute(async (trx) => {
     const row = await requireIntegrationRow(trx, clientId);
@@ -261,5 +341,6 @@ export async function deleteIntegration(deps: IntegrationDeps, clientId: string)
     await trx.deleteFrom('integration_grants').where('integration_id', '=', row.id).execute();
     await trx.deleteFrom('integrations').where('id', '=', row.id).execute();
     await recordChange(trx, 'integration', clientId, now);
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.delete', targetType: 'integration', targetId: clientId, details: { name: row.name } });
   });
 }

@@ -84,6 +84,115 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_platform_admins_audit': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('admins')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('platform_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('admin_environment_roles')
+          .addColumn('admin_id', 'text', (c) => c.notNull().references('admins.id').onDelete('cascade'))
+          .addColumn('environment_id', 'text', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('admin_environment_roles_pk', ['admin_id', 'environment_id'])
+          .execute();
+
+        await db.schema
+          .createTable('admin_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('admin_id', 'text', (c) => c.notNull().references('admins.id').onDelete('cascade'))
+          .addColumn('csrf_token', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('last_seen_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute();
+
+        await (dialect === 'postgres'
+          ? db.schema.createTable('audit_log').addColumn('seq', 'bigserial', (c) => c.primaryKey())
+          : db.schema.createTable('audit_log').addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        )
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('at', time, (c) => c.notNull())
+          .addColumn('environment_id', 'text')
+          .addColumn('actor_type', 'text', (c) => c.notNull())
+          .addColumn('actor_id', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_type', 'text', (c) => c.notNull())
+          .addColumn('target_id', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull().defaultTo('success'))
+          .addColumn('details', 'text', (c) => c.notNull().defaultTo('{}'))
+          .execute();
+        await db.schema.createIndex('audit_log_by_environment').on('audit_log').columns(['environment_id', 'seq']).execute();
+
+        await db.schema
+          .createTable('usage_daily')
+          .addColumn('integration_id', 'text', (c) => c.notNull())
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('tokens_minted', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('tokens_cached', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint('usage_daily_pk', ['integration_id', 'day'])
+          .execute();
+
+        await db.schema.alterTable('integrations').addColumn('last_used_at', time).execute();
+      },
+    },
+    '0003_environment_api': {
+      // The Environment API's content (environment-api/): JSON documents, binary asset metadata (the
+      // bytes live in a BlobStore) and per-environment browser settings. Rows go with their
+      // environment (cascade), so deleteEnvironment needs no knowledge of them.
+      async up(db: Kysely<any>) {
+        for (const table of ['templates', 'projects'] as const) {
+          let create = db.schema
+            .createTable(table)
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .addColumn('environment_id', 'text', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+            .addColumn('name', 'text', (c) => c.notNull())
+            .addColumn('content', 'text', (c) => c.notNull())
+            .addColumn('size', 'integer', (c) => c.notNull())
+            .addColumn('created_by', 'text', (c) => c.notNull())
+            .addColumn('updated_by', 'text', (c) => c.notNull())
+            .addColumn('created_at', time, (c) => c.notNull())
+            .addColumn('updated_at', time, (c) => c.notNull());
+          // Not a foreign key: deleting a template leaves the projects made from it alone.
+          if (table === 'projects') create = create.addColumn('template_id', 'text');
+          await create.execute();
+          await db.schema.createIndex(`${table}_by_environment`).on(table).columns(['environment_id', 'id']).execute();
+        }
+        await db.schema.createIndex('projects_by_owner').on('projects').columns(['environment_id', 'created_by', 'id']).execute();
+
+        await db.schema
+          .createTable('assets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('environment_id', 'text', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('content_type', 'text', (c) => c.notNull())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('blob_key', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('assets_by_environment').on('assets').columns(['environment_id', 'kind', 'id']).execute();
+
+        await db.schema
+          .createTable('environment_browser_settings')
+          .addColumn('environment_id', 'text', (c) => c.primaryKey().references('environments.id').onDelete('cascade'))
+          .addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('allow_write_tokens_in_browser', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
@@ -105,5 +214,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0001_token_core';
+export const LATEST_MIGRATION = '0003_environment_api';
 export { sql };

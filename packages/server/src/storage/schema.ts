@@ -24,6 +24,8 @@ export interface IntegrationsTable {
   secret_generation: number;
   created_at: number;
   updated_at: number;
+  /** Last successful token request, flushed periodically from memory (platform/usage-recorder.ts). */
+  last_used_at: number | null;
 }
 
 export interface IntegrationSecretsTable {
@@ -74,6 +76,58 @@ export interface ChangesTable {
   at: number;
 }
 
+export interface AdminsTable {
+  id: string;
+  email: string;
+  /** scrypt (platform/passwords.ts); admin passwords are human-chosen, so a slow KDF is right here. */
+  password_hash: string;
+  platform_admin: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AdminEnvironmentRolesTable {
+  admin_id: string;
+  environment_id: string;
+  role: 'admin' | 'viewer';
+}
+
+export interface AdminSessionsTable {
+  /** SHA-256 of the session cookie value: a database dump holds no usable session. */
+  id_hash: string;
+  admin_id: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute expiry; idle expiry is derived from last_seen_at. */
+  expires_at: number;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  id: string;
+  at: number;
+  environment_id: string | null;
+  actor_type: string;
+  actor_id: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  ip: string | null;
+  outcome: string;
+  /** JSON: what changed. Never a secret, hash or token. */
+  details: string;
+}
+
+export interface UsageDailyTable {
+  integration_id: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  tokens_minted: number;
+  tokens_cached: number;
+  failures: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Schema {
   environments: EnvironmentsTable;
@@ -83,4 +137,60 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   token_cache: TokenCacheTable;
   changes: ChangesTable;
+  admins: AdminsTable;
+  admin_environment_roles: AdminEnvironmentRolesTable;
+  admin_sessions: AdminSessionsTable;
+  audit_log: AuditLogTable;
+  usage_daily: UsageDailyTable;
+  templates: TemplatesTable;
+  projects: ProjectsTable;
+  assets: AssetsTable;
+  environment_browser_settings: EnvironmentBrowserSettingsTable;
+}
+
+// Environment API (environment-api/, migration 0003_environment_api).
+
+export interface TemplatesTable {
+  id: string;
+  environment_id: string;
+  name: string;
+  /** The document, as JSON text. */
+  content: string;
+  /** Bytes of `content` (UTF-8). */
+  size: number;
+  /** Client ID of the integration that created it. */
+  created_by: string;
+  updated_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProjectsTable extends TemplatesTable {
+  /** The template it was created from (kept after that template is deleted). */
+  template_id: string | null;
+}
+
+export interface AssetsTable {
+  id: string;
+  environment_id: string;
+  /** 'media' | 'fonts'. */
+  kind: string;
+  name: string;
+  content_type: string;
+  size: number;
+  /** SHA-256 of the bytes, hex: the ETag. */
+  sha256: string;
+  /** Where the BlobStore keeps the bytes. */
+  blob_key: string;
+  created_by: string;
+  created_at: number;
+}
+
+export interface EnvironmentBrowserSettingsTable {
+  environment_id: string;
+  /** JSON array of origins (scheme://host[:port]) allowed to GET media and fonts cross-origin. */
+  allowed_origins: string;
+  /** 1 relaxes the rule that a token with a write scope must never come from a browser. */
+  allow_write_tokens_in_browser: number;
+  updated_at: number;
 }

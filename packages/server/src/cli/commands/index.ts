@@ -9,6 +9,7 @@ import { registerIntegrationsRotateSecret } from './integrations/rotate-secret.t
 import { registerIntegrationsSetStatus } from './integrations/set-status.ts';
 import { registerKeysRotate } from './keys/rotate.ts';
 import { registerKeysList } from './keys/list.ts';
+import { registerAdmins } from './admins/admins.ts';
 
 /** Registers every noun/verb command (environments, integrations, keys). */
 export function registerCommands(program: Command): void {
@@ -27,4 +28,6 @@ export function registerCommands(program: Command): void {
   const keys = program.command('keys').description('manage signing keys');
   registerKeysRotate(keys);
   registerKeysList(keys);
+
+  registerAdmins(program);
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../support/logger.ts';
 import { startServer } from '../../server.ts';
+import { bootstrapAdmin } from '../../platform/bootstrap-admin.ts';
 
 /** `latchkey serve`: runs the server until SIGINT/SIGTERM. */
 export function registerServe(program: Command): void {
@@ -12,15 +13,25 @@ export function registerServe(program: Command): void {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
       const server = await startServer({ config, logger });
+      const bootstrap = await bootstrapAdmin(server.runtime.platform, config);
       const db = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'PostgreSQL';
+      const signIn = !bootstrap.created
+        ? ['Sign in with your admin account (reset a password: npx latchkey admins reset-password <email>).']
+        : bootstrap.generatedPassword
+          ? [`First run: created the platform admin ${bootstrap.email}`, `  one-time password  ${bootstrap.generatedPassword}`, '  (shown once; change it with: npx latchkey admins reset-password ' + bootstrap.email + ')']
+          : [`First run: created the platform admin ${bootstrap.email} with the password from LATCHKEY_ADMIN_PASSWORD.`];
       process.stdout.write(
         [
           '',
           `Latchkey is running at ${server.url}`,
+          `  console         ${server.url}/`,
+          `  API docs        ${server.url}/docs`,
           `  issuer          ${config.issuer}`,
           `  token endpoint  ${server.url}/oauth/token`,
           `  discovery       ${server.url}/.well-known/oauth-authorization-server`,
           `  database        ${db}`,
+          '',
+          ...signIn,
           '',
           'Create an environment and an integration, then get a token:',
           '  npx latchkey environments create demo',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createOutput, withPlatform } from '../../context.ts';
+import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { createEnvironment } from '../../../platform/environments.ts';
 
 /** `latchkey environments create <id> [--name <name>]` */
@@ -10,7 +10,7 @@ export function registerEnvironmentsCreate(environments: Command): void {
     .option('--name <name>', 'display name (defaults to the id)')
     .option('--json', 'print JSON')
     .action(async (id: string, options: { name?: string; json?: boolean }) => {
-      const environment = await withPlatform((deps) => createEnvironment(deps, { id, ...(options.name !== undefined ? { name: options.name } : {}) }));
+      const environment = await withPlatform((deps) => createEnvironment(deps, { id, ...(options.name !== undefined ? { name: options.name } : {}) }, cliContext()));
       createOutput(options).result(environment, () => `Created environment ${environment.id} (${environment.name})`);
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createOutput, withPlatform } from '../../context.ts';
+import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { collect } from '../../options.ts';
 import { formatSecretOnce } from '../../format.ts';
 import { createIntegration } from '../../../platform/integrations.ts';
@@ -19,7 +19,7 @@ export function registerIntegrationsCreate(integrations: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: PermissionOptions & { env: string; name: string; description: string; json?: boolean }) => {
       const result = await withPlatform((deps) =>
-        createIntegration(deps, { environmentId: options.env, name: options.name, description: options.description, grants: grantsFromOptions(deps.apis, options, false) }),
+        createIntegration(deps, { environmentId: options.env, name: options.name, description: options.description, grants: grantsFromOptions(deps.apis, options, false) }, cliContext()),
       );
       createOutput(options).result(
         { client_id: result.integration.clientId, client_secret: result.clientSecret, integration: result.integration },

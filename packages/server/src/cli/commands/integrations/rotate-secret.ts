@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createOutput, withPlatform } from '../../context.ts';
+import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { parseSeconds } from '../../options.ts';
 import { formatSecretOnce } from '../../format.ts';
 import { rotateSecret } from '../../../platform/integrations.ts';
@@ -13,7 +13,7 @@ export function registerIntegrationsRotateSecret(integrations: Command): void {
     .option('--json', 'print JSON')
     .action(async (clientId: string, options: { grace?: string; json?: boolean }) => {
       const graceSeconds = parseSeconds('--grace', options.grace, 0);
-      const result = await withPlatform((deps) => rotateSecret(deps, clientId, { graceSeconds }));
+      const result = await withPlatform((deps) => rotateSecret(deps, clientId, { graceSeconds }, cliContext()));
       const previous = graceSeconds > 0 ? `The previous secret keeps working for ${graceSeconds} seconds.` : 'The previous secret no longer works.';
       createOutput(options).result(
         { client_id: result.integration.clientId, client_secret: result.clientSecret, grace_seconds: graceSeconds, integration: result.integration },

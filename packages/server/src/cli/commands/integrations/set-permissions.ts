@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, createOutput, EXIT, withPlatform } from '../../context.ts';
+import { CliError, cliContext, createOutput, EXIT, withPlatform } from '../../context.ts';
 import { collect } from '../../options.ts';
 import { formatIntegration } from '../../format.ts';
 import { setPermissions } from '../../../platform/integrations.ts';
@@ -19,7 +19,7 @@ export function registerIntegrationsSetPermissions(integrations: Command): void 
       const integration = await withPlatform(async (deps) => {
         const grants = grantsFromOptions(deps.apis, options, true);
         if (Object.keys(grants).length === 0) throw new CliError('nothing to set: give --preset, --scope, --platform-scope or --clear-platform', EXIT.usage);
-        return setPermissions(deps, clientId, grants);
+        return setPermissions(deps, clientId, grants, cliContext());
       });
       createOutput(options).result(integration, () => `${formatIntegration(integration)}\n\nTokens issued before this change keep their old scopes until they expire.`);
     });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createOutput, withPlatform } from '../../context.ts';
+import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { parseSeconds } from '../../options.ts';
 import { formatKeys } from '../../format.ts';
 import { rotateSigningKey } from '../../../keys/signing-keys.ts';
@@ -14,7 +14,7 @@ export function registerKeysRotate(keys: Command): void {
     .action(async (options: { lead?: string; json?: boolean }) => {
       const key = await withPlatform(async (deps) => {
         const lead = parseSeconds('--lead', options.lead, deps.config.keyPublishLeadSeconds);
-        return rotateSigningKey({ database: deps.database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: deps.config.tokenTtlSeconds }, deps.config.signingAlgorithm, Date.now(), lead);
+        return rotateSigningKey({ database: deps.database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: deps.config.tokenTtlSeconds }, deps.config.signingAlgorithm, Date.now(), lead, cliContext());
       });
       createOutput(options).result(key, () => `Added ${formatKeys([key])}`);
     });

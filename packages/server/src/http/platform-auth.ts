@@ -1,0 +1,123 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessTokenClaims, AccessTokenVerifier } from '@latchkey/resource';
+import type { Runtime } from '../runtime.ts';
+import type { ActionContext } from '../platform/audit.ts';
+import { findAdminById, type Admin } from '../platform/admins.ts';
+import { loadSession, type Session, type SessionPolicy } from '../platform/sessions.ts';
+import { HttpProblem } from './problem.ts';
+
+/** Who is calling the Platform API: a signed-in admin, or an integration with a Platform API token. */
+export type Principal =
+  | { kind: 'admin'; admin: Admin; session: Session; cookieValue: string }
+  | { kind: 'integration'; claims: AccessTokenClaims; scopes: Set<string> };
+
+/** What a route needs in an environment. */
+export type EnvironmentPermission = 'read' | 'write' | 'audit';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the platform auth hook; null when the request carries no credentials. */
+    principal: Principal | null;
+  }
+}
+
+/** Name of the console session cookie. */
+export const SESSION_COOKIE = 'latchkey_session';
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const REALM = 'latchkey-platform-api';
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Resolves the caller of every Platform API request. A bearer token is verified with
+ * @latchkey/resource for the Platform API audience (any token problem is an RFC 6750 answer); otherwise
+ * the session cookie is looked up. Cookie-authenticated requests that change state must carry the
+ * session's CSRF token in `X-CSRF-Token` (synchronizer token; SameSite=Strict is the second layer).
+ */
+export function createPlatformAuthHook(runtime: Runtime, verifier: AccessTokenVerifier, policy: SessionPolicy) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    request.principal = null;
+    if (request.headers.authorization !== undefined) {
+      const claims = await verifier.verifyRequest({ authorization: request.headers.authorization, url: request.url });
+      request.principal = { kind: 'integration', claims, scopes: new Set(claims.scope.split(' ')) };
+      return;
+    }
+    const cookieValue = request.cookies?.[SESSION_COOKIE];
+    if (!cookieValue) return;
+    const session = await loadSession(runtime.database, runtime.clock, policy, cookieValue);
+    if (!session) return;
+    const admin = await findAdminById(runtime.platform, session.adminId);
+    if (!admin) return;
+    if (STATE_CHANGING.has(request.method)) {
+      const header = request.headers['x-csrf-token'];
+      if (typeof header !== 'string' || !sameToken(header, session.csrfToken)) {
+        throw new HttpProblem(403, 'csrf_token_invalid', 'this request changes state and needs the X-CSRF-Token header from GET /api/v1/session');
+      }
+    }
+    request.principal = { kind: 'admin', admin, session, cookieValue };
+  };
+}
+
+/** The caller, or 401 with a challenge naming both ways in. */
+export function requirePrincipal(request: FastifyRequest): Principal {
+  if (request.principal) return request.principal;
+  throw new HttpProblem(401, 'unauthenticated', 'sign in to the console, or send a Platform API access token as Authorization: Bearer <token>', {
+    'www-authenticate': `Bearer realm="${REALM}"`,
+  });
+}
+
+const SCOPES_FOR: Record<EnvironmentPermission, string[]> = {
+  // Either integrations scope lets an integration read its own environment's integrations.
+  read: ['integrations:read', 'integrations:write'],
+  write: ['integrations:write'],
+  audit: ['audit:read'],
+};
+
+/**
+ * Checks that the caller may act in `environmentId`. Admins need a role there (viewers read,
+ * admins also write); integrations need a token of that very environment with the right scope.
+ */
+export function authorizeEnvironment(request: FastifyRequest, environmentId: string, permission: EnvironmentPermission): Principal {
+  const principal = requirePrincipal(request);
+  if (principal.kind === 'admin') {
+    if (principal.admin.platformAdmin) return principal;
+    const role = principal.admin.environments[environmentId];
+    if (!role) throw new HttpProblem(403, 'forbidden', `you have no role in environment ${environmentId}`);
+    if (permission === 'write' && role !== 'admin') throw new HttpProblem(403, 'forbidden', `viewers cannot make changes in environment ${environmentId}; ask an admin of it`);
+    return principal;
+  }
+  if (principal.claims.environment !== environmentId) {
+    throw new HttpProblem(403, 'wrong_environment', `this token belongs to environment ${String(principal.claims.environment)}, not ${environmentId}`);
+  }
+  const accepted = SCOPES_FOR[permission];
+  if (!accepted.some((scope) => principal.scopes.has(scope))) {
+    throw new HttpProblem(403, 'insufficient_scope', `this request needs the ${accepted[0]} scope`, {
+      'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${accepted[0]}"`,
+    });
+  }
+  return principal;
+}
+
+/** Only platform admins (not environment admins, not integrations) may manage environments and admins. */
+export function requirePlatformAdmin(request: FastifyRequest): Principal {
+  const principal = requirePrincipal(request);
+  if (principal.kind === 'admin' && principal.admin.platformAdmin) return principal;
+  throw new HttpProblem(403, 'forbidden', 'only platform admins can do this');
+}
+
+/** The audit context of a request: its actor and source address. */
+export function actionContext(request: FastifyRequest): ActionContext {
+  const principal = requirePrincipal(request);
+  const actor =
+    principal.kind === 'admin'
+      ? ({ type: 'admin', id: principal.admin.id, email: principal.admin.email } as const)
+      : ({ type: 'integration', id: principal.claims.client_id, environmentId: String(principal.claims.environment) } as const);
+  return { actor, ip: request.ip };
+}

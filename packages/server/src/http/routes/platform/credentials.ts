@@ -1,0 +1,111 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../../runtime.ts';
+import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration } from '../../../platform/integrations.ts';
+import { actionContext, authorizeEnvironment } from '../../platform-auth.ts';
+import { errorResponses, Grants, IntegrationDto, IntegrationParams, SecretDto, toIntegrationDto, toSecretDto } from './schemas.ts';
+
+const PermissionsDto = Type.Object({
+  grants: Grants,
+  grantVersion: Type.Integer(),
+  changed: Type.Optional(Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) }, { description: 'What this request changed, per scope (api:scope)' })),
+  note: Type.Optional(Type.String()),
+});
+
+function flatten(grants: DomainGrants): Set<string> {
+  return new Set(Object.entries(grants).flatMap(([api, scopes]) => (scopes ?? []).map((scope) => `${api}:${scope}`)));
+}
+
+const NOTE = 'The next token request gets the new scopes; tokens already issued keep their scopes until they expire.';
+
+/** The permissions response: the new grants and, scope by scope, what changed. */
+function describePermissionChange(before: Integration, after: Integration) {
+  const [was, now] = [flatten(before.grants), flatten(after.grants)];
+  return { grants: after.grants, grantVersion: after.grantVersion, changed: { added: [...now].filter((s) => !was.has(s)), removed: [...was].filter((s) => !now.has(s)) }, note: NOTE };
+}
+
+/** Secrets (rotate, list, revoke) and permissions (get, set, preset) of an integration. */
+export async function credentialRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const deps = runtime.platform;
+  const base = '/api/v1/environments/:environmentId/integrations/:clientId';
+
+  api.get(`${base}/secrets`, { schema: { tags: ['Secrets'], summary: 'List secrets: created, last used, expires — never the secret or its hash', params: IntegrationParams, response: { 200: Type.Object({ secrets: Type.Array(SecretDto) }), ...errorResponses } } }, async (request) => {
+    authorizeEnvironment(request, request.params.environmentId, 'read');
+    const integration = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+    return { secrets: integration.secrets.map(toSecretDto) };
+  });
+
+  api.post(
+    `${base}/secrets`,
+    {
+      schema: {
+        tags: ['Secrets'],
+        summary: 'Rotate the secret; the previous one keeps working for graceSeconds. The new secret is shown this once.',
+        params: IntegrationParams,
+        body: Type.Object({ graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 2592000, default: 0 })) }),
+        response: { 201: Type.Object({ integration: IntegrationDto, clientSecret: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      const result = await rotateSecret(deps, request.params.clientId, { graceSeconds: request.body.graceSeconds ?? 0 }, actionContext(request));
+      return reply.code(201).header('cache-control', 'no-store').send({ integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret });
+    },
+  );
+
+  api.delete(
+    `${base}/secrets/:secretId`,
+    { schema: { tags: ['Secrets'], summary: 'Revoke one secret now', params: Type.Object({ environmentId: Type.String(), clientId: Type.String(), secretId: Type.String({ maxLength: 100 }) }), response: { 200: IntegrationDto, ...errorResponses } } },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      return toIntegrationDto(await revokeSecret(deps, request.params.clientId, request.params.secretId, actionContext(request)));
+    },
+  );
+
+  api.get(`${base}/permissions`, { schema: { tags: ['Permissions'], summary: 'Scopes granted per API', params: IntegrationParams, response: { 200: PermissionsDto, ...errorResponses } } }, async (request) => {
+    authorizeEnvironment(request, request.params.environmentId, 'read');
+    const integration = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+    return { grants: integration.grants, grantVersion: integration.grantVersion };
+  });
+
+  api.put(
+    `${base}/permissions`,
+    {
+      schema: {
+        tags: ['Permissions'],
+        summary: 'Replace the scopes of the APIs named in grants (others keep theirs)',
+        params: IntegrationParams,
+        body: Type.Object({ grants: Grants }),
+        response: { 200: PermissionsDto, ...errorResponses },
+      },
+    },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      const before = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      return describePermissionChange(before, await setPermissions(deps, request.params.clientId, request.body.grants, actionContext(request)));
+    },
+  );
+
+  api.post(
+    `${base}/permissions/preset`,
+    {
+      schema: {
+        tags: ['Permissions'],
+        summary: 'Apply an Environment API preset: read-only, all, or none',
+        params: IntegrationParams,
+        body: Type.Object({ preset: Type.Union([Type.Literal('read-only'), Type.Literal('all'), Type.Literal('none')]) }),
+        response: { 200: PermissionsDto, ...errorResponses },
+      },
+    },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      const before = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      const preset = { 'environment-api': deps.apis.presetScopes(request.body.preset) };
+      return describePermissionChange(before, await setPermissions(deps, request.params.clientId, preset, actionContext(request)));
+    },
+  );
+}

@@ -1,0 +1,65 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../../runtime.ts';
+import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, renameEnvironment } from '../../../platform/environments.ts';
+import { actionContext, authorizeEnvironment, requirePlatformAdmin, requirePrincipal } from '../../platform-auth.ts';
+import { EnvironmentDto, EnvironmentParams, errorResponses, toEnvironmentDto } from './schemas.ts';
+
+const TAGS = ['Environments'];
+
+/** Environments: platform admins manage them; others see the ones they belong to. */
+export async function environmentRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const deps = runtime.platform;
+
+  api.get('/api/v1/environments', { schema: { tags: TAGS, summary: 'List the environments you can see', response: { 200: Type.Object({ environments: Type.Array(EnvironmentDto) }), ...errorResponses } } }, async (request) => {
+    const principal = requirePrincipal(request);
+    const all = await listEnvironments(deps);
+    const visible = all.filter((env) =>
+      principal.kind === 'admin' ? principal.admin.platformAdmin || env.id in principal.admin.environments : env.id === principal.claims.environment && (principal.scopes.has('integrations:read') || principal.scopes.has('integrations:write')),
+    );
+    return { environments: visible.map(toEnvironmentDto) };
+  });
+
+  api.post(
+    '/api/v1/environments',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Create an environment (platform admins)',
+        body: Type.Object({ id: Type.String({ minLength: 1, maxLength: 63, description: 'lower-case letters, digits, inner hyphens' }), name: Type.Optional(Type.String({ maxLength: 100 })) }),
+        response: { 201: EnvironmentDto, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requirePlatformAdmin(request);
+      const environment = await createEnvironment(deps, request.body, actionContext(request));
+      return reply.code(201).send(toEnvironmentDto(environment));
+    },
+  );
+
+  api.get('/api/v1/environments/:environmentId', { schema: { tags: TAGS, summary: 'Get an environment', params: EnvironmentParams, response: { 200: EnvironmentDto, ...errorResponses } } }, async (request) => {
+    authorizeEnvironment(request, request.params.environmentId, 'read');
+    return toEnvironmentDto(await getEnvironment(deps, request.params.environmentId));
+  });
+
+  api.patch(
+    '/api/v1/environments/:environmentId',
+    { schema: { tags: TAGS, summary: 'Rename an environment (platform admins)', params: EnvironmentParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }), response: { 200: EnvironmentDto, ...errorResponses } } },
+    async (request) => {
+      requirePlatformAdmin(request);
+      return toEnvironmentDto(await renameEnvironment(deps, request.params.environmentId, request.body.name, actionContext(request)));
+    },
+  );
+
+  api.delete(
+    '/api/v1/environments/:environmentId',
+    { schema: { tags: TAGS, summary: 'Delete an environment and its integrations (platform admins). Tokens already issued stay valid until they expire.', params: EnvironmentParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      requirePlatformAdmin(request);
+      await deleteEnvironment(deps, request.params.environmentId, actionContext(request));
+      return reply.code(204).send(null);
+    },
+  );
+}

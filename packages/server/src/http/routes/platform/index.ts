@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import { createVerifier } from '@latchkey/resource';
+import type { Runtime } from '../../../runtime.ts';
+import { createInjectFetch } from '../../inject-fetch.ts';
+import { createPlatformAuthHook } from '../../platform-auth.ts';
+import { problemErrorHandler } from '../../problem.ts';
+import { sessionRoutes } from './session.ts';
+import { environmentRoutes } from './environments.ts';
+import { integrationRoutes } from './integrations.ts';
+import { credentialRoutes } from './credentials.ts';
+import { activityRoutes } from './activity.ts';
+
+/**
+ * The Platform API (`/api/v1`): what an environment admin or an automation does to environments and
+ * integrations. Callers are console sessions or integrations holding a Platform API token, verified
+ * with @latchkey/resource like any third-party API would.
+ */
+export async function platformApiRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  await app.register(cookie);
+  const verifier = createVerifier({
+    issuer: runtime.config.issuer,
+    audience: runtime.config.platformApiAudience,
+    jwksUri: `${runtime.config.issuer}/.well-known/jwks.json`,
+    fetch: createInjectFetch(app, runtime.config.issuer),
+    realm: 'latchkey-platform-api',
+  });
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', createPlatformAuthHook(runtime, verifier, runtime.config.session));
+  app.setErrorHandler(problemErrorHandler);
+  for (const routes of [sessionRoutes, environmentRoutes, integrationRoutes, credentialRoutes, activityRoutes]) {
+    await app.register(routes, { runtime });
+  }
+}

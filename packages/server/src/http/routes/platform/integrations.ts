@@ -1,0 +1,130 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../../runtime.ts';
+import {
+  createIntegration,
+  deleteIntegration,
+  getIntegrationInEnvironment,
+  listIntegrationsPage,
+  setIntegrationDisabled,
+  updateIntegration,
+  type Grants as DomainGrants,
+} from '../../../platform/integrations.ts';
+import { getEnvironment } from '../../../platform/environments.ts';
+import { actionContext, authorizeEnvironment } from '../../platform-auth.ts';
+import { EnvironmentParams, errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto } from './schemas.ts';
+
+const TAGS = ['Integrations'];
+const STILL_VALID = 'Tokens already issued stay valid until they expire.';
+
+/** Integrations of an environment: list, create (secret shown once), get, edit, disable, enable, delete. */
+export async function integrationRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const deps = runtime.platform;
+
+  api.get(
+    '/api/v1/environments/:environmentId/integrations',
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List an environment's integrations, newest first",
+        params: EnvironmentParams,
+        querystring: Type.Object({
+          name: Type.Optional(Type.String({ maxLength: 100, description: 'case-insensitive part of the name' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          cursor: Type.Optional(Type.String({ maxLength: 100, description: 'nextCursor of the previous page' })),
+        }),
+        response: { 200: Type.Object({ integrations: Type.Array(IntegrationDto), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'read');
+      const page = await listIntegrationsPage(deps, request.params.environmentId, { name: request.query.name, limit: request.query.limit ?? 50, after: request.query.cursor });
+      return { integrations: page.integrations.map(toIntegrationDto), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.post(
+    '/api/v1/environments/:environmentId/integrations',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Create an integration; the response carries its Client Secret, shown this once',
+        params: EnvironmentParams,
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 100 }),
+          description: Type.Optional(Type.String({ maxLength: 500 })),
+          preset: Type.Optional(Type.Union([Type.Literal('read-only'), Type.Literal('all')], { description: 'Environment API preset' })),
+          grants: Type.Optional(Grants),
+        }),
+        response: { 201: Type.Object({ integration: IntegrationDto, clientSecret: Type.String({ description: 'Shown once: store it now' }) }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      const grants: DomainGrants = { ...request.body.grants };
+      if (request.body.preset) grants['environment-api'] = [...deps.apis.presetScopes(request.body.preset), ...(grants['environment-api'] ?? [])];
+      const result = await createIntegration(
+        deps,
+        { environmentId: request.params.environmentId, name: request.body.name, description: request.body.description ?? '', grants },
+        actionContext(request),
+      );
+      return reply.code(201).header('cache-control', 'no-store').send({ integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret });
+    },
+  );
+
+  api.get('/api/v1/environments/:environmentId/integrations/:clientId', { schema: { tags: TAGS, summary: 'Get an integration (never its secret)', params: IntegrationParams, response: { 200: IntegrationDto, ...errorResponses } } }, async (request) => {
+    authorizeEnvironment(request, request.params.environmentId, 'read');
+    await getEnvironment(deps, request.params.environmentId);
+    return toIntegrationDto(await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId));
+  });
+
+  api.patch(
+    '/api/v1/environments/:environmentId/integrations/:clientId',
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Edit an integration's name or description",
+        params: IntegrationParams,
+        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), description: Type.Optional(Type.String({ maxLength: 500 })) }, { minProperties: 1 }),
+        response: { 200: IntegrationDto, ...errorResponses },
+      },
+    },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      return toIntegrationDto(await updateIntegration(deps, request.params.clientId, request.body, actionContext(request)));
+    },
+  );
+
+  for (const verb of ['disable', 'enable'] as const) {
+    api.post(
+      `/api/v1/environments/:environmentId/integrations/:clientId/${verb}`,
+      {
+        schema: {
+          tags: TAGS,
+          summary: verb === 'disable' ? `Stop issuing tokens to an integration. ${STILL_VALID}` : 'Issue tokens to a disabled integration again',
+          params: IntegrationParams,
+          response: { 200: IntegrationDto, ...errorResponses },
+        },
+      },
+      async (request) => {
+        authorizeEnvironment(request, request.params.environmentId, 'write');
+        await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+        return toIntegrationDto(await setIntegrationDisabled(deps, request.params.clientId, verb === 'disable', actionContext(request)));
+      },
+    );
+  }
+
+  api.delete(
+    '/api/v1/environments/:environmentId/integrations/:clientId',
+    { schema: { tags: TAGS, summary: `Delete an integration. ${STILL_VALID}`, params: IntegrationParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      await deleteIntegration(deps, request.params.clientId, actionContext(request));
+      return reply.code(204).send(null);
+    },
+  );
+}

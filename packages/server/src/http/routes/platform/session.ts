@@ -1,0 +1,76 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../../runtime.ts';
+import { verifyAdminLogin } from '../../../platform/admins.ts';
+import { createSession, deleteSession } from '../../../platform/sessions.ts';
+import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
+import { recordAudit } from '../../../platform/audit.ts';
+import { HttpProblem } from '../../problem.ts';
+import { requirePrincipal, SESSION_COOKIE } from '../../platform-auth.ts';
+import { AdminDto, errorResponses, Problem, toAdminDto } from './schemas.ts';
+
+const SessionDto = Type.Object({
+  admin: AdminDto,
+  csrfToken: Type.String({ description: 'Send as X-CSRF-Token on every request that changes state' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  idleExpiresAt: Type.String({ format: 'date-time' }),
+});
+
+/** Console sign-in, session and sign-out. */
+export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const policy = runtime.config.session;
+  const secure = runtime.config.issuer.startsWith('https:');
+  // Sign-in attempts: per address and per email; success is never counted.
+  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30 }, runtime.clock);
+
+  api.post(
+    '/api/v1/session',
+    {
+      schema: {
+        tags: ['Session'],
+        summary: 'Sign in to the console',
+        body: Type.Object({ email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 200 }) }),
+        response: { 200: SessionDto, 429: Problem, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const email = request.body.email.trim().toLowerCase();
+      const limited = limiter.check(request.ip, email);
+      if (limited) throw new HttpProblem(429, 'too_many_attempts', `too many failed sign-ins ${limited.what}; try again in ${limited.retryAfter} seconds`, { 'retry-after': String(limited.retryAfter) });
+      const admin = await verifyAdminLogin(runtime.platform, email, request.body.password);
+      if (!admin) {
+        limiter.recordFailure(request.ip, email);
+        await recordAudit(runtime.database.db, { actor: { type: 'system', id: 'console' }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: email.slice(0, 320), outcome: 'failure' });
+        // One answer for an unknown email and a wrong password: no user enumeration.
+        throw new HttpProblem(401, 'invalid_credentials', 'email or password is wrong');
+      }
+      const { cookieValue, session } = await createSession(runtime.database, runtime.clock, policy, admin.id);
+      await recordAudit(runtime.database.db, { actor: { type: 'admin', id: admin.id, email: admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: admin.email });
+      reply.setCookie(SESSION_COOKIE, cookieValue, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: policy.absoluteSeconds });
+      return { admin: toAdminDto(admin), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), idleExpiresAt: new Date(session.idleExpiresAt).toISOString() };
+    },
+  );
+
+  api.get('/api/v1/session', { schema: { tags: ['Session'], summary: 'The signed-in admin and the CSRF token', response: { 200: SessionDto, ...errorResponses } } }, async (request) => {
+    const principal = requirePrincipal(request);
+    if (principal.kind !== 'admin') throw new HttpProblem(400, 'not_a_session', 'this request authenticated with a bearer token, not a console session');
+    return {
+      admin: toAdminDto(principal.admin),
+      csrfToken: principal.session.csrfToken,
+      expiresAt: new Date(principal.session.expiresAt).toISOString(),
+      idleExpiresAt: new Date(principal.session.idleExpiresAt).toISOString(),
+    };
+  });
+
+  api.delete('/api/v1/session', { schema: { tags: ['Session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    const principal = requirePrincipal(request);
+    if (principal.kind === 'admin') {
+      await deleteSession(runtime.database, principal.cookieValue);
+      await recordAudit(runtime.database.db, { actor: { type: 'admin', id: principal.admin.id, email: principal.admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_out', targetType: 'admin', targetId: principal.admin.email });
+    }
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send(null);
+  });
+}

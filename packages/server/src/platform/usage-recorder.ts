@@ -1,0 +1,137 @@
+import { sql } from 'kysely';
+import type { Database } from '../storage/database.ts';
+import type { Clock } from '../support/clock.ts';
+import { recordAuditBatch, type ActionContext, type AuditEntryInput } from './audit.ts';
+
+interface DayCounts {
+  integrationId: string;
+  day: string;
+  minted: number;
+  cached: number;
+  failures: number;
+}
+
+/** What one token request contributes to usage and audit. */
+export interface TokenUsageEvent {
+  integrationId: string | undefined;
+  clientId: string | undefined;
+  environmentId: string | undefined;
+  secretGeneration: number | undefined;
+  outcome: string;
+  scopes: readonly string[];
+  audience: string | undefined;
+  ip: string;
+}
+
+/**
+ * Counts token issuance per integration and day in memory and writes the counts, `last_used_at`,
+ * and the audit entries of minted tokens and failures in one flush every `flushSeconds`. The
+ * cached-token path therefore costs a map update, never a database write. A crash loses at most the
+ * events of the last flush interval (10 s by default); a graceful stop flushes first.
+ */
+export class UsageRecorder {
+  private counts = new Map<string, DayCounts>();
+  private lastUsed = new Map<string, { at: number; generation: number | undefined }>();
+  private audit: { context: ActionContext; entry: AuditEntryInput }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly onError: (error: unknown) => void,
+    private readonly maxAuditBuffer = 10_000,
+  ) {}
+
+  /** Starts periodic flushing. */
+  start(flushSeconds: number): void {
+    this.timer = setInterval(() => void this.flush(), flushSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Records one token request. */
+  record(event: TokenUsageEvent): void {
+    const now = this.clock.now();
+    const success = event.outcome === 'minted' || event.outcome === 'cached';
+    if (event.integrationId !== undefined) {
+      const day = new Date(now).toISOString().slice(0, 10);
+      const key = `${event.integrationId} ${day}`;
+      let counts = this.counts.get(key);
+      if (!counts) this.counts.set(key, (counts = { integrationId: event.integrationId, day, minted: 0, cached: 0, failures: 0 }));
+      if (event.outcome === 'minted') counts.minted++;
+      else if (event.outcome === 'cached') counts.cached++;
+      else counts.failures++;
+      if (success) this.lastUsed.set(event.integrationId, { at: now, generation: event.secretGeneration });
+    }
+    // Cached hits are counted, not audited one by one (checklist 30).
+    if (event.outcome === 'cached' || this.audit.length >= this.maxAuditBuffer) return;
+    this.audit.push({
+      context: { actor: { type: 'integration', id: event.clientId ?? 'unknown', environmentId: event.environmentId ?? '' }, ip: event.ip },
+      entry: {
+        at: now,
+        environmentId: event.environmentId ?? null,
+        action: 'token.issue',
+        targetType: 'audience',
+        targetId: event.audience ?? '-',
+        outcome: success ? 'success' : event.outcome,
+        details: { scopes: event.scopes },
+      },
+    });
+  }
+
+  /** Writes everything counted so far. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  /** Stops the timer and flushes. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private async write(): Promise<void> {
+    const counts = [...this.counts.values()];
+    const lastUsed = [...this.lastUsed.entries()];
+    const audit = this.audit;
+    this.counts = new Map();
+    this.lastUsed = new Map();
+    this.audit = [];
+    if (counts.length === 0 && lastUsed.length === 0 && audit.length === 0) return;
+    try {
+      await this.database.db.transaction().execute(async (trx) => {
+        for (const c of counts) {
+          await trx
+            .insertInto('usage_daily')
+            .values({ integration_id: c.integrationId, day: c.day, tokens_minted: c.minted, tokens_cached: c.cached, failures: c.failures })
+            .onConflict((oc) =>
+              oc.columns(['integration_id', 'day']).doUpdateSet({
+                tokens_minted: sql`usage_daily.tokens_minted + ${c.minted}`,
+                tokens_cached: sql`usage_daily.tokens_cached + ${c.cached}`,
+                failures: sql`usage_daily.failures + ${c.failures}`,
+              }),
+            )
+            .execute();
+        }
+        for (const [integrationId, { at, generation }] of lastUsed) {
+          await trx.updateTable('integrations').set({ last_used_at: at }).where('id', '=', integrationId).execute();
+          if (generation !== undefined) {
+            await trx.updateTable('integration_secrets').set({ last_used_at: at }).where('integration_id', '=', integrationId).where('generation', '=', generation).execute();
+          }
+        }
+      });
+      await recordAuditBatch(this.database, audit);
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}
+
+/** Tokens issued per day for one integration, oldest first. */
+export async function readUsage(database: Database, integrationId: string, sinceDay: string) {
+  const rows = await database.db.selectFrom('usage_daily').selectAll().where('integration_id', '=', integrationId).where('day', '>=', sinceDay).orderBy('day').execute();
+  return rows.map((r) => ({ day: r.day, tokensMinted: r.tokens_minted, tokensCached: r.tokens_cached, failures: r.failures }));
+}
