@@ -14,6 +14,7 @@ import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointRespo
 import type { IntegrationDeps } from './platform/integrations.ts';
 import { UsageRecorder } from './platform/usage-recorder.ts';
 import { pruneSessions } from './platform/sessions.ts';
+import { createMetrics, type Metrics } from './support/metrics.ts';
 
 /** The dependencies every part of Latchkey is built from. */
 export interface RuntimeDeps {
@@ -36,6 +37,7 @@ export interface Runtime {
   tokenCache: TokenCache;
   rateLimiter: FailureRateLimiter;
   usage: UsageRecorder;
+  metrics: Metrics;
   handleTokenRequest: (request: TokenEndpointRequest) => Promise<TokenEndpointResponse>;
   /** Deps for the platform domain functions (platform/integrations.ts, …). */
   platform: IntegrationDeps;
@@ -80,11 +82,13 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   };
   const watcher: ChangeWatcher = await watchChanges({
     database,
+    listenUrl: database.dialect === 'postgres' ? config.databaseUrl : undefined,
     intervalMilliseconds: config.changePollMilliseconds,
     onChanges: applyChanges,
     onError: (error) => logger.warn({ err: error }, 'could not read the change feed; will retry'),
   });
 
+  const metrics = createMetrics(database);
   const usage = new UsageRecorder(database, clock, (error) => logger.warn({ err: error }, 'could not write usage counters; they are lost'));
   usage.start(10);
 
@@ -107,7 +111,10 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     tokenCache,
     rateLimiter,
     tokenTtlSeconds: config.tokenTtlSeconds,
-    onOutcome: (outcome) => usage.record({ ...outcome, outcome: outcome.outcome }),
+    onOutcome: (outcome) => {
+      metrics.countTokenRequest(outcome.outcome);
+      usage.record(outcome);
+    },
   });
 
   return {
@@ -122,6 +129,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     tokenCache,
     rateLimiter,
     usage,
+    metrics,
     handleTokenRequest,
     platform,
     syncChanges: () => watcher.pollNow(),

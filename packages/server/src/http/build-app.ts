@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.ts';
+import { pingDatabase } from '../storage/database.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { environmentApiRoutes } from '../environment-api/index.ts';
@@ -22,7 +23,14 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
   await app.register(discoveryRoutes, { runtime });
   await app.register(platformApiRoutes, { runtime });
   await app.register(environmentApiRoutes, { runtime });
+  // For load balancers: /healthz = the process answers; /readyz = it can serve (database and keys).
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const database = await pingDatabase(runtime.database);
+    const keys = runtime.keyStore.isReady(runtime.clock.now());
+    return reply.code(database && keys ? 200 : 503).header('cache-control', 'no-store').send({ status: database && keys ? 'ready' : 'not ready', database, keys });
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()));
 
   // The seed's "Your Environment Swagger": the document and Swagger UI for one environment.
   app.get<{ Params: { environmentId: string } }>('/api/v1/environments/:environmentId/openapi.json', async (request) => environmentOpenApi(app, request.params.environmentId));

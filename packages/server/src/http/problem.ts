@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenError } from '@latchkey/resource';
 import { PlatformError } from '../platform/errors.ts';
+import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 
 /** An RFC 9457 problem raised by the HTTP layer (auth, CSRF, …); domain errors use PlatformError. */
 export class HttpProblem extends Error {
@@ -74,6 +75,10 @@ export function problemErrorHandler(error: FastifyError | Error, request: Fastif
   if (status !== undefined && status >= 400 && status < 500) {
     const code = status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
     return sendProblem(reply, problem(status, code, fastifyError.message));
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: error }, 'database unavailable');
+    return sendProblem(reply, problem(503, 'database_unavailable', 'the database is unavailable right now; retry shortly'), { 'retry-after': '1' });
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, problem(500, 'internal_error', 'the server could not handle the request; it has been logged'));

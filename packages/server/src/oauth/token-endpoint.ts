@@ -4,7 +4,8 @@ import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { ClientAuthenticator, extractCredentials } from './client-authentication.ts';
 import type { ClientDirectory } from './client-directory.ts';
-import { InvalidClient, InvalidRequest, OAuthError, ServerError, TooManyRequests, UnsupportedGrantType } from './errors.ts';
+import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests, UnsupportedGrantType } from './errors.ts';
+import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
 import { mintAccessToken } from './mint-access-token.ts';
@@ -123,8 +124,16 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
         body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopes.join(' ')}"}`,
       };
     } catch (error) {
-      const oauthError = error instanceof OAuthError ? error : new ServerError();
-      if (!(error instanceof OAuthError)) deps.logger.error({ err: error }, 'token request failed unexpectedly');
+      let oauthError: OAuthError;
+      if (error instanceof OAuthError) oauthError = error;
+      else if (isDatabaseUnavailable(error)) {
+        // Only requests that miss the in-memory caches get here: cached tokens keep being served.
+        deps.logger.warn({ err: error }, 'database unavailable for a token request');
+        oauthError = new TemporarilyUnavailable('the token service cannot reach its database right now; retry shortly');
+      } else {
+        deps.logger.error({ err: error }, 'token request failed unexpectedly');
+        oauthError = new ServerError();
+      }
       outcome.outcome = oauthError.error;
       outcome.statusCode = oauthError.statusCode;
       return oauthErrorResponse(oauthError);

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import pg from 'pg';
 import type { Schema } from '../storage/schema.ts';
 import type { Database } from '../storage/database.ts';
 
@@ -19,6 +20,17 @@ export interface Change {
  */
 export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
   await trx.insertInto('changes').values({ kind, subject, at: now }).execute();
+  // PostgreSQL: wake every listening instance when this commits (delivered at commit, dropped on
+  // rollback), so invalidation takes milliseconds instead of a poll interval. SQLite has no
+  // equivalent; its readers rely on the poll.
+  if (isPostgres(trx)) await sql`select pg_notify(${CHANGE_CHANNEL}, ${kind})`.execute(trx);
+}
+
+/** The PostgreSQL notification channel of the change feed. */
+export const CHANGE_CHANNEL = 'latchkey_changes';
+
+function isPostgres(db: Kysely<Schema>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /** The highest sequence number written so far (0 when empty). */
@@ -41,6 +53,8 @@ export async function pruneChanges(database: Database, olderThan: number): Promi
 /** Options of a change watcher. */
 export interface ChangeWatcherOptions {
   database: Database;
+  /** PostgreSQL only: connection string for a dedicated LISTEN connection. */
+  listenUrl?: string | undefined;
   intervalMilliseconds: number;
   onChanges: (changes: Change[]) => void | Promise<void>;
   onError: (error: unknown) => void;
@@ -80,12 +94,62 @@ export async function watchChanges(options: ChangeWatcherOptions): Promise<Chang
   }, options.intervalMilliseconds);
   timer.unref();
 
+  const listener = options.listenUrl ? listenForChanges(options.listenUrl, () => void pollNow(), options.onError, () => stopped) : null;
+
   return {
     pollNow,
     async stop() {
       stopped = true;
       clearInterval(timer);
+      await listener?.close();
       await running;
+    },
+  };
+}
+
+/**
+ * Holds a dedicated PostgreSQL connection in LISTEN on the change channel and calls `onNotify` for
+ * every notification. Reconnects after a lost connection (with a poll on reconnect, since
+ * notifications sent meanwhile were missed); the periodic poll covers the gap.
+ */
+function listenForChanges(url: string, onNotify: () => void, onError: (error: unknown) => void, isStopped: () => boolean): { close(): Promise<void> } {
+  let client: pg.Client | null = null;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    if (isStopped()) return;
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    next.on('notification', onNotify);
+    next.on('error', (error) => {
+      onError(error);
+      scheduleReconnect();
+    });
+    try {
+      await next.connect();
+      await next.query(`listen ${CHANGE_CHANNEL}`);
+      client = next;
+      onNotify();
+    } catch (error) {
+      onError(error);
+      await next.end().catch(() => {});
+      scheduleReconnect();
+    }
+  };
+  const scheduleReconnect = () => {
+    const old = client;
+    client = null;
+    void old?.end().catch(() => {});
+    if (isStopped() || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void connect();
+    }, 1000);
+    retry.unref();
+  };
+  void connect();
+  return {
+    async close() {
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
     },
   };
 }

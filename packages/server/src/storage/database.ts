@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations.ts';
 
@@ -13,10 +13,29 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Database {
   db: Kysely<Schema>;
   dialect: Dialect;
+  /** The PostgreSQL pool, for pool metrics; absent for SQLite. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
 const INT8_OID = 20;
+
+/** Checks the database answers (for /readyz), within `timeoutMs`. */
+export async function pingDatabase(database: Database, timeoutMs = 1000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const ping = sql`select 1`.execute(database.db).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([ping, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Opens `sqlite:<path>` or `postgres://…`, and (unless told not to) migrates it to the latest schema. */
 export async function openDatabase(url: string, options: { migrate?: boolean; poolSize?: number } = {}): Promise<Database> {
@@ -41,7 +60,9 @@ function openPostgres(connectionString: string, max: number): Database {
   const pool = new pg.Pool({
     connectionString,
     max,
-    connectionTimeoutMillis: 5000,
+    // Fail fast when the database is down: requests that need it answer 503 within ~2 s, not hang.
+    connectionTimeoutMillis: 2000,
+    query_timeout: 10_000,
     // Times are bigint columns; node-postgres returns int8 as strings unless told otherwise.
     // Millisecond timestamps are far below 2^53, so Number is exact.
     types: {
@@ -52,5 +73,5 @@ function openPostgres(connectionString: string, max: number): Database {
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', pool, close: () => db.destroy() };
 }

@@ -1,59 +1,130 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load-config.ts';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../../config/load-config.ts';
 import { createLogger } from '../../support/logger.ts';
 import { startServer } from '../../server.ts';
-import { bootstrapAdmin } from '../../platform/bootstrap-admin.ts';
+import { openDatabase } from '../../storage/database.ts';
+import { bootstrapAdmin, type BootstrapResult } from '../../platform/bootstrap-admin.ts';
+import { createPlatformDeps } from '../../runtime.ts';
+import { ensureSigningKey } from '../../keys/signing-keys.ts';
+import { systemClock } from '../../support/clock.ts';
+import { CliError, EXIT } from '../context.ts';
 
-/** `latchkey serve`: runs the server until SIGINT/SIGTERM. */
+function banner(url: string, config: Config, bootstrap: BootstrapResult, workers: number): string {
+  const db = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'PostgreSQL';
+  const signIn = !bootstrap.created
+    ? ['Sign in with your admin account (reset a password: npx latchkey admins reset-password <email>).']
+    : bootstrap.generatedPassword
+      ? [`First run: created the platform admin ${bootstrap.email}`, `  one-time password  ${bootstrap.generatedPassword}`, `  (shown once; change it with: npx latchkey admins reset-password ${bootstrap.email})`]
+      : [`First run: created the platform admin ${bootstrap.email} with the password from LATCHKEY_ADMIN_PASSWORD.`];
+  return [
+    '',
+    `Latchkey is running at ${url}${workers > 1 ? ` (${workers} workers)` : ''}`,
+    `  console         ${url}/`,
+    `  API docs        ${url}/docs`,
+    `  issuer          ${config.issuer}`,
+    `  token endpoint  ${url}/oauth/token`,
+    `  discovery       ${url}/.well-known/oauth-authorization-server`,
+    `  database        ${db}`,
+    '',
+    ...signIn,
+    '',
+    'Create an environment and an integration, then get a token:',
+    '  npx latchkey environments create demo',
+    '  npx latchkey integrations create --env demo --name "My backend" --preset read-only',
+    `  curl -s ${url}/oauth/token -d grant_type=client_credentials -d client_id=<CLIENT_ID> -d client_secret=<CLIENT_SECRET>`,
+    '',
+  ].join('\n');
+}
+
+/** Runs one server in this process until SIGINT/SIGTERM, then drains and exits. */
+async function serveInProcess(config: Config, logger: Logger, printBanner: boolean): Promise<void> {
+  const server = await startServer({ config, logger });
+  if (printBanner) {
+    const bootstrap = await bootstrapAdmin(server.runtime.platform, config);
+    process.stdout.write(banner(server.url, config, bootstrap, 1) + '\n');
+  }
+  onShutdownSignal(logger, async () => {
+    // Fastify stops accepting, finishes in-flight requests; the runtime flushes usage counters.
+    await server.close();
+  });
+}
+
+function onShutdownSignal(logger: Logger, drain: () => Promise<void>): void {
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    drain().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/**
+ * The cluster primary: prepares the database once (migrations, first signing key, first admin) so
+ * workers do not race, forks the workers (they share the listening port), replaces a worker that
+ * dies, and on SIGTERM passes the signal on and waits for every worker to drain.
+ */
+async function runPrimary(config: Config, logger: Logger, workers: number): Promise<void> {
+  const database = await openDatabase(config.databaseUrl);
+  let bootstrap: BootstrapResult;
+  try {
+    const deps = createPlatformDeps({ config, database, clock: systemClock, logger });
+    await ensureSigningKey({ database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds }, config.signingAlgorithm, Date.now());
+    bootstrap = await bootstrapAdmin(deps, config);
+  } finally {
+    await database.close();
+  }
+  let stopping = false;
+  let listening = 0;
+  const fork = () => cluster.fork({ LATCHKEY_CLUSTER_WORKER: '1' });
+  cluster.on('listening', () => {
+    listening++;
+    if (listening === workers) process.stdout.write(banner(`http://${config.host}:${config.port}`, config, bootstrap, workers) + '\n');
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
+    fork();
+  });
+  for (let i = 0; i < workers; i++) fork();
+  onShutdownSignal(logger, async () => {
+    stopping = true;
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (!worker || worker.isDead()) return resolve();
+          worker.once('exit', () => resolve());
+          worker.process.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+  });
+}
+
+/** `latchkey serve [--workers N]`: runs the server until SIGINT/SIGTERM. */
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the Latchkey server (token endpoint, discovery, APIs)')
-    .action(async () => {
+    .description('run the Latchkey server (token endpoint, discovery, APIs, console)')
+    .option('--workers <n>', 'worker processes sharing the port (node:cluster); default 1, or LATCHKEY_WORKERS')
+    .action(async (options: { workers?: string }) => {
+      const raw = options.workers ?? process.env.LATCHKEY_WORKERS ?? '1';
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) throw new CliError(`--workers must be a whole number from 1 to 64, got '${raw}'`, EXIT.usage);
+      const workers = Number(raw);
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const server = await startServer({ config, logger });
-      const bootstrap = await bootstrapAdmin(server.runtime.platform, config);
-      const db = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'PostgreSQL';
-      const signIn = !bootstrap.created
-        ? ['Sign in with your admin account (reset a password: npx latchkey admins reset-password <email>).']
-        : bootstrap.generatedPassword
-          ? [`First run: created the platform admin ${bootstrap.email}`, `  one-time password  ${bootstrap.generatedPassword}`, '  (shown once; change it with: npx latchkey admins reset-password ' + bootstrap.email + ')']
-          : [`First run: created the platform admin ${bootstrap.email} with the password from LATCHKEY_ADMIN_PASSWORD.`];
-      process.stdout.write(
-        [
-          '',
-          `Latchkey is running at ${server.url}`,
-          `  console         ${server.url}/`,
-          `  API docs        ${server.url}/docs`,
-          `  issuer          ${config.issuer}`,
-          `  token endpoint  ${server.url}/oauth/token`,
-          `  discovery       ${server.url}/.well-known/oauth-authorization-server`,
-          `  database        ${db}`,
-          '',
-          ...signIn,
-          '',
-          'Create an environment and an integration, then get a token:',
-          '  npx latchkey environments create demo',
-          '  npx latchkey integrations create --env demo --name "My backend" --preset read-only',
-          `  curl -s ${server.url}/oauth/token -d grant_type=client_credentials -d client_id=<CLIENT_ID> -d client_secret=<CLIENT_SECRET>`,
-          '',
-        ].join('\n') + '\n',
-      );
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        logger.info({ signal }, 'shutting down');
-        server.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      if (cluster.isWorker) return serveInProcess(config, logger, false);
+      if (workers > 1) return runPrimary(config, logger, workers);
+      return serveInProcess(config, logger, true);
     });
 }

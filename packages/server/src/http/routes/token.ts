@@ -46,12 +46,14 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   });
 
   app.post('/oauth/token', { bodyLimit }, async (request, reply) => {
+    const started = process.hrtime.bigint();
     const response = await runtime.handleTokenRequest({
       query: request.query as Record<string, unknown> | undefined,
       authorization: request.headers.authorization,
       body: (request.body as TokenRequestBody | undefined) ?? { kind: 'none' },
       ip: request.ip,
     });
+    runtime.metrics.observeTokenDuration(Number(process.hrtime.bigint() - started) / 1e9);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
 

@@ -1,0 +1,27 @@
+// Errors that mean "the database is not reachable right now", as opposed to a bug or bad data.
+// Requests that need the database answer 503 for these, quickly, and the server recovers by itself
+// when the database is back (pg reconnects per query; better-sqlite3 has no network to lose).
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up / shutting down)
+  '53300', // too_many_connections
+  '08000',
+  '08003',
+  '08006', // connection exceptions
+  'SQLITE_BUSY', // a writer held the lock past busy_timeout
+]);
+
+/** True when `error` says the database is unavailable (connection refused, shut down, timed out). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code;
+  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(error.message);
+}
