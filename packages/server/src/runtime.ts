@@ -70,7 +70,9 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
 
   const directory = new ClientDirectory(database);
   const tokenCache = new TokenCache({ database, clock, tokenSealKey: keys.tokenSealKey, refreshWindowSeconds: config.tokenRefreshWindowSeconds });
-  const rateLimiter = new FailureRateLimiter(config.rateLimit, clock);
+  const rateLimiter = new FailureRateLimiter(config.rateLimit, clock, { database, onError: (error) => logger.warn({ err: error }, 'could not share a failed-authentication count') });
+  const rateLimitSync = setInterval(() => rateLimiter.syncShared().catch((error) => logger.warn({ err: error }, 'could not read shared rate limits')), 1000);
+  rateLimitSync.unref();
 
   const applyChanges = async (changes: Change[]) => {
     let keysChanged = false;
@@ -135,6 +137,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     syncChanges: () => watcher.pollNow(),
     async stop() {
       clearInterval(maintenance);
+      clearInterval(rateLimitSync);
       await watcher.stop();
       await usage.stop();
     },

@@ -5,6 +5,7 @@ import { tokenRoutes } from './routes/token.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { environmentApiRoutes } from '../environment-api/index.ts';
 import { platformApiRoutes } from './routes/platform/index.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { environmentOpenApi, registerOpenApi } from './openapi.ts';
 import { problemErrorHandler, sendRouteNotFound } from './problem.ts';
 
@@ -23,6 +24,8 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
   await app.register(discoveryRoutes, { runtime });
   await app.register(platformApiRoutes, { runtime });
   await app.register(environmentApiRoutes, { runtime });
+  // Last: the console's SPA fallback must not shadow any API route.
+  await app.register(consoleRoutes, { runtime });
   // For load balancers: /healthz = the process answers; /readyz = it can serve (database and keys).
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

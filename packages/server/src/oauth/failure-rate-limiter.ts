@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Clock } from '../support/clock.ts';
+import type { Database } from '../storage/database.ts';
 
 /** Limits of failed client authentications per fixed window. */
 export interface FailureLimits {
@@ -9,30 +11,45 @@ export interface FailureLimits {
 
 interface Window {
   count: number;
-  resetsAt: number;
+  windowStart: number;
 }
 
+const ipKey = (ip: string) => `ip ${ip}`;
+const clientKey = (clientId: string) => `client ${clientId.slice(0, 100)}`;
+
 /**
- * Counts failed client authentications per client ID and per source IP in fixed windows. Once either
- * passes its limit, further attempts from that IP or for that client ID are refused with 429 before any
- * secret is checked; other clients and addresses are unaffected. Successful requests are never counted,
- * so the hot path only does two map lookups.
+ * Counts failed client authentications per client ID and per source IP in fixed windows aligned to
+ * the epoch (so every instance agrees on window boundaries). Once either passes its limit, further
+ * attempts from that IP or for that client ID are refused with 429 before any secret is checked;
+ * other clients and addresses are unaffected. Successful requests are never counted, and `check` only
+ * reads memory: the hot path does two map lookups.
+ *
+ * With a database attached, failures are also added to a shared table and every instance pulls the
+ * keys over their limit once a second (`syncShared`), so N instances enforce one budget together.
  */
 export class FailureRateLimiter {
   private readonly windows = new Map<string, Window>();
+  /** Keys another instance (or this one) pushed over the limit: key → window end (ms). */
+  private readonly sharedBlocks = new Map<string, number>();
 
   constructor(
     private readonly limits: FailureLimits,
     private readonly clock: Clock,
+    private readonly shared?: { database: Database; onError: (error: unknown) => void },
   ) {}
 
-  /** Seconds until the caller may try again, or 0 if not limited. `what` describes who is limited. */
+  private windowStart(now: number): number {
+    const size = this.limits.windowSeconds * 1000;
+    return Math.floor(now / size) * size;
+  }
+
+  /** Seconds until the caller may try again, with who is limited, or null. */
   check(ip: string, clientId: string | undefined): { retryAfter: number; what: string } | null {
     const now = this.clock.now();
-    const byIp = this.blockedFor(`ip ${ip}`, this.limits.failuresPerIp, now);
+    const byIp = this.blockedFor(ipKey(ip), this.limits.failuresPerIp, now);
     if (byIp > 0) return { retryAfter: byIp, what: 'from this address' };
     if (clientId !== undefined) {
-      const byClient = this.blockedFor(`client ${clientId.slice(0, 100)}`, this.limits.failuresPerClient, now);
+      const byClient = this.blockedFor(clientKey(clientId), this.limits.failuresPerClient, now);
       if (byClient > 0) return { retryAfter: byClient, what: 'for this client_id' };
     }
     return null;
@@ -41,27 +58,59 @@ export class FailureRateLimiter {
   /** Counts one failure against the IP and the client ID. */
   recordFailure(ip: string, clientId: string | undefined): void {
     const now = this.clock.now();
-    this.bump(`ip ${ip}`, now);
-    if (clientId !== undefined) this.bump(`client ${clientId.slice(0, 100)}`, now);
+    const keys = clientId === undefined ? [ipKey(ip)] : [ipKey(ip), clientKey(clientId)];
+    for (const key of keys) this.bump(key, now);
+    if (this.shared) {
+      const windowStart = this.windowStart(now);
+      const { database, onError } = this.shared;
+      Promise.all(
+        keys.map((key) =>
+          database.db
+            .insertInto('auth_failures')
+            .values({ key, window_start: windowStart, count: 1 })
+            .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`auth_failures.count + 1` }))
+            .execute(),
+        ),
+      ).catch(onError);
+    }
+  }
+
+  /** Pulls the keys over their limit in the current window from the shared table; prunes old windows. */
+  async syncShared(): Promise<void> {
+    if (!this.shared) return;
+    const now = this.clock.now();
+    const windowStart = this.windowStart(now);
+    const windowEnd = windowStart + this.limits.windowSeconds * 1000;
+    const lowest = Math.min(this.limits.failuresPerClient, this.limits.failuresPerIp);
+    const rows = await this.shared.database.db.selectFrom('auth_failures').select(['key', 'count']).where('window_start', '=', windowStart).where('count', '>=', lowest).execute();
+    this.sharedBlocks.clear();
+    for (const row of rows) {
+      const limit = row.key.startsWith('ip ') ? this.limits.failuresPerIp : this.limits.failuresPerClient;
+      if (row.count >= limit) this.sharedBlocks.set(row.key, windowEnd);
+    }
+    await this.shared.database.db.deleteFrom('auth_failures').where('window_start', '<', windowStart).execute();
   }
 
   private blockedFor(key: string, limit: number, now: number): number {
+    const sharedEnd = this.sharedBlocks.get(key);
+    if (sharedEnd !== undefined && sharedEnd > now) return Math.max(1, Math.ceil((sharedEnd - now) / 1000));
     const window = this.windows.get(key);
-    if (!window || window.resetsAt <= now || window.count < limit) return 0;
-    return Math.max(1, Math.ceil((window.resetsAt - now) / 1000));
+    if (!window || window.windowStart !== this.windowStart(now) || window.count < limit) return 0;
+    return Math.max(1, Math.ceil((window.windowStart + this.limits.windowSeconds * 1000 - now) / 1000));
   }
 
   private bump(key: string, now: number): void {
+    const windowStart = this.windowStart(now);
     const window = this.windows.get(key);
-    if (window && window.resetsAt > now) {
+    if (window && window.windowStart === windowStart) {
       window.count++;
       return;
     }
-    if (this.windows.size > 100_000) this.sweep(now);
-    this.windows.set(key, { count: 1, resetsAt: now + this.limits.windowSeconds * 1000 });
+    if (this.windows.size > 100_000) this.sweep(windowStart);
+    this.windows.set(key, { count: 1, windowStart });
   }
 
-  private sweep(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetsAt <= now) this.windows.delete(key);
+  private sweep(windowStart: number): void {
+    for (const [key, window] of this.windows) if (window.windowStart !== windowStart) this.windows.delete(key);
   }
 }

@@ -193,6 +193,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_shared_auth_failures': {
+      async up(db: Kysely<any>) {
+        // Failed client authentications per key and aligned window, shared by every instance.
+        await db.schema
+          .createTable('auth_failures')
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('window_start', time, (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('auth_failures_pk', ['key', 'window_start'])
+          .execute();
+      },
+    },
   };
 }
 
@@ -214,5 +226,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0003_environment_api';
+export const LATEST_MIGRATION = '0004_shared_auth_failures';
 export { sql };

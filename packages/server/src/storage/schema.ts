@@ -128,6 +128,13 @@ export interface UsageDailyTable {
   failures: number;
 }
 
+export interface AuthFailuresTable {
+  /** 'ip <address>' or 'client <client id>'. */
+  key: string;
+  window_start: number;
+  count: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Schema {
   environments: EnvironmentsTable;
@@ -142,6 +149,7 @@ export interface Schema {
   admin_sessions: AdminSessionsTable;
   audit_log: AuditLogTable;
   usage_daily: UsageDailyTable;
+  auth_failures: AuthFailuresTable;
   templates: TemplatesTable;
   projects: ProjectsTable;
   assets: AssetsTable;
