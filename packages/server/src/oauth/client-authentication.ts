@@ -98,8 +98,17 @@ export class ClientAuthenticator {
     private readonly clock: Clock,
   ) {}
 
-  async authenticate(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
-    const client = await this.directory.find(credentials.clientId);
+  /**
+   * Authenticates; returns synchronously when the client is in memory (the hot path), so a cached
+   * token request needs no promise round-trips until the response.
+   */
+  authenticate(credentials: PresentedCredentials): AuthenticatedClient | Promise<AuthenticatedClient> {
+    const cached = this.directory.peek(credentials.clientId);
+    if (cached !== undefined) return this.verify(credentials, cached);
+    return this.directory.find(credentials.clientId).then((client) => this.verify(credentials, client));
+  }
+
+  private verify(credentials: PresentedCredentials, client: ClientRecord | null): AuthenticatedClient {
     const now = this.clock.now();
     const presentedBytes = Buffer.from(credentials.clientSecret, 'utf8');
 

@@ -45,6 +45,11 @@ export class ClientDirectory {
     private readonly maxEntries = 200_000,
   ) {}
 
+  /** The client if it is in memory (null = known not to exist), undefined if it must be loaded. */
+  peek(clientId: string): ClientRecord | null | undefined {
+    return this.entries.get(clientId);
+  }
+
   /** The client with this ID, or null. IDs that cannot be Latchkey IDs never reach the database. */
   async find(clientId: string): Promise<ClientRecord | null> {
     const known = this.entries.get(clientId);

@@ -42,21 +42,26 @@ export class TokenCache {
     return token !== undefined && token.expiresAt - now > this.options.refreshWindowSeconds * 1000;
   }
 
+  /** The token in memory for `key` if it is fresh: the hot path, synchronous. */
+  peek(key: TokenCacheKey): MintedToken | undefined {
+    const cached = this.memory.get(keyString(key));
+    return this.isFresh(cached, this.options.clock.now()) ? cached : undefined;
+  }
+
   /** Returns the cached token for `key`, or mints one with `mint` and caches it. */
   async getOrMint(key: TokenCacheKey, mint: () => Promise<MintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
     const cached = this.memory.get(id);
     if (this.isFresh(cached, this.options.clock.now())) return { token: cached, minted: false };
     let flight = this.inFlight.get(id);
-    let minted = false;
+    // Only the caller that started the flight, and only if its token won, reports a mint.
+    let ours: MintedToken | undefined;
     if (!flight) {
-      flight = this.fetchOrMint(id, key.integrationId, async () => {
-        minted = true;
-        return mint();
-      }).finally(() => this.inFlight.delete(id));
+      flight = this.fetchOrMint(id, key.integrationId, async () => (ours = await mint())).finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, flight);
     }
-    return { token: await flight, minted };
+    const token = await flight;
+    return { token, minted: token === ours };
   }
 
   private async fetchOrMint(id: string, integrationId: string, mint: () => Promise<MintedToken>): Promise<MintedToken> {
@@ -68,21 +73,23 @@ export class TokenCache {
       return row ? { row, token: { token: open(tokenSealKey, row.token_sealed, context), issuedAt: row.issued_at, expiresAt: row.expires_at } } : null;
     };
 
-    const existing = await read();
-    if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(id, existing!.token);
-
+    // Insert first: for a key nobody holds yet (the common case of a miss) that is one statement.
+    // Only when the insert conflicts do we read what another instance (or an earlier run) stored.
     const fresh = await mint();
     const values = { token_sealed: seal(tokenSealKey, fresh.token, context), issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
-    const written = existing
-      ? // Replace only the token we saw: if another instance renewed it first, ours is dropped.
-        await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst()
-      : await database.db
-          .insertInto('token_cache')
-          .values({ cache_key: cacheKey, integration_id: integrationId, ...values })
-          .onConflict((oc) => oc.column('cache_key').doNothing())
-          .executeTakeFirst();
-    const changedRows = 'numUpdatedRows' in written ? written.numUpdatedRows : (written.numInsertedOrUpdatedRows ?? 0n);
-    if (changedRows > 0n) return this.remember(id, fresh);
+    const inserted = await database.db
+      .insertInto('token_cache')
+      .values({ cache_key: cacheKey, integration_id: integrationId, ...values })
+      .onConflict((oc) => oc.column('cache_key').doNothing())
+      .executeTakeFirst();
+    if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return this.remember(id, fresh);
+
+    const existing = await read();
+    if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(id, existing!.token);
+    if (!existing) return this.remember(id, fresh);
+    // Due for renewal: replace only the token we saw; if another instance renewed it first, adopt theirs.
+    const updated = await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst();
+    if (updated.numUpdatedRows > 0n) return this.remember(id, fresh);
     const winner = await read();
     return this.remember(id, winner?.token ?? fresh);
   }

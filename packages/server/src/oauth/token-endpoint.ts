@@ -89,7 +89,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
 
       let authenticated;
       try {
-        authenticated = await authenticator.authenticate(credentials);
+        const pending = authenticator.authenticate(credentials);
+        authenticated = pending instanceof Promise ? await pending : pending;
       } catch (error) {
         if (error instanceof InvalidClient) {
           deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
@@ -109,13 +110,14 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.audience = api.audience;
       outcome.scopes = scopes;
 
-      const { token, minted } = await deps.tokenCache.getOrMint(
-        { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration },
-        async () => {
-          const now = deps.clock.now();
-          return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
-        },
-      );
+      const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration };
+      const inMemory = deps.tokenCache.peek(cacheKey);
+      const { token, minted } = inMemory
+        ? { token: inMemory, minted: false }
+        : await deps.tokenCache.getOrMint(cacheKey, async () => {
+            const now = deps.clock.now();
+            return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
+          });
       outcome.outcome = minted ? 'minted' : 'cached';
       const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - Math.floor(deps.clock.now() / 1000));
       return {

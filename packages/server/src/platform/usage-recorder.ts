@@ -35,6 +35,9 @@ export class UsageRecorder {
   private audit: { context: ActionContext; entry: AuditEntryInput }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
+  // The UTC day of the current request, recomputed only when a day boundary is crossed.
+  private day = '';
+  private dayEndsAt = 0;
 
   constructor(
     private readonly database: Database,
@@ -54,7 +57,11 @@ export class UsageRecorder {
     const now = this.clock.now();
     const success = event.outcome === 'minted' || event.outcome === 'cached';
     if (event.integrationId !== undefined) {
-      const day = new Date(now).toISOString().slice(0, 10);
+      if (now >= this.dayEndsAt || now < this.dayEndsAt - 86400_000) {
+        this.day = new Date(now).toISOString().slice(0, 10);
+        this.dayEndsAt = (Math.floor(now / 86400_000) + 1) * 86400_000;
+      }
+      const day = this.day;
       const key = `${event.integrationId} ${day}`;
       let counts = this.counts.get(key);
       if (!counts) this.counts.set(key, (counts = { integrationId: event.integrationId, day, minted: 0, cached: 0, failures: 0 }));
