@@ -1,4 +1,5 @@
-import { importJWK, type JWK, type CryptoKey, type KeyObject } from 'jose';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import type { SigningKeysTable } from '../storage/schema.ts';
 import { describeSigningKeys } from './signing-keys.ts';
 import { open } from './sealed-box.ts';
@@ -7,7 +8,7 @@ import { open } from './sealed-box.ts';
 export interface Signer {
   kid: string;
   alg: string;
-  privateKey: CryptoKey | KeyObject | Uint8Array;
+  privateKey: KeyObject;
 }
 
 /**
@@ -31,7 +32,8 @@ export class KeyStore {
     for (const row of rows) {
       if (this.privateKeys.has(row.kid) || states.get(row.kid) === 'retired' || states.get(row.kid) === 'retiring') continue;
       const jwk = JSON.parse(open(this.signingKeySealKey, row.private_jwk_sealed, `signing-key:${row.kid}`)) as JWK;
-      this.privateKeys.set(row.kid, { kid: row.kid, alg: row.alg, privateKey: await importJWK(jwk, row.alg) });
+      // A node:crypto KeyObject: signing goes through keys/compact-jws.ts.
+      this.privateKeys.set(row.kid, { kid: row.kid, alg: row.alg, privateKey: createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }) });
     }
     this.rows = [...rows].sort((a, b) => a.activates_at - b.activates_at || a.kid.localeCompare(b.kid));
     this.jwksCache = null;

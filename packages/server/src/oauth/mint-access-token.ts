@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { signCompactJws } from '../keys/compact-jws.ts';
 import type { Signer } from '../keys/key-store.ts';
 
 /** Everything that goes into one access token. */
@@ -22,21 +22,24 @@ export interface MintedToken {
  * Signs an RFC 9068 JWT access token: header `typ: at+jwt` and `kid`; claims iss, sub (the client),
  * client_id, aud, iat, exp, jti, scope and Latchkey's `environment`.
  */
-export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: number, ttlSeconds: number): Promise<MintedToken> {
+export function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: number, ttlSeconds: number): MintedToken {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT({
-    client_id: claims.clientId,
-    scope: claims.scopes.join(' '),
-    environment: claims.environmentId,
-  })
-    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'at+jwt' })
-    .setIssuer(claims.issuer)
-    .setSubject(claims.clientId)
-    .setAudience(claims.audience)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(randomBytes(16).toString('base64url'))
-    .sign(signer.privateKey);
+  // Claim order follows RFC 9068 §2.2; `environment` is Latchkey's.
+  const token = signCompactJws(
+    { alg: signer.alg, typ: 'at+jwt', kid: signer.kid },
+    {
+      iss: claims.issuer,
+      sub: claims.clientId,
+      aud: claims.audience,
+      exp,
+      iat,
+      jti: randomBytes(16).toString('base64url'),
+      client_id: claims.clientId,
+      scope: claims.scopes.join(' '),
+      environment: claims.environmentId,
+    },
+    signer.privateKey,
+  );
   return { token, issuedAt: iat * 1000, expiresAt: exp * 1000 };
 }

@@ -49,7 +49,7 @@ export class TokenCache {
   }
 
   /** Returns the cached token for `key`, or mints one with `mint` and caches it. */
-  async getOrMint(key: TokenCacheKey, mint: () => Promise<MintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
+  async getOrMint(key: TokenCacheKey, mint: () => MintedToken | Promise<MintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
     const cached = this.memory.get(id);
     if (this.isFresh(cached, this.options.clock.now())) return { token: cached, minted: false };
@@ -64,7 +64,7 @@ export class TokenCache {
     return { token, minted: token === ours };
   }
 
-  private async fetchOrMint(id: string, integrationId: string, mint: () => Promise<MintedToken>): Promise<MintedToken> {
+  private async fetchOrMint(id: string, integrationId: string, mint: () => MintedToken | Promise<MintedToken>): Promise<MintedToken> {
     const { database, tokenSealKey } = this.options;
     const cacheKey = createHash('sha256').update(id).digest('hex');
     const context = `token:${cacheKey}`;

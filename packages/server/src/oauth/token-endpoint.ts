@@ -114,7 +114,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       const inMemory = deps.tokenCache.peek(cacheKey);
       const { token, minted } = inMemory
         ? { token: inMemory, minted: false }
-        : await deps.tokenCache.getOrMint(cacheKey, async () => {
+        : await deps.tokenCache.getOrMint(cacheKey, () => {
             const now = deps.clock.now();
             return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
           });
