@@ -1,0 +1,13 @@
+// The public surface of @latchkey/server for code that embeds or scripts it (benchmarks, tests,
+// operators' own tooling). The deployable itself is the `latchkey` CLI.
+
+export { loadConfig, ConfigError, type Config } from './config/load-config.ts';
+export { openDatabase, type Database } from './storage/database.ts';
+export { systemClock, createManualClock, type Clock } from './support/clock.ts';
+export { createLogger } from './support/logger.ts';
+export { createRuntime, createPlatformDeps, type Runtime } from './runtime.ts';
+export { startServer, type RunningServer } from './server.ts';
+export { buildApp } from './http/build-app.ts';
+export { createEnvironment, listEnvironments } from './platform/environments.ts';
+export { createIntegration, getIntegration, listIntegrations, setPermissions, rotateSecret, type Grants, type Integration } from './platform/integrations.ts';
+export { SYSTEM_CONTEXT, type ActionContext } from './platform/audit.ts';
