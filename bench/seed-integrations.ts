@@ -7,11 +7,11 @@ import type { Client } from './latchkey.ts';
 
 /** Creates `count` integrations with every Environment API scope in `environmentId`. */
 export async function seedIntegrationsInProcess(env: NodeJS.ProcessEnv, environmentId: string, count: number, scopes: readonly string[]): Promise<Client[]> {
-  const { loadConfig, openDatabase, createPlatformDeps, createIntegration, systemClock, createLogger } = await import('../packages/server/src/index.ts');
+  const { loadConfig, openDatabase, createPlatformDeps, createIntegration, systemClock } = await import('../packages/server/src/index.ts');
   const config = loadConfig(env);
   const database = await openDatabase(config.databaseUrl);
   try {
-    const deps = createPlatformDeps({ config, database, clock: systemClock, logger: createLogger('silent') });
+    const deps = createPlatformDeps({ config, database, clock: systemClock });
     const clients: Client[] = [];
     for (let i = 0; i < count; i++) {
       const { integration, clientSecret } = await createIntegration(

@@ -4,7 +4,7 @@ import type { Database } from './storage/database.ts';
 import type { Clock } from './support/clock.ts';
 import { ApiCatalogue } from './platform/apis.ts';
 import { pruneChanges, watchChanges, type Change, type ChangeWatcher } from './platform/change-feed.ts';
-import { deriveKeys, resolveMasterKey, type DerivedKeys } from './keys/master-key.ts';
+import type { DerivedKeys } from './keys/master-key.ts';
 import { KeyStore } from './keys/key-store.ts';
 import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
@@ -12,6 +12,9 @@ import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
 import { TokenCache } from './oauth/token-cache.ts';
 import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointResponse } from './oauth/token-endpoint.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
+import { createPlatformDeps } from './platform/platform-deps.ts';
+
+export { createPlatformDeps };
 import { UsageRecorder } from './platform/usage-recorder.ts';
 import { pruneSessions } from './platform/sessions.ts';
 import { createMetrics, type Metrics } from './support/metrics.ts';
@@ -45,12 +48,6 @@ export interface Runtime {
   syncChanges(): Promise<void>;
   /** Stops background work; does not close the database (its owner does). */
   stop(): Promise<void>;
-}
-
-/** Domain dependencies for tools that do not serve HTTP (the CLI). */
-export function createPlatformDeps(deps: RuntimeDeps): IntegrationDeps & { keys: DerivedKeys } {
-  const keys = deriveKeys(resolveMasterKey(deps.config));
-  return { database: deps.database, clock: deps.clock, apis: new ApiCatalogue(deps.config), secretHashKey: keys.secretHashKey, keys };
 }
 
 /**

@@ -2,8 +2,7 @@ import { ConfigError, loadConfig, type Config } from '../config/load-config.ts';
 import { openDatabase, type Database } from '../storage/database.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { systemClock } from '../support/clock.ts';
-import { createPlatformDeps } from '../runtime.ts';
-import { createLogger } from '../support/logger.ts';
+import { createPlatformDeps } from '../platform/platform-deps.ts';
 import os from 'node:os';
 import type { ActionContext } from '../platform/audit.ts';
 
@@ -42,7 +41,7 @@ export async function withPlatform<T>(work: (deps: ReturnType<typeof createPlatf
   const config = loadConfig();
   const database = await openDatabase(config.databaseUrl);
   try {
-    const deps = createPlatformDeps({ config, database, clock: systemClock, logger: createLogger('silent') });
+    const deps = createPlatformDeps({ config, database, clock: systemClock });
     return await work({ ...deps, config, database });
   } finally {
     await database.close();

@@ -1,5 +1,167 @@
-import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createVerifier, type AccessTokenVerifier } from '@latchkey/resource';
+import { latchkeyFastify } from '@latchkey/resource/fastify';
 import type { Runtime } from '../runtime.ts';
+import { createInjectFetch } from '../http/inject-fetch.ts';
+import { HttpProblem, problemErrorHandler } from '../http/problem.ts';
+import { PlatformError } from '../platform/errors.ts';
+import { validateEnvironmentId } from '../platform/environments.ts';
+import { watchChanges } from '../platform/change-feed.ts';
+import { ALL_ASSET_CONTENT_TYPES } from './asset-kinds.ts';
+import { createDiskBlobStore, type BlobStore } from './blob-store.ts';
+import { addCorsHeaders, answerPreflight, assertNoWriteTokenInBrowser } from './browser-guard.ts';
+import { EnvironmentAccessCache, type EnvironmentAccess } from './browser-settings.ts';
+import { EnvironmentGone } from './errors.ts';
+import { createKyselyStorage } from './kysely-repositories.ts';
+import { assetRoutes } from './routes/assets.ts';
+import { DOCUMENT_BODY_LIMIT, documentRoutes, MAX_DOCUMENT_BYTES } from './routes/documents.ts';
+import type { EnvironmentApiStorage } from './storage.ts';
 
-/** The Environment API (design §7), protected only through @latchkey/resource. */
-export async function environmentApiRoutes(_app: FastifyInstance, _options: { runtime: Runtime }): Promise<void> {}
+export type { BlobStore } from './blob-store.ts';
+export { createDiskBlobStore } from './blob-store.ts';
+export { getBrowserSettings, setBrowserSettings, normalizeOrigin } from './browser-settings.ts';
+export type { BrowserSettings, EnvironmentApiStorage } from './storage.ts';
+export { createKyselyStorage } from './kysely-repositories.ts';
+export { ASSET_KINDS } from './asset-kinds.ts';
+export { MAX_DOCUMENT_BYTES };
+
+/** Realm of the Environment API's `WWW-Authenticate` challenges. */
+export const ENVIRONMENT_API_REALM = 'latchkey-environment-api';
+
+/** Options of {@link environmentApiRoutes}; only `runtime` is required. */
+export interface EnvironmentApiOptions {
+  runtime: Runtime;
+  /** Where media and font bytes go. Default: the disk under `<data dir>/blobs`. */
+  blobs?: BlobStore;
+  /** Where documents and metadata go. Default: Kysely over the runtime's database. */
+  storage?: EnvironmentApiStorage;
+  /** The token verifier. Default: one for the Environment API audience, fed by this app's own JWKS. */
+  verifier?: AccessTokenVerifier;
+}
+
+/**
+ * Creates the Environment API's token verifier exactly as a third-party API would: issuer metadata
+ * (RFC 8414) → JWKS → jose, with the Environment API audience. The metadata and JWKS requests are
+ * injected into `app` (no socket to ourselves; see http/inject-fetch.ts).
+ */
+export function createEnvironmentApiVerifier(app: FastifyInstance, runtime: Runtime): AccessTokenVerifier {
+  const { config, clock } = runtime;
+  return createVerifier({
+    issuer: config.issuer,
+    audience: config.environmentApiAudience,
+    fetch: createInjectFetch(app, config.issuer),
+    realm: ENVIRONMENT_API_REALM,
+    // The runtime's clock, so tests that move time see tokens expire here as everywhere else.
+    currentDate: () => new Date(clock.now()),
+  });
+}
+
+const DOCUMENTS_TOO_LARGE = `documents may be at most ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB of JSON`;
+
+/** The shared problem handler, with 413s that name the limit of the route that refused. */
+function environmentApiErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if ((error as FastifyError).statusCode === 413) {
+    const message = request.routeOptions.config.tooLargeMessage ?? (request.routeOptions.bodyLimit === DOCUMENT_BODY_LIMIT ? DOCUMENTS_TOO_LARGE : undefined);
+    if (message !== undefined) return problemErrorHandler(new PlatformError('body_too_large', 413, message), request, reply);
+  }
+  return problemErrorHandler(error, request, reply);
+}
+
+/** The environment id in the path, if it is well formed (only those are ever looked up). */
+function wellFormedEnvironmentId(request: FastifyRequest): string | undefined {
+  const { environmentId } = request.params as { environmentId?: string };
+  if (environmentId === undefined) return undefined;
+  try {
+    validateEnvironmentId(environmentId);
+    return environmentId;
+  } catch {
+    return undefined;
+  }
+}
+
+const printable = (text: string) => JSON.stringify(text.slice(0, 80));
+
+/**
+ * The Environment API (design §7) under `/api/v1/environments/:environmentId/`: templates and
+ * projects (JSON documents), media and fonts (binary files). It is protected only through
+ * `@latchkey/resource` (`latchkeyFastify` + `requireScopes`), as any third-party API would be; on
+ * top of that every route refuses a token of another environment (403), answers 404 for an
+ * environment that no longer exists, and applies the browser guard (browser-guard.ts).
+ *
+ * Request order: CORS headers (so a page can read even a 401) → token verification → environment
+ * match → environment exists → browser guard → the route's scope check → body → handler. Every check
+ * that can refuse runs before an upload's body is read.
+ *
+ * @example
+ * await app.register(environmentApiRoutes, { runtime });
+ */
+export async function environmentApiRoutes(app: FastifyInstance, options: EnvironmentApiOptions): Promise<void> {
+  const { runtime } = options;
+  const { config, clock, database } = runtime;
+  const storage = options.storage ?? createKyselyStorage(database);
+  const blobs = options.blobs ?? createDiskBlobStore(path.join(config.dataDir, 'blobs'));
+  const verifier = options.verifier ?? createEnvironmentApiVerifier(app, runtime);
+
+  // Browser settings in memory, dropped when the change feed reports the environment (settings
+  // changed by the CLI or another instance, environment created or deleted).
+  const access = new EnvironmentAccessCache(storage.environments, () => clock.now());
+  const watcher = await watchChanges({
+    database,
+    intervalMilliseconds: config.changePollMilliseconds,
+    onChanges: (changes) => {
+      for (const change of changes) if (change.kind === 'environment') access.invalidate(change.subject);
+    },
+    onError: (error) => runtime.logger.warn({ err: error }, 'environment API: could not read the change feed; will retry'),
+  });
+  app.addHook('onClose', async () => watcher.stop());
+
+  app.setErrorHandler(environmentApiErrorHandler);
+  // Uploads arrive as raw bytes; which types a route takes is checked per route before parsing.
+  app.addContentTypeParser([...ALL_ASSET_CONTENT_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  // CORS preflights carry no token (browsers never send credentials on them): answered before auth.
+  for (const route of ['media', 'media/:id', 'fonts', 'fonts/:id']) {
+    app.options(`/api/v1/environments/:environmentId/${route}`, { schema: { hide: true } }, async (request, reply) => {
+      const environmentId = wellFormedEnvironmentId(request);
+      const settings: EnvironmentAccess | null = environmentId === undefined ? null : await access.find(environmentId);
+      if (settings === null) throw new EnvironmentGone(String((request.params as { environmentId: string }).environmentId).slice(0, 63));
+      return answerPreflight(request, reply, settings);
+    });
+  }
+
+  await app.register(async (api) => {
+    // 1. CORS response headers for browser-readable routes, before authentication so that a page
+    //    can read a 401/403 answer instead of seeing an opaque network error.
+    api.addHook('onRequest', async (request, reply) => {
+      if (request.headers.origin === undefined || request.routeOptions.config.browserReadable !== true) return;
+      const environmentId = wellFormedEnvironmentId(request);
+      addCorsHeaders(request, reply, environmentId === undefined ? null : await access.find(environmentId));
+    });
+
+    // 2. RFC 6750 bearer token verification by @latchkey/resource; sets request.accessToken.
+    await api.register(latchkeyFastify(verifier));
+
+    // 3. The token's environment must be the one in the path, whatever its scopes (design §6);
+    //    then the environment must exist; then the browser guard.
+    api.addHook('onRequest', async (request) => {
+      const { environmentId } = request.params as { environmentId: string };
+      const claims = request.accessToken;
+      if (claims.environment !== environmentId) {
+        throw new HttpProblem(
+          403,
+          'wrong_environment',
+          `this access token belongs to environment ${printable(String(claims.environment ?? '(none)'))}, not ${printable(environmentId)}: a token is only valid in its own environment`,
+          { 'www-authenticate': `Bearer realm="${ENVIRONMENT_API_REALM}", error="insufficient_scope", error_description="the access token belongs to another environment"` },
+        );
+      }
+      const settings = await access.find(environmentId);
+      if (settings === null) throw new EnvironmentGone(environmentId);
+      assertNoWriteTokenInBrowser(request, claims, settings);
+    });
+
+    // 4. The routes; each declares its scopes with requireScopes as a route-level onRequest hook.
+    await api.register(documentRoutes, { storage, clock });
+    await api.register(assetRoutes, { storage, blobs, clock, baseUrl: config.issuer });
+  });
+}

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.ts';
 import { pingDatabase } from '../storage/database.ts';
+import { getEnvironment, validateEnvironmentId } from '../platform/environments.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { environmentApiRoutes } from '../environment-api/index.ts';
@@ -18,6 +19,9 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     trustProxy: runtime.config.trustProxy === false ? false : runtime.config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Reject unknown properties where a schema forbids them instead of silently dropping them
+    // (Fastify's default), so a misspelt field is an error the caller sees.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   await registerOpenApi(app, runtime);
   await app.register(tokenRoutes, { runtime });
@@ -36,10 +40,15 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
   app.get('/metrics', async (_request, reply) => reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()));
 
   // The seed's "Your Environment Swagger": the document and Swagger UI for one environment.
-  app.get<{ Params: { environmentId: string } }>('/api/v1/environments/:environmentId/openapi.json', async (request) => environmentOpenApi(app, request.params.environmentId));
-  app.get<{ Params: { environmentId: string } }>('/docs/environments/:environmentId', async (request, reply) =>
-    reply.redirect(`/docs/?url=${encodeURIComponent(`/api/v1/environments/${encodeURIComponent(request.params.environmentId)}/openapi.json`)}`),
-  );
+  app.get<{ Params: { environmentId: string } }>('/api/v1/environments/:environmentId/openapi.json', async (request) => {
+    validateEnvironmentId(request.params.environmentId);
+    await getEnvironment(runtime.platform, request.params.environmentId);
+    return environmentOpenApi(app, request.params.environmentId);
+  });
+  app.get<{ Params: { environmentId: string } }>('/docs/environments/:environmentId', async (request, reply) => {
+    validateEnvironmentId(request.params.environmentId);
+    return reply.redirect(`/docs/?url=${encodeURIComponent(`/api/v1/environments/${request.params.environmentId}/openapi.json`)}`);
+  });
 
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) => sendRouteNotFound(request, reply));

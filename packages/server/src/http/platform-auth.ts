@@ -44,7 +44,9 @@ function sameToken(a: string, b: string): boolean {
 export function createPlatformAuthHook(runtime: Runtime, verifier: AccessTokenVerifier, policy: SessionPolicy) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.principal = null;
-    if (request.headers.authorization !== undefined) {
+    // Only a Bearer credential is a token; any other scheme (say, Basic added by a proxy in front of
+    // the console) leaves the session cookie in charge.
+    if (request.headers.authorization !== undefined && /^bearer\s/i.test(request.headers.authorization)) {
       const claims = await verifier.verifyRequest({ authorization: request.headers.authorization, url: request.url });
       request.principal = { kind: 'integration', claims, scopes: new Set(claims.scope.split(' ')) };
       return;
@@ -55,7 +57,9 @@ export function createPlatformAuthHook(runtime: Runtime, verifier: AccessTokenVe
     if (!session) return;
     const admin = await findAdminById(runtime.platform, session.adminId);
     if (!admin) return;
-    if (STATE_CHANGING.has(request.method)) {
+    // Signing in again (switching accounts) while a session is live needs no CSRF token: the
+    // request carries the credentials itself.
+    if (STATE_CHANGING.has(request.method) && !(request.method === 'POST' && request.routeOptions.url === '/api/v1/session')) {
       const header = request.headers['x-csrf-token'];
       if (typeof header !== 'string' || !sameToken(header, session.csrfToken)) {
         throw new HttpProblem(403, 'csrf_token_invalid', 'this request changes state and needs the X-CSRF-Token header from GET /api/v1/session');
@@ -120,4 +124,56 @@ export function actionContext(request: FastifyRequest): ActionContext {
       ? ({ type: 'admin', id: principal.admin.id, email: principal.admin.email } as const)
       : ({ type: 'integration', id: principal.claims.client_id, environmentId: String(principal.claims.environment) } as const);
   return { actor, ip: request.ip };
+}
+
+/** What a Platform API route requires of its caller. */
+export type RouteAccess = 'public' | 'authenticated' | 'platform' | EnvironmentPermission;
+
+const PUBLIC_ROUTES = new Set(['POST /api/v1/session', 'GET /api/v1/apis', 'GET /api/v1/environments/:environmentId/openapi.json']);
+const PLATFORM_ROUTES = new Set(['POST /api/v1/environments', 'PATCH /api/v1/environments/:environmentId', 'DELETE /api/v1/environments/:environmentId', 'GET /api/v1/audit']);
+
+/**
+ * The access rule of a Platform API route, in one table: public routes, platform-admin routes, and
+ * everything under an environment (reads need read, the audit log needs audit, the rest write).
+ */
+export function routeAccess(method: string, url: string): RouteAccess {
+  const route = `${method} ${url}`;
+  if (PUBLIC_ROUTES.has(route)) return 'public';
+  if (PLATFORM_ROUTES.has(route)) return 'platform';
+  if (url === '/api/v1/environments/:environmentId/audit') return 'audit';
+  if (url.startsWith('/api/v1/environments/:environmentId')) return method === 'GET' ? 'read' : 'write';
+  return 'authenticated';
+}
+
+/**
+ * Checks the caller against the route's access rule before the body is validated, so an anonymous
+ * or unauthorised caller learns nothing about request shapes (401/403 come before any 400).
+ */
+export async function enforceRouteAccess(request: FastifyRequest): Promise<void> {
+  const access = routeAccess(request.method, request.routeOptions.url ?? '');
+  if (access === 'public') return;
+  if (access === 'authenticated') {
+    requirePrincipal(request);
+    return;
+  }
+  if (access === 'platform') {
+    requirePlatformAdmin(request);
+    return;
+  }
+  const environmentId = (request.params as { environmentId?: string }).environmentId ?? '';
+  authorizeEnvironment(request, environmentId, access);
+}
+
+/**
+ * An integration may manage its environment's integrations, but not hand out Platform API scopes it
+ * does not hold itself (an integrations:write token must not mint itself audit:read). Admins are not
+ * limited here: their role already allows everything in the environment.
+ */
+export function refuseScopeEscalation(request: FastifyRequest, platformScopes: readonly string[] | undefined): void {
+  const principal = requirePrincipal(request);
+  if (principal.kind !== 'integration' || !platformScopes) return;
+  const missing = platformScopes.filter((scope) => !principal.scopes.has(scope));
+  if (missing.length > 0) {
+    throw new HttpProblem(403, 'scope_escalation', `an integration cannot grant Platform API scopes it does not hold: ${missing.join(', ')}`);
+  }
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.ts';
 import type { Database } from '../storage/database.ts';
 import { newId } from '../support/ids.ts';
@@ -46,10 +46,11 @@ export interface AuditEntry {
 }
 
 // Defence in depth: keys whose values must never reach the audit log, whatever a caller passes.
-const FORBIDDEN_DETAIL_KEYS = /secret|hash|token|password/i;
+// Exact names, so harmless identifiers such as secretId survive.
+const FORBIDDEN_DETAIL_KEYS = new Set(['secret', 'clientSecret', 'client_secret', 'secretHash', 'secret_hash', 'hash', 'token', 'accessToken', 'access_token', 'password', 'passwordHash', 'password_hash']);
 
 function scrub(details: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(details).filter(([key]) => !FORBIDDEN_DETAIL_KEYS.test(key)));
+  return Object.fromEntries(Object.entries(details).filter(([key]) => !FORBIDDEN_DETAIL_KEYS.has(key)));
 }
 
 /** Appends an audit entry inside the caller's transaction, so the entry and the change commit together. */
@@ -77,10 +78,10 @@ function toRow(context: ActionContext, entry: AuditEntryInput) {
 }
 
 /** Appends many entries at once (the token endpoint's buffered entries). */
-export async function recordAuditBatch(database: Database, entries: { context: ActionContext; entry: AuditEntryInput }[]): Promise<void> {
+export async function recordAuditBatch(db: Kysely<Schema>, entries: { context: ActionContext; entry: AuditEntryInput }[]): Promise<void> {
   // Chunks keep each statement under SQLite's bound-parameter limit.
   for (let i = 0; i < entries.length; i += 500) {
-    await database.db.insertInto('audit_log').values(entries.slice(i, i + 500).map((e) => toRow(e.context, e.entry))).execute();
+    await db.insertInto('audit_log').values(entries.slice(i, i + 500).map((e) => toRow(e.context, e.entry))).execute();
   }
 }
 
@@ -101,7 +102,11 @@ export async function queryAudit(database: Database, query: AuditQuery): Promise
   let q = database.db.selectFrom('audit_log').selectAll();
   if (query.environmentId !== undefined) q = q.where('environment_id', '=', query.environmentId);
   if (query.actor !== undefined) q = q.where('actor_id', '=', query.actor);
-  if (query.action !== undefined) q = q.where('action', query.action.endsWith('*') ? 'like' : '=', query.action.replace(/\*$/, '%'));
+  if (query.action !== undefined) {
+    // A trailing '*' means "starts with": compared with substr so it is exact (case and '_') in both dialects.
+    const prefix = query.action.endsWith('*') ? query.action.slice(0, -1) : null;
+    q = prefix === null ? q.where('action', '=', query.action) : q.where(sql<string>`substr(action, 1, ${prefix.length})`, '=', prefix);
+  }
   if (query.from !== undefined) q = q.where('at', '>=', query.from);
   if (query.to !== undefined) q = q.where('at', '<', query.to);
   if (query.before !== undefined) q = q.where('seq', '<', query.before);

@@ -68,12 +68,12 @@ export function normalizeGrants(apis: ApiCatalogue, grants: Grants): Grants {
   const normalized: Grants = {};
   for (const [apiId, scopes] of Object.entries(grants) as [ApiId, string[]][]) {
     const api = apis.apis.find((candidate) => candidate.id === apiId);
-    if (!api) throw new ValidationError('grants', `unknown API '${apiId}'`);
+    if (!api) throw new ValidationError(`grants.${apiId}`, `unknown API '${apiId}'`);
     for (const scope of scopes) {
       if (!api.scopes.some((s) => s.name === scope)) {
         const owner = apis.apiOfScope(scope);
         const hint = owner ? ` (it belongs to the ${owner.name})` : `; ${api.name} scopes are: ${api.scopes.map((s) => s.name).join(', ')}`;
-        throw new ValidationError('scopes', `'${scope.slice(0, 80)}' is not a ${api.name} scope${hint}`);
+        throw new ValidationError(`grants.${apiId}`, `'${scope.slice(0, 80)}' is not a ${api.name} scope${hint}`);
       }
     }
     normalized[apiId] = apis.normalizeScopes(api, scopes);
@@ -294,7 +294,7 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
  */
 export async function rotateSecret(deps: IntegrationDeps, clientId: string, options: { graceSeconds?: number }, context: ActionContext): Promise<IntegrationWithSecret> {
   const grace = options.graceSeconds ?? 0;
-  if (!Number.isInteger(grace) || grace < 0 || grace > 30 * 86400) throw new ValidationError('grace', 'grace must be a whole number of seconds between 0 and 2592000 (30 days)');
+  if (!Number.isInteger(grace) || grace < 0 || grace > 30 * 86400) throw new ValidationError('graceSeconds', 'graceSeconds must be a whole number of seconds between 0 and 2592000 (30 days)');
   const now = deps.clock.now();
   const clientSecret = await deps.database.db.transaction().execute(async (trx) => {
     const row = await requireIntegrationRow(trx, clientId);

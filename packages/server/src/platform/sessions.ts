@@ -40,9 +40,11 @@ export async function loadSession(database: Database, clock: Clock, policy: Sess
     await database.db.deleteFrom('admin_sessions').where('id_hash', '=', idHash).execute();
     return null;
   }
-  // Write the idle timer at most once a minute: reading the console must not mean a write per request.
-  if (now - row.last_seen_at > 60_000) await database.db.updateTable('admin_sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
-  return { adminId: row.admin_id, csrfToken: row.csrf_token, expiresAt: row.expires_at, idleExpiresAt: Math.max(now, row.last_seen_at) + policy.idleSeconds * 1000 };
+  // Write the idle timer at most once a minute (or a quarter of the idle timeout, if shorter):
+  // reading the console must not mean a write per request, and a session in use must not lapse.
+  if (now - row.last_seen_at > Math.min(60_000, (policy.idleSeconds * 1000) / 4)) await database.db.updateTable('admin_sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+  const lastSeen = now - row.last_seen_at > Math.min(60_000, (policy.idleSeconds * 1000) / 4) ? now : row.last_seen_at;
+  return { adminId: row.admin_id, csrfToken: row.csrf_token, expiresAt: row.expires_at, idleExpiresAt: Math.min(row.expires_at, lastSeen + policy.idleSeconds * 1000) };
 }
 
 /** Ends a session (sign-out). */

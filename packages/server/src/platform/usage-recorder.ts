@@ -129,9 +129,23 @@ export class UsageRecorder {
             await trx.updateTable('integration_secrets').set({ last_used_at: at }).where('integration_id', '=', integrationId).where('generation', '=', generation).execute();
           }
         }
+        // In the same transaction: a failed flush is retried whole, never counted twice.
+        await recordAuditBatch(trx, audit);
       });
-      await recordAuditBatch(this.database, audit);
     } catch (error) {
+      // Keep the counts for the next flush (the database may be back by then); audit entries too,
+      // within the buffer's bound.
+      for (const c of counts) {
+        const key = `${c.integrationId} ${c.day}`;
+        const current = this.counts.get(key);
+        if (current) {
+          current.minted += c.minted;
+          current.cached += c.cached;
+          current.failures += c.failures;
+        } else this.counts.set(key, c);
+      }
+      for (const [id, used] of lastUsed) if (!this.lastUsed.has(id)) this.lastUsed.set(id, used);
+      this.audit = [...audit, ...this.audit].slice(0, this.maxAuditBuffer);
       this.onError(error);
     }
   }

@@ -10,12 +10,16 @@ import { registerIntegrationsSetStatus } from './integrations/set-status.ts';
 import { registerKeysRotate } from './keys/rotate.ts';
 import { registerKeysList } from './keys/list.ts';
 import { registerAdmins } from './admins/admins.ts';
+import { registerDevSeed } from './dev/seed.ts';
+import { registerToken } from './token.ts';
+import { registerEnvironmentsSetBrowserOrigins } from './environments/set-browser-origins.ts';
 
 /** Registers every noun/verb command (environments, integrations, keys). */
 export function registerCommands(program: Command): void {
   const environments = program.command('environments').description('manage environments');
   registerEnvironmentsCreate(environments);
   registerEnvironmentsList(environments);
+  registerEnvironmentsSetBrowserOrigins(environments);
 
   const integrations = program.command('integrations').description('manage integrations (machine users with a Client ID and Client Secret)');
   registerIntegrationsCreate(integrations);
@@ -30,4 +34,6 @@ export function registerCommands(program: Command): void {
   registerKeysList(keys);
 
   registerAdmins(program);
+  registerDevSeed(program);
+  registerToken(program);
 }

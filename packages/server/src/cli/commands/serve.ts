@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../config/load-config.ts';
 import { createLogger } from '../../support/logger.ts';
-import { startServer } from '../../server.ts';
 import { openDatabase } from '../../storage/database.ts';
 import { bootstrapAdmin, type BootstrapResult } from '../../platform/bootstrap-admin.ts';
-import { createPlatformDeps } from '../../runtime.ts';
+import { createPlatformDeps } from '../../platform/platform-deps.ts';
 import { ensureSigningKey } from '../../keys/signing-keys.ts';
 import { systemClock } from '../../support/clock.ts';
 import { CliError, EXIT } from '../context.ts';
@@ -40,6 +39,8 @@ function banner(url: string, config: Config, bootstrap: BootstrapResult, workers
 
 /** Runs one server in this process until SIGINT/SIGTERM, then drains and exits. */
 async function serveInProcess(config: Config, logger: Logger, printBanner: boolean): Promise<void> {
+  // Imported here, not at the top: every other CLI command would otherwise load the whole HTTP stack.
+  const { startServer } = await import('../../server.ts');
   const server = await startServer({ config, logger });
   if (printBanner) {
     const bootstrap = await bootstrapAdmin(server.runtime.platform, config);
@@ -78,7 +79,7 @@ async function runPrimary(config: Config, logger: Logger, workers: number): Prom
   const database = await openDatabase(config.databaseUrl);
   let bootstrap: BootstrapResult;
   try {
-    const deps = createPlatformDeps({ config, database, clock: systemClock, logger });
+    const deps = createPlatformDeps({ config, database, clock: systemClock });
     await ensureSigningKey({ database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds }, config.signingAlgorithm, Date.now());
     bootstrap = await bootstrapAdmin(deps, config);
   } finally {

@@ -100,6 +100,7 @@ export async function activityRoutes(app: FastifyInstance, { runtime }: { runtim
       schema: {
         tags: ['Permissions'],
         summary: "Each API's identifier and scope catalogue, and the presets",
+        security: [],
         response: {
           200: Type.Object({
             apis: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), audience: Type.String(), scopes: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })) })),

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../../runtime.ts';
 import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration } from '../../../platform/integrations.ts';
-import { actionContext, authorizeEnvironment } from '../../platform-auth.ts';
+import { actionContext, authorizeEnvironment, refuseScopeEscalation } from '../../platform-auth.ts';
 import { errorResponses, Grants, IntegrationDto, IntegrationParams, SecretDto, toIntegrationDto, toSecretDto } from './schemas.ts';
 
 const PermissionsDto = Type.Object({
@@ -85,6 +85,7 @@ export async function credentialRoutes(app: FastifyInstance, { runtime }: { runt
     },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
+      refuseScopeEscalation(request, request.body.grants['platform-api']);
       const before = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
       return describePermissionChange(before, await setPermissions(deps, request.params.clientId, request.body.grants, actionContext(request)));
     },

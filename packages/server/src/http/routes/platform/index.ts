@@ -3,7 +3,7 @@ import cookie from '@fastify/cookie';
 import { createVerifier } from '@latchkey/resource';
 import type { Runtime } from '../../../runtime.ts';
 import { createInjectFetch } from '../../inject-fetch.ts';
-import { createPlatformAuthHook } from '../../platform-auth.ts';
+import { createPlatformAuthHook, enforceRouteAccess } from '../../platform-auth.ts';
 import { problemErrorHandler } from '../../problem.ts';
 import { sessionRoutes } from './session.ts';
 import { environmentRoutes } from './environments.ts';
@@ -24,9 +24,11 @@ export async function platformApiRoutes(app: FastifyInstance, { runtime }: { run
     jwksUri: `${runtime.config.issuer}/.well-known/jwks.json`,
     fetch: createInjectFetch(app, runtime.config.issuer),
     realm: 'latchkey-platform-api',
+    currentDate: () => new Date(runtime.clock.now()),
   });
   app.decorateRequest('principal', null);
   app.addHook('onRequest', createPlatformAuthHook(runtime, verifier, runtime.config.session));
+  app.addHook('preValidation', enforceRouteAccess);
   app.setErrorHandler(problemErrorHandler);
   for (const routes of [sessionRoutes, environmentRoutes, integrationRoutes, credentialRoutes, activityRoutes]) {
     await app.register(routes, { runtime });

@@ -12,7 +12,7 @@ import {
   type Grants as DomainGrants,
 } from '../../../platform/integrations.ts';
 import { getEnvironment } from '../../../platform/environments.ts';
-import { actionContext, authorizeEnvironment } from '../../platform-auth.ts';
+import { actionContext, authorizeEnvironment, refuseScopeEscalation } from '../../platform-auth.ts';
 import { EnvironmentParams, errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto } from './schemas.ts';
 
 const TAGS = ['Integrations'];
@@ -63,6 +63,7 @@ export async function integrationRoutes(app: FastifyInstance, { runtime }: { run
     },
     async (request, reply) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
+      refuseScopeEscalation(request, request.body.grants?.['platform-api']);
       const grants: DomainGrants = { ...request.body.grants };
       if (request.body.preset) grants['environment-api'] = [...deps.apis.presetScopes(request.body.preset), ...(grants['environment-api'] ?? [])];
       const result = await createIntegration(

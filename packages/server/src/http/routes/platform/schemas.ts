@@ -73,13 +73,16 @@ export const AdminDto = Type.Object({
 export const EnvironmentParams = Type.Object({ environmentId: Type.String({ minLength: 1, maxLength: 63 }) });
 export const IntegrationParams = Type.Object({ environmentId: Type.String({ minLength: 1, maxLength: 63 }), clientId: Type.String({ minLength: 1, maxLength: 100 }) });
 
+/** An error response as sent: RFC 9457 problem details with their own media type. */
+export const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
+
 /** Standard error responses, added to every route's schema. */
 export const errorResponses = {
-  400: Problem,
-  401: Problem,
-  403: Problem,
-  404: Problem,
-  409: Problem,
+  400: problemResponse('Invalid request; `errors` names the fields'),
+  401: problemResponse('No valid credentials'),
+  403: problemResponse('Not allowed for this caller'),
+  404: problemResponse('Not found'),
+  409: problemResponse('Conflicts with the current state'),
 };
 
 export function toSecretDto(secret: SecretSummary): Static<typeof SecretDto> {

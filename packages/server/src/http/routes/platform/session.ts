@@ -8,7 +8,7 @@ import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
 import { recordAudit } from '../../../platform/audit.ts';
 import { HttpProblem } from '../../problem.ts';
 import { requirePrincipal, SESSION_COOKIE } from '../../platform-auth.ts';
-import { AdminDto, errorResponses, Problem, toAdminDto } from './schemas.ts';
+import { AdminDto, errorResponses, problemResponse, toAdminDto } from './schemas.ts';
 
 const SessionDto = Type.Object({
   admin: AdminDto,
@@ -31,8 +31,9 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
       schema: {
         tags: ['Session'],
         summary: 'Sign in to the console',
+        security: [],
         body: Type.Object({ email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 200 }) }),
-        response: { 200: SessionDto, 429: Problem, ...errorResponses },
+        response: { 200: SessionDto, 429: problemResponse('Too many failed sign-ins; Retry-After says when to try again'), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -42,7 +43,10 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
       const admin = await verifyAdminLogin(runtime.platform, email, request.body.password);
       if (!admin) {
         limiter.recordFailure(request.ip, email);
-        await recordAudit(runtime.database.db, { actor: { type: 'system', id: 'console' }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: email.slice(0, 320), outcome: 'failure' });
+        // The target is what was typed as the email, only if it looks like one: people do type their
+        // password into the email field, and the audit log must never hold a password.
+        const target = /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(email) ? email : '(not an email address)';
+        await recordAudit(runtime.database.db, { actor: { type: 'system', id: 'console' }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: target, outcome: 'failure' });
         // One answer for an unknown email and a wrong password: no user enumeration.
         throw new HttpProblem(401, 'invalid_credentials', 'email or password is wrong');
       }
@@ -70,7 +74,7 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
       await deleteSession(runtime.database, principal.cookieValue);
       await recordAudit(runtime.database.db, { actor: { type: 'admin', id: principal.admin.id, email: principal.admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_out', targetType: 'admin', targetId: principal.admin.email });
     }
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
     return reply.code(204).send(null);
   });
 }
