@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { describeFailure, EXIT } from './context.ts';
+import { CliError, describeFailure, EXIT } from './context.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerCommands } from './commands/index.ts';
 
@@ -12,6 +12,15 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
   registerServe(program);
   registerCommands(program);
+  // Without a command (or a noun without its verb) commander would print the whole help; a usage
+  // error is one line and exit 2, like every other.
+  for (const command of [program, ...program.commands.filter((c) => c.commands.length > 0)]) {
+    command.allowExcessArguments().action(() => {
+      const path = command === program ? 'latchkey <command>' : `latchkey ${command.name()} <${command.commands.map((c) => c.name()).join('|')}>`;
+      const given = command.args[0];
+      throw new CliError(given === undefined ? `missing command: ${path}; see --help` : `unknown command '${given}': ${path}; see --help`, EXIT.usage);
+    });
+  }
   return program;
 }
 

@@ -117,6 +117,15 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
   app.addHook('onClose', async () => watcher.stop());
 
   app.setErrorHandler(environmentApiErrorHandler);
+  // A request refused before its body was read (401/403/415 on an upload) would otherwise leave a
+  // keep-alive connection waiting for megabytes nobody reads: close it after the answer, as Fastify
+  // itself does for a 413.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const { headers } = request.raw;
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    if (hasBody && !request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
   // Uploads arrive as raw bytes; which types a route takes is checked per route before parsing.
   app.addContentTypeParser([...ALL_ASSET_CONTENT_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 

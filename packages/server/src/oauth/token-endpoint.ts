@@ -80,7 +80,12 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       const params = readTokenParameters(request.body);
       const grant = params.get('grant_type');
       if (grant === undefined) throw new InvalidRequest('grant_type is missing; this server supports grant_type=client_credentials');
-      if (grant !== clientCredentials) throw new UnsupportedGrantType(`grant_type '${grant.slice(0, 40)}' is not supported; this server supports client_credentials`);
+      if (grant !== clientCredentials) {
+        // Echo the value only if it looks like a grant type name: a client that put its secret in the
+        // wrong field must not get it back in an error (which may end up in its own logs).
+        const shown = /^[a-z][a-z0-9_:.\/-]{0,60}$/.test(grant) ? `'${grant}'` : 'sent';
+        throw new UnsupportedGrantType(`the grant_type ${shown} is not supported; this server supports client_credentials`);
+      }
 
       const credentials = extractCredentials(request.authorization, params);
       outcome.clientId = credentials.clientId.slice(0, 100);

@@ -18,6 +18,37 @@ function addParameter(params: TokenParameters, seen: Set<string>, name: string, 
   if (value !== '') params.set(name, value);
 }
 
+/**
+ * The first key that appears twice at the top level of a JSON object text, if any. JSON.parse keeps
+ * the last of repeated keys silently, which would let `{"client_secret":"a","client_secret":"b"}`
+ * through; a repeated parameter is invalid_request in JSON exactly as in a form (checklist 4).
+ * Expects text JSON.parse has already accepted.
+ */
+export function findRepeatedTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return undefined;
+}
+
 /** Reads the parameters of a form (RFC 6749 §3.2) or JSON body; throws InvalidRequest on anything malformed. */
 export function readTokenParameters(body: TokenRequestBody): TokenParameters {
   const params: TokenParameters = new Map();

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyError } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
 import { InvalidRequest, OAuthError, RequestTooLarge, ServerError, quoteForDescription } from '../../oauth/errors.ts';
 import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
-import type { TokenRequestBody } from '../../oauth/token-request.ts';
+import { findRepeatedTopLevelKey, type TokenRequestBody } from '../../oauth/token-request.ts';
 
 /**
  * `POST /oauth/token`. This plugin has its own body parsers and error handler so every failure,
@@ -16,11 +16,15 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     done(null, { kind: 'form', text: text as string } satisfies TokenRequestBody);
   });
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, text, done) => {
+    let value: unknown;
     try {
-      done(null, { kind: 'json', value: JSON.parse(text as string) as unknown } satisfies TokenRequestBody);
+      value = JSON.parse(text as string);
     } catch {
-      done(new InvalidRequest('the body is not valid JSON'), undefined);
+      return done(new InvalidRequest('the body is not valid JSON'), undefined);
     }
+    const repeated = findRepeatedTopLevelKey(text as string);
+    if (repeated !== undefined) return done(new InvalidRequest(`parameter ${quoteForDescription(repeated)} is repeated; send each parameter once`), undefined);
+    done(null, { kind: 'json', value } satisfies TokenRequestBody);
   });
   app.addContentTypeParser('*', (request, _payload, done) => {
     done(

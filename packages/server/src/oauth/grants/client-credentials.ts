@@ -28,9 +28,9 @@ export function resolveClientCredentialsGrant(apis: ApiCatalogue, client: Client
   if (identifier !== undefined) {
     const found = apis.findByIdentifier(identifier);
     if (!found) {
-      throw new InvalidTarget(
-        `unknown audience ${quoteForDescription(identifier, 100)}: this server issues tokens for ${apis.apis.map((a) => `${a.audience} (${a.name})`).join(' and ')}`,
-      );
+      // Echo the identifier only if it looks like one (a URI), never arbitrary text such as a secret.
+      const shown = /^(https?:\/\/|urn:)[^\s]{1,200}$/.test(identifier) ? quoteForDescription(identifier, 100) : '(not a URI)';
+      throw new InvalidTarget(`unknown audience ${shown}: this server issues tokens for ${apis.apis.map((a) => `${a.audience} (${a.name})`).join(' and ')}`);
     }
     api = found;
   }

@@ -1,0 +1,448 @@
+// The web console end to end, in a real Chromium against a real server serving the built console
+// (issue 4): sign in; create an integration in the page; copy its secret from the page; use it over
+// HTTP for a token; switch it to Read-only in the page and see the next token's scopes shrink; rotate
+// the secret; find every step in the audit view. Along the way the page must run clean under the
+// console's CSP, and a screenshot of every screen goes to docs/console/.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { decodeJwt } from 'jose';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin } from '../packages/server/src/platform/admins.ts';
+import { CONSOLE_CSP, consoleRoutes } from '../packages/server/src/http/routes/console.ts';
+import { hasChromium, launchChromium, openPage, type WatchedPage } from './support/browser.ts';
+import { startTestLatchkey, TEST_CONTEXT, type TestLatchkey } from './support/latchkey.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const dist = path.join(repoRoot, 'packages/console/dist');
+const shots = path.join(repoRoot, 'docs/console');
+
+const ADMIN = { email: 'ops@example.com', password: 'correct-horse-battery-staple' };
+const VIEWER = { email: 'viewer@example.com', password: 'viewer-horse-battery-staple' };
+const READ_ONLY = 'templates:read projects:read media:read fonts:read';
+const ALL = 'templates:read templates:write projects:read projects:write media:read media:write fonts:read fonts:write';
+
+/** Builds the console when dist/ is missing (a checkout without `npm ci`'s prepare step). */
+function ensureConsoleBuilt(): void {
+  if (fs.existsSync(path.join(dist, 'index.html'))) return;
+  execFileSync('npm', ['run', 'build', '-w', 'packages/console'], { cwd: repoRoot, stdio: 'ignore' });
+}
+
+/** Runs a program (no shell) with the secret in the environment, as the snippets expect. */
+function run(file: string, args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, env: { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost', ...env }, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
+    );
+  });
+}
+
+const hasPython = spawnSync('python3', ['-c', 'import requests'], { stdio: 'ignore' }).status === 0;
+const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+
+// Each browser test takes 3–15 s alone; the whole suite runs in parallel processes, so allow for a busy machine.
+const BROWSER_TEST_TIMEOUT = 90_000;
+
+/** Polls until the assertion holds: sign-in hashes a password and pages load, so allow a few seconds. */
+const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000, interval: 50 });
+
+/** A screenshot into docs/console/ (the README and docs/console.md link them). */
+async function shoot(page: Page, name: string, fullPage = false): Promise<void> {
+  // A confirmation toast would cover the screen: let it go first.
+  await page.locator('.toast.visible').waitFor({ state: 'detached', timeout: 5_000 });
+  // Full-page shots start at the top, so the sticky header sits where it belongs.
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage, animations: 'disabled' });
+}
+
+/** Violations of the console's CSP (and any other page error) the browser reported. */
+function cspAndPageErrors(watched: WatchedPage): string[] {
+  // The first GET /api/v1/session of a signed-out browser is a 401 by design; Chromium logs it.
+  return watched.errors.filter((text) => !/Failed to load resource: the server responded with a status of 401/.test(text));
+}
+
+async function signIn(page: Page, scope: Page | Locator = page, who = ADMIN): Promise<void> {
+  await scope.getByLabel('Email').fill(who.email);
+  await scope.getByLabel('Password').fill(who.password);
+  await scope.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * POST /oauth/token as a client would. Changes made in the console reach the token endpoint's client
+ * cache through the change feed (within a second, design §8); syncChanges applies them now so each
+ * assertion is about the very next request rather than a poll interval.
+ */
+async function postToken(lk: TestLatchkey, clientId: string, clientSecret: string): Promise<{ status: number; body: { access_token?: string; scope?: string; error?: string } }> {
+  await lk.server.runtime.syncChanges();
+  const response = await lk.postToken({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+  return { status: response.status, body: (await response.json()) as { access_token?: string; scope?: string } };
+}
+
+describe.skipIf(!hasChromium())('web console in Chromium', () => {
+  let lk: TestLatchkey;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureConsoleBuilt();
+    fs.mkdirSync(shots, { recursive: true });
+    lk = await startTestLatchkey({ dialect: 'sqlite' });
+    await createAdmin(lk.server.runtime.platform, { email: ADMIN.email, password: ADMIN.password, platformAdmin: true }, TEST_CONTEXT);
+    await createAdmin(lk.server.runtime.platform, { email: VIEWER.email, password: VIEWER.password, platformAdmin: false, environments: { demo: 'viewer' } }, TEST_CONTEXT);
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await lk?.close();
+  });
+
+  it('is served with a strict CSP, immutable hashed assets, no-cache HTML and an SPA fallback that leaves the APIs alone', async () => {
+    const index = await fetch(`${lk.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+    expect(CONSOLE_CSP).toBe("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(index.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await index.text();
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/); // no inline script
+    expect(html).not.toMatch(/<style|style="/); // no inline style
+
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const asset = await fetch(`${lk.url}${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+    const etag = asset.headers.get('etag')!;
+    expect((await fetch(`${lk.url}${script}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+
+    // Deep links load the app; API paths, missing assets and non-HTML requests never do.
+    const deep = await fetch(`${lk.url}/environments/demo/integrations/lkc_x/permissions`, { headers: { accept: 'text/html' } });
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toBe(html);
+    const api = await fetch(`${lk.url}/api/v1/nothing-here`, { headers: { accept: 'text/html' } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toContain('application/problem+json');
+    expect((await fetch(`${lk.url}/assets/gone-1234.js`, { headers: { accept: 'text/html' } })).status).toBe(404);
+    expect((await fetch(`${lk.url}/environments`, { headers: { accept: 'application/json' } })).status).toBe(404);
+    // No way out of dist/: encoded dot segments and backslashes are refused before the file system.
+    for (const probe of ['/%2e%2e/package.json', '/assets/%2e%2e%2f%2e%2e%2fpackage.json', '/assets/..%5c..%5cpackage.json', '/%2e%2e%2f%2e%2e%2f%2e%2e%2fpackage.json']) {
+      const response = await fetch(`${lk.url}${probe}`);
+      expect(response.status, probe).toBe(404);
+      expect(await response.text()).not.toContain('"workspaces"');
+    }
+    // The APIs keep their own answers.
+    expect((await fetch(`${lk.url}/.well-known/oauth-authorization-server`)).status).toBe(200);
+  });
+
+  it('without a build, / says how to make one', async () => {
+    const app = Fastify();
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-no-console-'));
+    await app.register(consoleRoutes, { runtime: lk.server.runtime, distDir: empty });
+    const response = await app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    expect(response.body).toContain('npm run build -w packages/console');
+    await app.close();
+    fs.rmSync(empty, { recursive: true, force: true });
+  });
+
+  it('signs in, creates an integration, shows its secret once, gets tokens with it, goes Read-only, rotates, and finds it all in the audit log', async () => {
+    const watched = await openPage(browser, lk.url);
+    const { page } = watched;
+
+    // Sign-in.
+    await page.goto('/');
+    await eventually(() => page.getByRole('heading', { name: 'Sign in to the console' }).isVisible()).toBe(true);
+    await shoot(page, 'sign-in');
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That email and password do not match an admin account.').waitFor();
+    await signIn(page);
+
+    // Environments, and the pencil icon into one.
+    await page.getByRole('heading', { name: 'Environments', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Edit environment demo' }).waitFor();
+    await shoot(page, 'environments');
+    await page.getByRole('link', { name: 'Edit environment demo' }).click();
+    await page.getByRole('heading', { name: 'Integrations', exact: true }).waitFor();
+    await page.getByText('No integrations yet').waitFor();
+
+    // "Create Integration" (name, description), all by keyboard: Tab to the button, Enter, type, Enter.
+    for (let i = 0; i < 30 && !(await page.evaluate(() => document.activeElement?.textContent?.trim() === 'Create Integration')); i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Create Integration' });
+    await dialog.waitFor();
+    await eventually(() => page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('name');
+    await page.keyboard.type('Render backend');
+    await dialog.getByLabel('Description').fill('Creates projects from templates on our server');
+    await dialog.getByLabel('Start with permissions').selectOption('all');
+    await shoot(page, 'create-integration');
+    await dialog.getByLabel('Name', { exact: true }).press('Enter');
+
+    // The secret, once, with the warning; copy it from the page (and through the real clipboard).
+    const once = page.getByTestId('secret-once');
+    await once.waitFor();
+    await eventually(() => once.textContent()).toContain('keys to your digital kingdom');
+    const clientSecret = await page.getByTestId('client-secret').inputValue();
+    const clientId = await page.getByTestId('client-id').inputValue();
+    expect(clientSecret).toMatch(/^lks_/);
+    expect(clientId).toMatch(/^lkc_/);
+    await once.getByRole('button', { name: 'Copy the Client Secret' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(clientSecret);
+    await shoot(page, 'secret-once');
+
+    // The secret works over HTTP; the token carries every scope.
+    const first = await postToken(lk, clientId, clientSecret);
+    expect(first.status).toBe(200);
+    expect(first.body.scope).toBe(ALL);
+    expect(decodeJwt(first.body.access_token!).client_id).toBe(clientId);
+
+    // The General tab's snippets are filled in with the real token URL, this Client ID and the audience, and they run.
+    const metadata = (await (await fetch(`${lk.url}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint: string };
+    await eventually(() => page.getByTestId('token-url').textContent()).toBe(metadata.token_endpoint);
+    expect(await page.getByTestId('audience').textContent()).toBe(lk.config.environmentApiAudience);
+    const snippetRuns: Promise<void>[] = [];
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-snippets-'));
+    const env = { LATCHKEY_CLIENT_SECRET: clientSecret };
+    for (const [language, label] of [['curl', 'cURL'], ['python', 'Python'], ['node', 'Node 18+'], ['go', 'Go']] as const) {
+      await page.getByRole('tab', { name: label }).click();
+      const text = (await page.getByTestId(`snippet-${language}`).textContent())!;
+      expect(text).toContain(clientId);
+      expect(text).toContain(metadata.token_endpoint);
+      expect(text).toContain(lk.config.environmentApiAudience);
+      expect(text).not.toContain(clientSecret);
+      const file = path.join(tmp, { curl: 'token.sh', python: 'get_token.py', node: 'token.mjs', go: 'main.go' }[language]);
+      fs.writeFileSync(file, text);
+      const check = async (result: Promise<{ code: number; stdout: string; stderr: string }>) => {
+        const { code, stdout, stderr } = await result;
+        expect(code, `${language}: ${stderr}`).toBe(0);
+        expect(stdout).toContain(first.body.access_token!); // the cached token: same integration, same scopes
+      };
+      if (language === 'curl' && hasCurl) snippetRuns.push(check(run('bash', [file], env)));
+      if (language === 'python' && hasPython) snippetRuns.push(check(run('python3', [file], env)));
+      if (language === 'node') snippetRuns.push(check(run(process.execPath, [file], env)));
+      // Go is compiled and run by test/seed-samples.test.ts; here its syntax is checked with gofmt, which is instant.
+      if (language === 'go' && spawnSync('gofmt', ['-h'], { stdio: 'ignore' }).error === undefined) {
+        const formatted = spawnSync('gofmt', ['-l', '-e', file], { encoding: 'utf8' });
+        expect(formatted.status, formatted.stderr).toBe(0);
+        expect(formatted.stdout, 'snippet is gofmt-formatted').toBe('');
+      }
+    }
+    await Promise.all(snippetRuns);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await page.getByRole('tab', { name: 'cURL' }).click();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await eventually(() => page.getByRole('region', { name: 'Tokens issued per day' }).textContent()).toMatch(/[1-9]\d* tokens? handed out/);
+
+    // Dismiss the secret: it is gone from the page for good.
+    await page.getByLabel('I have stored the secret safely').check();
+    await page.getByRole('button', { name: 'Done — hide the secret' }).click();
+    await eventually(() => page.getByTestId('secret-once').count()).toBe(0);
+    expect(await page.content()).not.toContain(clientSecret);
+    await shoot(page, 'general', true);
+
+    // Permissions: All permissions warns about write scopes; Read-only + save says what changed.
+    await page.getByRole('link', { name: 'Permissions' }).click();
+    await page.getByRole('heading', { name: 'Permissions', exact: true }).waitFor();
+    await page.getByText('Tokens with write permissions must never be sent to a browser / front-end').waitFor();
+    await page.getByRole('button', { name: 'Read-only' }).click();
+    await eventually(() => page.getByText('Tokens with write permissions must never be sent to a browser').count()).toBe(0);
+    await page.getByRole('button', { name: 'Save permissions' }).click();
+    const result = page.getByTestId('permissions-result');
+    await result.waitFor();
+    const saved = (await result.textContent())!;
+    expect(saved).toContain('Removed: templates:write (Environment API), projects:write (Environment API), media:write (Environment API), fonts:write (Environment API)');
+    expect(saved).toContain('The next token request gets the new scopes');
+    await shoot(page, 'permissions', true);
+
+    // The next token has only the read scopes.
+    const second = await postToken(lk, clientId, clientSecret);
+    expect(second.status).toBe(200);
+    expect(second.body.scope).toBe(READ_ONLY);
+    expect(second.body.access_token).not.toBe(first.body.access_token);
+
+    // Rotate with a grace period: the new secret is shown once; old and new both work during the grace.
+    await page.getByRole('link', { name: 'General' }).click();
+    await page.getByRole('button', { name: 'Rotate secret…' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate the Client Secret' });
+    await rotate.getByLabel('Keep the current secret working for 1 hour').check();
+    await eventually(() => rotate.textContent()).toContain('keeps working for 1 hour');
+    await shoot(page, 'rotate-secret');
+    await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+    await eventually(() => page.getByTestId('secret-once').textContent()).toContain('Your new Client Secret');
+    const rotated = await page.getByTestId('client-secret').inputValue();
+    expect(rotated).not.toBe(clientSecret);
+    expect((await postToken(lk, clientId, rotated)).body.scope).toBe(READ_ONLY);
+    expect((await postToken(lk, clientId, clientSecret)).status).toBe(200);
+    await eventually(() => page.getByTestId('secrets').textContent()).toContain('In grace period');
+
+    // The list shows it with its status, permissions and last use.
+    const environmentTabs = page.getByRole('navigation', { name: 'Environment demo' });
+    await environmentTabs.getByRole('link', { name: 'Integrations' }).click();
+    const row = page.getByRole('row', { name: /Render backend/ });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/Active.*Read-only.*just now/);
+    await shoot(page, 'integrations');
+
+    // Every step is in the audit view, and the filters narrow it.
+    await environmentTabs.getByRole('link', { name: 'Audit log' }).click();
+    const audit = page.getByTestId('audit');
+    await audit.waitFor();
+    for (const action of ['integration.create', 'integration.permissions.set', 'integration.secret.rotate']) {
+      expect(await audit.locator(`tr[data-action="${action}"][data-actor="${ADMIN.email}"][data-target="${clientId}"]`).count(), action).toBe(1);
+    }
+    // Token issuance is recorded with the integration as the actor and the API as the target.
+    expect(await audit.locator(`tr[data-action="token.issue"][data-actor="${clientId}"]`).count()).toBeGreaterThanOrEqual(3);
+    await shoot(page, 'audit', true);
+    await page.getByLabel('Action').selectOption('integration.secret.rotate');
+    await page.getByLabel('Actor').fill(ADMIN.email);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await eventually(() => audit.locator('tbody tr').count()).toBe(1);
+    expect(await audit.locator('tbody tr').getAttribute('data-action')).toBe('integration.secret.rotate');
+    expect(page.url()).toContain('action=integration.secret.rotate');
+    await page.getByLabel('Actor').fill('nobody@example.com');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('No entries match these filters').waitFor();
+
+    // Disable asks first and names the consequence.
+    await page.goto(`/environments/demo/integrations/${clientId}`);
+    await page.getByRole('button', { name: 'Disable…' }).click();
+    const disable = page.getByRole('dialog', { name: 'Disable Render backend?' });
+    await eventually(() => disable.textContent()).toContain('Tokens already issued stay valid until they expire.');
+    await disable.getByRole('button', { name: 'Disable integration' }).click();
+    await page.getByRole('button', { name: 'Enable…' }).waitFor();
+    expect((await postToken(lk, clientId, rotated)).status).toBe(401);
+    await page.getByRole('button', { name: 'Enable…' }).click();
+    await page.getByRole('dialog', { name: 'Enable Render backend?' }).getByRole('button', { name: 'Enable integration' }).click();
+    await page.getByRole('button', { name: 'Disable…' }).waitFor();
+    expect((await postToken(lk, clientId, rotated)).status).toBe(200);
+
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('brings an ended session back to sign-in and keeps what was being typed', async () => {
+    const watched = await openPage(browser, lk.url);
+    const { page } = watched;
+    await page.goto('/environments/demo');
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Integrations', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Create Integration' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Create Integration' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Editor in the browser');
+    await dialog.getByLabel('Description').fill('Read-only, for media and fonts');
+
+    // The session ends on the server (as after the idle timeout).
+    const session = (await (await page.request.get('/api/v1/session')).json()) as { csrfToken: string };
+    expect((await page.request.delete('/api/v1/session', { headers: { 'x-csrf-token': session.csrfToken } })).status()).toBe(204);
+
+    // Submitting finds the session gone: sign-in opens over the dialog, which keeps its text.
+    await dialog.getByRole('button', { name: 'Create Integration' }).click();
+    const again = page.getByRole('dialog', { name: 'Your session has ended' });
+    await again.waitFor();
+    await shoot(page, 'session-ended');
+    await signIn(page, again);
+    await again.waitFor({ state: 'hidden' });
+    expect(await dialog.getByLabel('Name', { exact: true }).inputValue()).toBe('Editor in the browser');
+    await dialog.getByRole('button', { name: 'Create Integration' }).click();
+    await page.getByTestId('secret-once').waitFor();
+
+    // A reload after the session ended: the sign-in page, then the same screen with the draft back.
+    await page.getByLabel('Description').fill('Read-only, for the media and font connectors');
+    await watched.context.clearCookies();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to the console' }).waitFor();
+    await signIn(page);
+    await eventually(async () => page.getByLabel('Description').inputValue()).toBe('Read-only, for the media and font connectors');
+    expect(await page.getByTestId('secret-once').count()).toBe(0); // the secret is never kept anywhere
+
+    // Sign-out drops drafts and the session.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    expect(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('latchkey.draft.')))).toEqual([]);
+    expect((await page.request.get('/api/v1/session')).status()).toBe(401);
+
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('lets a platform admin create, rename and delete an environment', async () => {
+    const watched = await openPage(browser, lk.url);
+    const { page } = watched;
+    await page.goto('/environments');
+    await signIn(page);
+    await page.getByRole('button', { name: 'Create environment' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create environment' });
+    await dialog.getByLabel('Environment ID').fill('Staging!');
+    await dialog.getByLabel('Name', { exact: true }).click();
+    await dialog.getByText('Use lower-case letters, digits and inner hyphens').waitFor();
+    await dialog.getByLabel('Environment ID').fill('staging');
+    await dialog.getByLabel('Name', { exact: true }).fill('Staging');
+    await dialog.getByRole('button', { name: 'Create environment' }).click();
+    await page.getByRole('heading', { name: 'Staging' }).waitFor();
+    await page.getByText('No integrations yet').waitFor();
+
+    await page.getByRole('navigation', { name: 'Environment Staging' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Staging (EU)');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { name: 'Staging (EU)' }).waitFor();
+    await shoot(page, 'environment-settings');
+
+    await page.getByRole('button', { name: 'Delete environment…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete environment Staging (EU)?' });
+    await eventually(() => confirm.textContent()).toContain('Tokens already issued stay valid until they expire.');
+    expect(await confirm.getByRole('button', { name: 'Delete environment' }).isDisabled()).toBe(true);
+    await confirm.getByLabel('Type staging to confirm').fill('staging');
+    await confirm.getByRole('button', { name: 'Delete environment' }).click();
+    await page.getByRole('heading', { name: 'Environments', exact: true }).waitFor();
+    await eventually(() => page.getByRole('link', { name: 'Edit environment Staging (EU)' }).count()).toBe(0);
+    expect((await fetch(`${lk.url}/api/v1/environments/staging`)).status).toBe(401);
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('shows a viewer everything read-only', async () => {
+    const watched = await openPage(browser, lk.url);
+    const { page } = watched;
+    await page.goto('/environments');
+    await signIn(page, page, VIEWER);
+    await page.getByRole('link', { name: 'Edit environment demo' }).click();
+    await page.getByText('Viewer: read only').waitFor();
+    await page.getByRole('link', { name: 'Render backend' }).click();
+    await page.getByRole('heading', { name: 'Credentials' }).waitFor();
+    for (const name of ['Create Integration', 'Rotate secret…', 'Disable…', 'Delete…', 'Save']) expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    await page.getByRole('link', { name: 'Permissions' }).click();
+    await page.getByText('You can view these permissions; an admin of this environment can change them.').waitFor();
+    expect(await page.getByRole('checkbox', { name: /templates:read/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Read-only' }).count()).toBe(0);
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('is usable 390 px wide: no sideways scrolling, tables become cards', async () => {
+    const watched = await openPage(browser, lk.url, { width: 390, height: 844 });
+    const { page } = watched;
+    await page.goto('/environments/demo');
+    await signIn(page);
+    await page.getByRole('link', { name: 'Render backend' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shoot(page, 'mobile-integrations');
+    await page.getByRole('link', { name: 'Render backend' }).click();
+    await page.getByRole('heading', { name: 'Credentials' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shoot(page, 'mobile-general');
+    await page.getByRole('link', { name: 'Permissions' }).click();
+    await page.getByRole('heading', { name: 'Permissions', exact: true }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+});
