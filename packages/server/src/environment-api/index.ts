@@ -82,6 +82,16 @@ function wellFormedEnvironmentId(request: FastifyRequest): string | undefined {
 
 const printable = (text: string) => JSON.stringify(text.slice(0, 80));
 
+/** How long a refused upload's remaining bytes are read and dropped before the connection is cut. */
+const LINGERING_CLOSE_MS = 2000;
+
+/** True when the request announced a body that has not been received in full (it was refused early). */
+function hasUnreadBody(request: FastifyRequest): boolean {
+  const { headers, complete } = request.raw;
+  if (complete) return false;
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
 /**
  * The Environment API (design §7) under `/api/v1/environments/:environmentId/`: templates and
  * projects (JSON documents), media and fonts (binary files). It is protected only through
@@ -117,14 +127,24 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
   app.addHook('onClose', async () => watcher.stop());
 
   app.setErrorHandler(environmentApiErrorHandler);
-  // A request refused before its body was read (401/403/415 on an upload) would otherwise leave a
-  // keep-alive connection waiting for megabytes nobody reads: close it after the answer, as Fastify
-  // itself does for a 413.
+  // An upload refused before its body was read (401, 403, 413, 415) leaves a client still sending
+  // megabytes nobody reads: it would block on a full TCP window and hold the connection forever (and
+  // a graceful shutdown with it). So: answer with Connection: close, then read and drop what still
+  // arrives for a moment ("lingering close", as nginx does) so the client sees the answer, and cut
+  // the connection if it keeps sending.
   app.addHook('onSend', async (request, reply, payload) => {
-    const { headers } = request.raw;
-    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
-    if (hasBody && !request.raw.complete) reply.header('connection', 'close');
+    if (hasUnreadBody(request)) reply.header('connection', 'close');
     return payload;
+  });
+  app.addHook('onResponse', async (request) => {
+    if (!hasUnreadBody(request)) return;
+    const { socket } = request.raw;
+    // Injected requests (app.inject) have a stand-in socket with nothing to linger on.
+    if (typeof socket?.destroy !== 'function' || typeof socket.once !== 'function') return;
+    request.raw.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGERING_CLOSE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   });
   // Uploads arrive as raw bytes; which types a route takes is checked per route before parsing.
   app.addContentTypeParser([...ALL_ASSET_CONTENT_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
