@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import http from 'node:http';
 import type { Runtime } from '../runtime.ts';
+import { createTokenFastPath } from './token-fast-path.ts';
 import { pingDatabase } from '../storage/database.ts';
 import { getEnvironment, validateEnvironmentId } from '../platform/environments.ts';
 import { tokenRoutes } from './routes/token.ts';
@@ -12,7 +14,12 @@ import { problemErrorHandler, sendRouteNotFound } from './problem.ts';
 
 /** Builds the HTTP application over a runtime. Opens no socket: call listen() or inject(). */
 export async function buildApp({ runtime }: { runtime: Runtime }): Promise<FastifyInstance> {
+  const tokenFastPath = createTokenFastPath(runtime);
   const app = Fastify({
+    // POST /oauth/token is answered on node:http before Fastify (http/token-fast-path.ts).
+    serverFactory: (handler) => http.createServer((request, response) => {
+      if (!tokenFastPath(request, response)) handler(request, response);
+    }),
     loggerInstance: runtime.logger as FastifyBaseLogger,
     // One log line per request would dominate the cached-token path; failures are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
@@ -62,6 +69,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     return reply.redirect(`/docs/?url=${encodeURIComponent(`/api/v1/environments/${request.params.environmentId}/openapi.json`)}`);
   });
 
+  app.addHook('onClose', async () => tokenFastPath.stop());
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) => sendRouteNotFound(request, reply));
   return app;

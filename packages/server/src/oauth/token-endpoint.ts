@@ -7,7 +7,7 @@ import type { ClientDirectory } from './client-directory.ts';
 import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests, UnsupportedGrantType } from './errors.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
-import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
+import { grantType as clientCredentials, resolveClientCredentialsGrantCached } from './grants/client-credentials.ts';
 import { mintAccessToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
@@ -111,7 +111,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.integrationId = client.integrationId;
       outcome.secretGeneration = secretGeneration;
 
-      const { api, scopes } = resolveClientCredentialsGrant(deps.apis, client, params);
+      const { api, scopes } = resolveClientCredentialsGrantCached(deps.apis, client, params);
       outcome.audience = api.audience;
       outcome.scopes = scopes;
 

@@ -68,7 +68,13 @@ export class UsageRecorder {
       if (event.outcome === 'minted') counts.minted++;
       else if (event.outcome === 'cached') counts.cached++;
       else counts.failures++;
-      if (success) this.lastUsed.set(event.integrationId, { at: now, generation: event.secretGeneration });
+      if (success) {
+        const used = this.lastUsed.get(event.integrationId);
+        if (used) {
+          used.at = now;
+          used.generation = event.secretGeneration;
+        } else this.lastUsed.set(event.integrationId, { at: now, generation: event.secretGeneration });
+      }
     }
     // Cached hits are counted, not audited one by one (checklist 30).
     if (event.outcome === 'cached' || this.audit.length >= this.maxAuditBuffer) return;

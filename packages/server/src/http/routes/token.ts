@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyError } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
-import { InvalidRequest, OAuthError, RequestTooLarge, ServerError, quoteForDescription } from '../../oauth/errors.ts';
+import { InvalidRequest, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
+import { readTokenBody } from '../token-body.ts';
 import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
-import { findRepeatedTopLevelKey, type TokenRequestBody } from '../../oauth/token-request.ts';
+import type { TokenRequestBody } from '../../oauth/token-request.ts';
 
 /**
  * `POST /oauth/token`. This plugin has its own body parsers and error handler so every failure,
@@ -12,28 +13,17 @@ import { findRepeatedTopLevelKey, type TokenRequestBody } from '../../oauth/toke
 export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
   const bodyLimit = runtime.config.tokenBodyLimitBytes;
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request, text, done) => {
-    done(null, { kind: 'form', text: text as string } satisfies TokenRequestBody);
-  });
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, text, done) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text as string);
-    } catch {
-      return done(new InvalidRequest('the body is not valid JSON'), undefined);
-    }
-    const repeated = findRepeatedTopLevelKey(text as string);
-    if (repeated !== undefined) return done(new InvalidRequest(`parameter ${quoteForDescription(repeated)} is repeated; send each parameter once`), undefined);
-    done(null, { kind: 'json', value } satisfies TokenRequestBody);
-  });
-  app.addContentTypeParser('*', (request, _payload, done) => {
-    done(
-      new InvalidRequest(
-        `content type ${quoteForDescription(request.headers['content-type'] ?? '')} is not supported; send application/x-www-form-urlencoded or application/json`,
-      ),
-      undefined,
-    );
-  });
+  // Both media types (with any charset) go through readTokenBody, the same function the node:http
+  // fast path uses; anything else is invalid_request.
+  for (const type of ['application/x-www-form-urlencoded', 'application/json', '*']) {
+    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit }, (request, text, done) => {
+      try {
+        done(null, readTokenBody(request.headers['content-type'], text as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+  }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let oauthError: OAuthError;
