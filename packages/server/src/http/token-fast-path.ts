@@ -49,14 +49,15 @@ export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessag
     });
     request.on('end', () => {
       let body: TokenRequestBody;
+      let text: string;
       try {
-        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
         body = size === 0 && request.headers['content-type'] === undefined ? { kind: 'none' } : readTokenBody(request.headers['content-type'], text);
       } catch (error) {
         return fail(error as OAuthError);
       }
       runtime
-        .handleTokenRequest({ query: undefined, authorization: request.headers.authorization, body, ip: clientAddress(request) })
+        .handleTokenRequest({ query: undefined, authorization: request.headers.authorization, body, ip: clientAddress(request), rawBody: text })
         .then((answer) => respond(request, response, answer, started), (error: unknown) => {
           runtime.logger.error({ err: error }, 'token fast path failed');
           response.destroy();

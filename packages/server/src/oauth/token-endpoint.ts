@@ -3,13 +3,13 @@ import type { Clock } from '../support/clock.ts';
 import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { ClientAuthenticator, extractCredentials } from './client-authentication.ts';
-import type { ClientDirectory } from './client-directory.ts';
+import type { ClientDirectory, ClientRecord } from './client-directory.ts';
 import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests, UnsupportedGrantType } from './errors.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { grantType as clientCredentials, resolveClientCredentialsGrantCached } from './grants/client-credentials.ts';
 import { mintAccessToken } from './mint-access-token.ts';
-import type { TokenCache } from './token-cache.ts';
+import type { TokenCache, TokenCacheKey } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
 
 /** A token request as the HTTP layer hands it over: no framework types. */
@@ -18,7 +18,24 @@ export interface TokenEndpointRequest {
   authorization: string | undefined;
   body: TokenRequestBody;
   ip: string;
+  /** The body exactly as received, when the caller has it: enables the repeat-request memo. */
+  rawBody?: string | undefined;
 }
+
+/** What a successful request resolved to, remembered for an exact repeat of it. */
+interface RepeatedRequest {
+  clientId: string;
+  record: ClientRecord;
+  secretExpiresAt: number | null;
+  cacheKey: TokenCacheKey;
+  api: { audience: string };
+  scopes: readonly string[];
+  secretGeneration: number;
+}
+
+// Requests whose raw form (Authorization header + body) is at most this long are remembered.
+const REPEAT_KEY_MAX = 2048;
+const REPEAT_ENTRIES_MAX = 20_000;
 
 /** What to write back. */
 export interface TokenEndpointResponse {
@@ -60,6 +77,15 @@ export interface TokenEndpointDeps {
 // RFC 6749 §5.1: token responses and errors must not be cached anywhere.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache', 'content-type': 'application/json; charset=utf-8' };
 
+function tokenResponse(token: { token: string; expiresAt: number }, scopes: readonly string[], now: number): TokenEndpointResponse {
+  const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - Math.floor(now / 1000));
+  return {
+    statusCode: 200,
+    headers: NO_STORE,
+    body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopes.join(' ')}"}`,
+  };
+}
+
 /** Answers an OAuthError in RFC 6749 §5.2 form. */
 export function oauthErrorResponse(error: OAuthError): TokenEndpointResponse {
   return { statusCode: error.statusCode, headers: { ...NO_STORE, ...error.headers }, body: JSON.stringify(error.toJSON()) };
@@ -73,8 +99,42 @@ export function oauthErrorResponse(error: OAuthError): TokenEndpointResponse {
 export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEndpointRequest) => Promise<TokenEndpointResponse> {
   const authenticator = new ClientAuthenticator(deps.directory, deps.secretHashKey, deps.clock);
 
+  // The repeat-request memo. Machine clients send byte-identical token requests again and again;
+  // an exact repeat of one that succeeded skips parsing, Basic decoding, the secret comparison and
+  // scope resolution — provided that the client's directory record is still the very same object
+  // (any change to the integration replaces it), the secret that matched has not expired, the client
+  // is not rate-limited, and its token is still fresh in memory. Anything else takes the full path.
+  // Keys hold credentials, like the verified-secret memo in client-authentication.ts: they live only
+  // in this process's memory, which already holds the master key that protects every secret.
+  const repeats = new Map<string, RepeatedRequest>();
+  const repeatKey = (request: TokenEndpointRequest) =>
+    request.rawBody === undefined || (request.query !== undefined && Object.keys(request.query).length > 0) || request.rawBody.length + (request.authorization?.length ?? 0) > REPEAT_KEY_MAX
+      ? undefined
+      : `${request.authorization ?? ''}\u0000${request.body.kind}\u0000${request.rawBody}`;
+
   return async (request) => {
     const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
+    const memoKey = repeatKey(request);
+    const repeat = memoKey === undefined ? undefined : repeats.get(memoKey);
+    if (repeat) {
+      const now = deps.clock.now();
+      const token =
+        deps.directory.peek(repeat.clientId) === repeat.record && (repeat.secretExpiresAt === null || repeat.secretExpiresAt > now) && !deps.rateLimiter.check(request.ip, repeat.clientId)
+          ? deps.tokenCache.peek(repeat.cacheKey)
+          : undefined;
+      if (token) {
+        outcome.clientId = repeat.clientId;
+        outcome.integrationId = repeat.record.integrationId;
+        outcome.environmentId = repeat.record.environmentId;
+        outcome.secretGeneration = repeat.secretGeneration;
+        outcome.audience = repeat.api.audience;
+        outcome.scopes = repeat.scopes;
+        outcome.outcome = 'cached';
+        deps.onOutcome?.(outcome);
+        return tokenResponse(token, repeat.scopes, now);
+      }
+      repeats.delete(memoKey!);
+    }
     try {
       rejectCredentialsInQuery(request.query);
       const params = readTokenParameters(request.body);
@@ -124,12 +184,12 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
             return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
           });
       outcome.outcome = minted ? 'minted' : 'cached';
-      const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - Math.floor(deps.clock.now() / 1000));
-      return {
-        statusCode: 200,
-        headers: NO_STORE,
-        body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopes.join(' ')}"}`,
-      };
+      if (memoKey !== undefined) {
+        if (repeats.size >= REPEAT_ENTRIES_MAX) repeats.clear();
+        const secret = client.secrets.find((candidate) => candidate.generation === secretGeneration);
+        repeats.set(memoKey, { clientId: client.clientId, record: client, secretExpiresAt: secret?.expiresAt ?? null, cacheKey, api, scopes, secretGeneration });
+      }
+      return tokenResponse(token, scopes, deps.clock.now());
     } catch (error) {
       let oauthError: OAuthError;
       if (error instanceof OAuthError) oauthError = error;
