@@ -25,6 +25,8 @@ import { installCleanupHandlers, stopAll } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
 import { computeRatios, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
 import type { Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
+import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
+import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,7 +35,28 @@ const RATIOS: Ratio[] = [
   { numerator: 'b', denominator: 'a', target: 0.6 },
   { numerator: 'b', denominator: 'd', target: 10 },
   { numerator: 'c', denominator: 'd', target: 2 },
+  // Issue 6: cached throughput with 100,000 integrations against one.
+  ...SCALE_RATIOS,
 ];
+
+/** Issue 5's verification figures as a Markdown section. */
+function verifySection(rows: VerifyRow[]): string {
+  const lines = rows.map((r) => {
+    const verdict = r.target === null || r.ratio === null ? '' : r.ratio >= r.target ? '✅' : '❌';
+    const ratio = r.ratio === null ? '' : `${r.ratio.toFixed(2)}× ${r.baseline ?? ''}`;
+    return `| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${ratio} | ${r.target === null ? '' : `≥ ${r.target}`} | ${verdict} |`;
+  });
+  return [
+    '## Verifying tokens (issue 5)',
+    '',
+    'In one process, on one Latchkey token, interleaved rounds (best of each): the cost of checking a token',
+    'in an API, from the raw signature check up to a full Environment API read through the middleware.',
+    '',
+    '| operation | ops/s | ratio | target | |',
+    '|---|--:|--:|--:|---|',
+    ...lines,
+  ].join('\n');
+}
 
 /** Above this share of CPU used by other processes during a run, its figures get a warning. */
 const OTHER_CPU_WARNING = 10;
@@ -131,6 +154,28 @@ async function main(): Promise<number> {
       }
     }
 
+    const sections: string[] = [];
+    if (only === undefined || only.includes('verify')) {
+      try {
+        log('(verify) token verification micro-benchmarks');
+        const rows = await runVerifyBenchmarks({ log });
+        sections.push(verifySection(rows));
+        for (const r of rows) log(`(verify) ${r.name}: ${Math.round(r.opsPerSec)} ops/s${r.ratio === null ? '' : `, ${r.ratio.toFixed(2)}x ${r.baseline}`}`);
+      } catch (err) {
+        log(`(verify) did not run: ${(err as Error).message}`);
+        sections.push(`## Verifying tokens (issue 5)\n\nDid not run: ${(err as Error).message}`);
+      }
+    }
+    if (only === undefined || only.includes('scale')) {
+      try {
+        const scaleRows: ScaleRow[] = await runScaleBenchmarks({ repoRoot, workDir, settings, log, warmupSeconds, postgresUrl: process.env.BENCH_SCALE_POSTGRES_URL });
+        outcomes.push(...scaleRows);
+        sections.push(`## Scale (issue 6)\n\n${scaleFigureTable(scaleRows)}`);
+      } catch (err) {
+        outcomes.push({ key: 'scale', name: 'scale benchmarks', notes: [], warnings: [], error: (err as Error).message });
+      }
+    }
+
     const ratios = computeRatios(RATIOS, outcomes);
     console.log(`\n${scenarioTable(outcomes)}\n\n${ratioTable(ratios)}\n`);
 
@@ -152,6 +197,7 @@ async function main(): Promise<number> {
         outcomes,
         ratios,
         notes,
+        sections,
       });
       const caption = `${machine.date.slice(0, 10)} · ${machine.cpus} × ${machine.cpuModel} · Node ${machine.node} · ${settings.tool} -c${settings.connections} -d${settings.durationSeconds}s`;
       await mkdir(join(repoRoot, 'docs'), { recursive: true });

@@ -4,7 +4,7 @@ import type { Database } from './storage/database.ts';
 import type { Clock } from './support/clock.ts';
 import { ApiCatalogue } from './platform/apis.ts';
 import { pruneChanges, watchChanges, type Change, type ChangeWatcher } from './platform/change-feed.ts';
-import type { DerivedKeys } from './keys/master-key.ts';
+import { verifyMasterKey, type DerivedKeys } from './keys/master-key.ts';
 import { KeyStore } from './keys/key-store.ts';
 import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
@@ -59,6 +59,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const platform = createPlatformDeps(deps);
   const { keys, apis } = platform;
 
+  await verifyMasterKey(database, platform.masterKey);
   const keyDeps = { database, signingKeySealKey: keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds };
   await ensureSigningKey(keyDeps, config.signingAlgorithm, clock.now());
   const keyStore = new KeyStore(keys.signingKeySealKey, config.tokenTtlSeconds);
@@ -93,7 +94,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
 
   const maintenance = setInterval(() => {
     const now = clock.now();
-    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000), pruneSessions(database, clock, config.session)]).catch((error) =>
+    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000), pruneSessions(database, clock, config.session), rateLimiter.pruneShared()]).catch((error) =>
       logger.warn({ err: error }, 'maintenance failed; will retry'),
     );
   }, 60_000);

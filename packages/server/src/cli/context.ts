@@ -3,6 +3,7 @@ import { openDatabase, type Database } from '../storage/database.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { systemClock } from '../support/clock.ts';
 import { createPlatformDeps } from '../platform/platform-deps.ts';
+import { verifyMasterKey } from '../keys/master-key.ts';
 import os from 'node:os';
 import type { ActionContext } from '../platform/audit.ts';
 
@@ -42,6 +43,7 @@ export async function withPlatform<T>(work: (deps: ReturnType<typeof createPlatf
   const database = await openDatabase(config.databaseUrl);
   try {
     const deps = createPlatformDeps({ config, database, clock: systemClock });
+    await verifyMasterKey(database, deps.masterKey);
     return await work({ ...deps, config, database });
   } finally {
     await database.close();

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from '../storage/database.ts';
 import { ConfigError, type Config } from '../config/load-config.ts';
 
 /** Keys derived from the master key, one per purpose, so no key is ever used for two things. */
@@ -52,4 +53,23 @@ export function deriveKeys(masterKey: Buffer): DerivedKeys {
     signingKeySealKey: derive('signing-key-seal'),
     tokenSealKey: derive('token-seal'),
   };
+}
+
+const CHECK_SETTING = 'master_key_check';
+
+/**
+ * Makes sure the master key is the one this database was set up with. The first process to run
+ * stores a check value (an HMAC of a fixed label under a key derived from the master key — it reveals
+ * nothing about the key); every later process compares. Without this, a server with the wrong key
+ * fails with an opaque decryption error, and a CLI with the wrong key would create integrations whose
+ * secrets no server can ever verify.
+ */
+export async function verifyMasterKey(database: Database, masterKey: Buffer): Promise<void> {
+  const check = createHmac('sha256', Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'latchkey/master-key-check/v1', 32))).update('latchkey').digest('base64url');
+  await database.db.insertInto('settings').values({ name: CHECK_SETTING, value: check }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  const stored = await database.db.selectFrom('settings').select('value').where('name', '=', CHECK_SETTING).executeTakeFirstOrThrow();
+  const [a, b] = [Buffer.from(stored.value), Buffer.from(check)];
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    throw new ConfigError('LATCHKEY_MASTER_KEY does not match the key this database was set up with: use the original key (with SQLite, the data directory\'s master.key)');
+  }
 }

@@ -75,7 +75,7 @@ export class FailureRateLimiter {
     }
   }
 
-  /** Pulls the keys over their limit in the current window from the shared table; prunes old windows. */
+  /** Pulls the keys over their limit in the current window from the shared table (a read). */
   async syncShared(): Promise<void> {
     if (!this.shared) return;
     const now = this.clock.now();
@@ -88,7 +88,12 @@ export class FailureRateLimiter {
       const limit = row.key.startsWith('ip ') ? this.limits.failuresPerIp : this.limits.failuresPerClient;
       if (row.count >= limit) this.sharedBlocks.set(row.key, windowEnd);
     }
-    await this.shared.database.db.deleteFrom('auth_failures').where('window_start', '<', windowStart).execute();
+  }
+
+  /** Deletes past windows from the shared table (maintenance: a write, kept off the per-second sync). */
+  async pruneShared(): Promise<void> {
+    if (!this.shared) return;
+    await this.shared.database.db.deleteFrom('auth_failures').where('window_start', '<', this.windowStart(this.clock.now())).execute();
   }
 
   private blockedFor(key: string, limit: number, now: number): number {

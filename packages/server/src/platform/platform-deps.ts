@@ -9,7 +9,8 @@ import type { IntegrationDeps } from './integrations.ts';
  * Domain dependencies built from configuration: what the CLI needs to change things, without the
  * token endpoint, caches or HTTP stack (kept out so every CLI command starts quickly).
  */
-export function createPlatformDeps(deps: { config: Config; database: Database; clock: Clock }): IntegrationDeps & { keys: DerivedKeys } {
-  const keys = deriveKeys(resolveMasterKey(deps.config));
-  return { database: deps.database, clock: deps.clock, apis: new ApiCatalogue(deps.config), secretHashKey: keys.secretHashKey, keys };
+export function createPlatformDeps(deps: { config: Config; database: Database; clock: Clock }): IntegrationDeps & { keys: DerivedKeys; masterKey: Buffer } {
+  const masterKey = resolveMasterKey(deps.config);
+  const keys = deriveKeys(masterKey);
+  return { database: deps.database, clock: deps.clock, apis: new ApiCatalogue(deps.config), secretHashKey: keys.secretHashKey, keys, masterKey };
 }

@@ -205,6 +205,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_settings': {
+      async up(db: Kysely<any>) {
+        // Small named values the installation keeps (the master key check value, …).
+        await db.schema
+          .createTable('settings')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
@@ -226,5 +236,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0004_shared_auth_failures';
+export const LATEST_MIGRATION = '0005_settings';
 export { sql };

@@ -135,6 +135,11 @@ export interface AuthFailuresTable {
   count: number;
 }
 
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Schema {
   environments: EnvironmentsTable;
@@ -150,6 +155,7 @@ export interface Schema {
   audit_log: AuditLogTable;
   usage_daily: UsageDailyTable;
   auth_failures: AuthFailuresTable;
+  settings: SettingsTable;
   templates: TemplatesTable;
   projects: ProjectsTable;
   assets: AssetsTable;

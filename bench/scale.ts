@@ -1,0 +1,489 @@
+/**
+ * Scale benchmarks (issue 6, point 6): Latchkey with 100,000 integrations across 10,000 environments
+ * next to Latchkey with one, on SQLite (and PostgreSQL when a server URL is given).
+ *
+ *   (i)   start-up: `latchkey serve` spawned → first 200 from /readyz           target < 3 s
+ *   (ii)  resident memory after start, and after warming a few thousand clients  target < 300 MB
+ *   (iii) cached-token throughput with 100k integrations ÷ with 1                target ≥ 0.9
+ *   (iv)  the same cached-token load on `serve --workers 2`, next to one worker
+ *
+ * Data comes from `latchkey dev seed` (batched inserts; its time is reported too). Each load run is
+ * at most `settings.durationSeconds` (≤ 10 s); the two sides of the ratio are loaded alternately
+ * (A B B A …), so drift in the machine's load hits both alike.
+ *
+ * Used by bench/run.ts through `runScaleBenchmarks`, or alone:
+ *   node --import tsx bench/scale.ts       (BENCH_SCALE_INTEGRATIONS, BENCH_SCALE_ENVIRONMENTS,
+ *   BENCH_SCALE_WARM_CLIENTS, BENCH_SCALE_POSTGRES_URL, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_THREADS)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
+import { LATCHKEY_BIN, type Client } from './latchkey.ts';
+import { describeLoad, pickLoadTool, runLoad, type LoadSettings } from './load.ts';
+import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, type ServerProcess } from './processes.ts';
+import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
+import { computeRatios, ratioTable, scenarioTable } from './report.ts';
+import type { LoadResult, LoadTarget, Ratio, ScenarioOutcome } from './scenario.ts';
+
+/** Options of the scale benchmarks. */
+export interface ScaleOptions {
+  repoRoot: string;
+  /** A scratch directory (databases, credential files); removed by the caller. */
+  workDir: string;
+  /** The load generator settings of the run; durations above 10 s are capped at 10 s. */
+  settings: LoadSettings;
+  log: (line: string) => void;
+  /** Default 10,000. */
+  environments?: number;
+  /** Default 100,000. */
+  integrations?: number;
+  /** Distinct clients that get a token before the second memory reading. Default 2,000. */
+  warmClients?: number;
+  /** Warm-up before each measured load run, seconds. Default 2. */
+  warmupSeconds?: number;
+  /**
+   * A PostgreSQL URL whose user may create databases (e.g. postgres://postgres@127.0.0.1:5432/postgres):
+   * the 100k measurements are repeated on a database created there and dropped afterwards.
+   */
+  postgresUrl?: string | undefined;
+}
+
+/** One non-throughput figure (start-up time, memory, seed time), with its target when it has one. */
+export interface ScaleFigure {
+  name: string;
+  value: number;
+  unit: 's' | 'MB' | '×';
+  target?: { op: '<' | '≥'; value: number };
+  pass?: boolean;
+}
+
+/** A row of the benchmark table (same shape as bench/run.ts's outcomes) plus its scale figures. */
+export interface ScaleRow extends ScenarioOutcome {
+  figures: ScaleFigure[];
+}
+
+/** The ratio issue 6 sets: cached-token throughput with 100k integrations ≥ 0.9 × with one. */
+export const SCALE_RATIOS: Ratio[] = [{ numerator: 's-100k', denominator: 's-1', target: 0.9 }];
+
+const STARTUP_TARGET_S = 3;
+const RSS_TARGET_MB = 300;
+const CACHED_BODY = 'grant_type=client_credentials&scope=templates%3Aread';
+/** Above this share of CPU used by other processes during a run, its figures get a warning. */
+const OTHER_CPU_WARNING = 10;
+
+function figure(name: string, value: number, unit: ScaleFigure['unit'], target?: ScaleFigure['target']): ScaleFigure {
+  if (!target) return { name, value, unit };
+  return { name, value, unit, target, pass: target.op === '<' ? value < target.value : value >= target.value };
+}
+
+/** Resident memory of a process and all its descendants (a cluster primary and its workers), MB. */
+function rssMegabytes(rootPid: number): number {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let cur = pid, hops = 0; cur > 1 && hops < 32; hops++, cur = parent.get(cur) ?? 0) if (cur === rootPid) return true;
+    return false;
+  };
+  let kilobytes = 0;
+  for (const pid of parent.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      kilobytes += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return kilobytes / 1024;
+}
+
+interface Dataset {
+  label: string;
+  env: NodeJS.ProcessEnv;
+  /** The client whose cached token the load asks for. */
+  cached: Client;
+  credentialsFile: string;
+  seedSeconds: number;
+  /** Wall time of the whole `latchkey dev seed` process (Node start-up included). */
+  seedWallSeconds: number;
+  drop?: () => Promise<void>;
+}
+
+interface Started {
+  server: ServerProcess;
+  base: string;
+  startupSeconds: number;
+  rssAfterStartMb: number;
+}
+
+/** Seeds a database with `latchkey dev seed` and returns what the measurements need. */
+async function seed(opts: ScaleOptions, label: string, databaseUrl: string, environments: number, integrations: number): Promise<Dataset> {
+  const dir = join(opts.workDir, 'scale', label.replace(/[^a-z0-9]+/gi, '-'));
+  await mkdir(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LATCHKEY_DATABASE_URL: databaseUrl,
+    LATCHKEY_DATA_DIR: dir,
+    // One key for every process of a dataset; PostgreSQL requires it to be given.
+    LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64url'),
+    HOST: '127.0.0.1',
+    LATCHKEY_ADMIN_PASSWORD: 'bench-password-123',
+    LATCHKEY_LOG_LEVEL: 'warn',
+  };
+  const credentialsFile = join(dir, 'credentials.jsonl');
+  const t0 = Date.now();
+  const { stdout } = await runCommand(
+    process.execPath,
+    [LATCHKEY_BIN, 'dev', 'seed', '--environments', String(environments), '--integrations', String(integrations), '--preset', 'all', '--prefix', 'scale', '--credentials-file', credentialsFile, '--json'],
+    { cwd: opts.repoRoot, env },
+  );
+  const seedWallSeconds = (Date.now() - t0) / 1000;
+  const result = JSON.parse(stdout) as { seconds: number };
+  const first = JSON.parse((await readFile(credentialsFile, 'utf8')).slice(0, 400).split('\n')[0]!) as { client_id: string; client_secret: string };
+  opts.log(`(scale) ${label}: seeded ${environments.toLocaleString('en-US')} environments and ${integrations.toLocaleString('en-US')} integrations in ${result.seconds.toFixed(1)} s (process ${seedWallSeconds.toFixed(1)} s)`);
+  return { label, env, cached: { clientId: first.client_id, clientSecret: first.client_secret }, credentialsFile, seedSeconds: result.seconds, seedWallSeconds };
+}
+
+/** Starts `latchkey serve [--workers n]` and times it until /readyz answers 200 (and every worker listens). */
+async function serve(opts: ScaleOptions, data: Dataset, name: string, workers = 1): Promise<Started> {
+  const port = await freePort();
+  await waitForQuietMachine(OTHER_CPU_WARNING, 15_000);
+  const t0 = performance.now();
+  const server = startServer(name, process.execPath, [LATCHKEY_BIN, 'serve', ...(workers > 1 ? ['--workers', String(workers)] : [])], { cwd: opts.repoRoot, env: { ...data.env, PORT: String(port) } });
+  const base = `http://127.0.0.1:${port}`;
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`${name} exited during start-up:\n${server.tail()}`);
+    if (performance.now() - t0 > 60_000) throw new Error(`${name} not ready within 60 s:\n${server.tail()}`);
+    try {
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      // With workers the primary prints its banner once every worker listens.
+      if (res.status === 200 && (workers === 1 || server.tail().includes(`(${workers} workers)`))) break;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const startupSeconds = (performance.now() - t0) / 1000;
+  // Let start-up garbage settle before reading memory.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return { server, base, startupSeconds, rssAfterStartMb: rssMegabytes(server.child.pid!) };
+}
+
+/** Checks that the cached request really is served from the cache, and returns the load target. */
+async function cachedTarget(name: string, started: Started, client: Client): Promise<LoadTarget> {
+  const request = tokenRequest(client.clientId, client.clientSecret, CACHED_BODY);
+  const target: LoadTarget = { url: `${started.base}/oauth/token`, method: 'POST', requests: [request] };
+  const first = accessTokenOf(await expectOk(name, target, request));
+  const second = accessTokenOf(await expectOk(name, target, request));
+  if (first !== second) throw new Error(`${name}: two identical token requests got different tokens`);
+  return target;
+}
+
+/** Gets one token for each of `count` distinct seeded clients (8 at a time); returns failures. */
+async function warmClients(data: Dataset, started: Started, count: number): Promise<{ ok: number; failed: number; seconds: number }> {
+  const lines = (await readFile(data.credentialsFile, 'utf8')).split('\n', count + 1).slice(1, count + 1).filter(Boolean);
+  const clients = lines.map((line) => JSON.parse(line) as { client_id: string; client_secret: string });
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < clients.length) {
+      const c = clients[next++]!;
+      const request = tokenRequest(c.client_id, c.client_secret, CACHED_BODY);
+      try {
+        const res = await fetch(`${started.base}/oauth/token`, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(10_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) ok++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, () => worker()));
+  return { ok, failed, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Sums alternating runs into one result: requests and time add up; p50 is averaged, p99 the worst. */
+function combine(runs: LoadResult[]): LoadResult {
+  const requests = runs.reduce((s, r) => s + r.requests, 0);
+  const durationSeconds = runs.reduce((s, r) => s + r.durationSeconds, 0);
+  return {
+    tool: runs[0]!.tool,
+    requests,
+    durationSeconds,
+    requestsPerSecond: requests / durationSeconds,
+    p50Ms: runs.reduce((s, r) => s + r.p50Ms, 0) / runs.length,
+    p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
+    non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    errors: runs.reduce((s, r) => s + r.errors, 0),
+  };
+}
+
+interface Measured {
+  result: LoadResult;
+  otherCpuPercent: number | undefined;
+}
+
+/**
+ * Loads each target in turn, `rounds` times, each run `durationSeconds / rounds` long (at least 3 s),
+ * after one warm-up per target. Alternating, in A B B A order, keeps a change in the machine's load
+ * (or running first) from favouring a side.
+ */
+async function alternate(opts: ScaleOptions, targets: { key: string; target: LoadTarget }[], rounds = 2, minWarmupSeconds = 0): Promise<Map<string, Measured>> {
+  const duration = Math.min(10, opts.settings.durationSeconds);
+  const perRun = Math.max(3, Math.round(duration / rounds));
+  const settings: LoadSettings = { ...opts.settings, durationSeconds: perRun };
+  const warmup = Math.max(opts.warmupSeconds ?? 2, minWarmupSeconds);
+  for (const { key, target } of targets) if (warmup > 0) await runLoad(`scale-${key}-warmup`, target, { ...settings, durationSeconds: warmup });
+  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.key, []]));
+  const foreign = new Map<string, number[]>(targets.map((t) => [t.key, []]));
+  for (let round = 0; round < rounds; round++) {
+    // A B, B A, A B, …: neither side always runs first (or right after its own warm-up).
+    for (const { key, target } of round % 2 === 0 ? targets : [...targets].reverse()) {
+      await waitForQuietMachine(OTHER_CPU_WARNING, 15_000);
+      const before = cpuSnapshot();
+      runs.get(key)!.push(await runLoad(`scale-${key}`, target, settings));
+      const share = foreignCpuPercent(before, cpuSnapshot());
+      if (share !== undefined) foreign.get(key)!.push(share);
+    }
+  }
+  const out = new Map<string, Measured>();
+  for (const { key } of targets) {
+    const shares = foreign.get(key)!;
+    out.set(key, { result: combine(runs.get(key)!), otherCpuPercent: shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : undefined });
+  }
+  return out;
+}
+
+function row(key: string, name: string, measured: Measured | undefined, figures: ScaleFigure[], notes: string[] = []): ScaleRow {
+  const warnings: string[] = [];
+  if (measured?.otherCpuPercent !== undefined && measured.otherCpuPercent > OTHER_CPU_WARNING) {
+    warnings.push(`other processes used ${measured.otherCpuPercent.toFixed(0)}% of the machine's CPU during the run; its figures are skewed`);
+  }
+  if (measured && (measured.result.non2xx > 0 || measured.result.errors > 0)) {
+    warnings.push(`${measured.result.non2xx} non-2xx responses and ${measured.result.errors} socket errors/timeouts in the measured runs`);
+  }
+  for (const f of figures) if (f.pass === false) warnings.push(`${f.name}: ${formatFigure(f)} misses its target (${f.target!.op} ${f.target!.value} ${f.unit})`);
+  return {
+    key,
+    name,
+    ...(measured ? { result: measured.result } : {}),
+    ...(measured?.otherCpuPercent !== undefined ? { otherCpuPercent: measured.otherCpuPercent } : {}),
+    notes,
+    warnings,
+    figures,
+  };
+}
+
+/** Runs the scale measurements and returns one row per measured configuration. */
+export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]> {
+  const environments = opts.environments ?? 10_000;
+  const integrations = opts.integrations ?? 100_000;
+  const warm = Math.min(opts.warmClients ?? 2000, integrations - 1);
+  const n = integrations.toLocaleString('en-US');
+  const sqlite = (label: string): string => `sqlite:${join(opts.workDir, 'scale', label, 'latchkey.db')}`;
+
+  // One integration vs. many, both seeded the same way (the cached client is the first of each).
+  const one = await seed(opts, 'one', sqlite('one'), 1, 1);
+  const many = await seed(opts, 'many', sqlite('many'), environments, integrations);
+
+  // Start-up, small first: it also fills tsx's transform cache, so neither side pays for compiling.
+  const small = await serve(opts, one, 'latchkey-scale-1');
+  const large = await serve(opts, many, 'latchkey-scale-100k');
+  opts.log(`(scale) start-up to /readyz: ${small.startupSeconds.toFixed(2)} s with 1 integration, ${large.startupSeconds.toFixed(2)} s with ${n}`);
+
+  const warmed = await warmClients(many, large, warm);
+  const rssWarm = rssMegabytes(large.server.child.pid!);
+  opts.log(`(scale) warmed ${warmed.ok} clients in ${warmed.seconds.toFixed(1)} s (${warmed.failed} failed); RSS ${large.rssAfterStartMb.toFixed(0)} MB after start, ${rssWarm.toFixed(0)} MB after warming`);
+
+  const smallTarget = await cachedTarget('scale-1', small, one.cached);
+  const largeTarget = await cachedTarget('scale-100k', large, many.cached);
+  const throughput = await alternate(
+    opts,
+    [
+      { key: 's-1', target: smallTarget },
+      { key: 's-100k', target: largeTarget },
+    ],
+    3,
+  );
+
+  // Multi-worker: the same data and request on `serve --workers 2`, alternated with one worker.
+  const multi = await serve(opts, many, 'latchkey-scale-100k-w2', 2);
+  const multiTarget = await cachedTarget('scale-100k-w2', multi, many.cached);
+  // Fresh worker processes need a longer warm-up than one process (each JIT-compiles the hot path
+  // on its own; measured: a cold pair is ~4× slower in its first 5 s), hence at least 6 s here.
+  const workers = await alternate(
+    opts,
+    [
+      { key: 'w-1', target: largeTarget },
+      { key: 'w-2', target: multiTarget },
+    ],
+    2,
+    6,
+  );
+  const w1 = workers.get('w-1')!.result.requestsPerSecond;
+  const w2 = workers.get('w-2')!.result.requestsPerSecond;
+  opts.log(`(scale) cached tokens: ${Math.round(throughput.get('s-1')!.result.requestsPerSecond)} req/s with 1 integration, ${Math.round(throughput.get('s-100k')!.result.requestsPerSecond)} with ${n}; --workers 2 ${Math.round(w2)} vs 1 worker ${Math.round(w1)} (${(w2 / w1).toFixed(2)}×)`);
+
+  const rows: ScaleRow[] = [
+    row('s-1', 'Latchkey cached token, 1 integration (SQLite)', throughput.get('s-1'), [
+      figure('start-up to /readyz, 1 integration', small.startupSeconds, 's'),
+      figure('RSS after start, 1 integration', small.rssAfterStartMb, 'MB'),
+    ]),
+    row(
+      's-100k',
+      `Latchkey cached token, ${n} integrations (SQLite)`,
+      throughput.get('s-100k'),
+      [
+        figure(`dev seed: ${environments.toLocaleString('en-US')} environments + ${n} integrations`, many.seedSeconds, 's'),
+        figure(`start-up to /readyz, ${n} integrations`, large.startupSeconds, 's', { op: '<', value: STARTUP_TARGET_S }),
+        figure(`RSS after start, ${n} integrations`, large.rssAfterStartMb, 'MB', { op: '<', value: RSS_TARGET_MB }),
+        figure(`RSS after warming ${warmed.ok.toLocaleString('en-US')} clients`, rssWarm, 'MB', { op: '<', value: RSS_TARGET_MB }),
+      ],
+      [
+        `${n} integrations in ${environments.toLocaleString('en-US')} environments seeded by \`latchkey dev seed\` in ${many.seedSeconds.toFixed(1)} s (${many.seedWallSeconds.toFixed(1)} s with Node start-up)`,
+        `before the run ${warmed.ok.toLocaleString('en-US')} distinct clients got a token (${warmed.seconds.toFixed(1)} s${warmed.failed ? `, ${warmed.failed} failed` : ''}), so the server holds them in memory`,
+        'loaded alternately with the 1-integration server (A B B A …), three runs each, summed',
+      ],
+    ),
+    row('w-1', `… ${n} integrations, 1 worker (alternated with w-2)`, workers.get('w-1'), []),
+    row(
+      'w-2',
+      `… ${n} integrations, serve --workers 2`,
+      workers.get('w-2'),
+      [
+        figure('--workers 2 ÷ 1 worker, cached tokens', w2 / w1, '×'),
+        figure('start-up to /readyz, --workers 2 (every worker listening)', multi.startupSeconds, 's'),
+        figure('RSS after start, --workers 2 (primary + workers)', multi.rssAfterStartMb, 'MB'),
+      ],
+      ['the load generator runs on the same cores as the workers, so this understates what a second worker adds on a dedicated machine'],
+    ),
+  ];
+  if (warmed.failed > 0) rows[1]!.warnings.push(`${warmed.failed} of ${warm} warming requests failed`);
+
+  if (opts.postgresUrl) {
+    try {
+      rows.push(await measurePostgres(opts, environments, integrations, warm));
+    } catch (error) {
+      rows.push({ ...row('p-100k', `Latchkey cached token, ${n} integrations (PostgreSQL)`, undefined, []), error: (error as Error).message.split('\n')[0]! });
+    }
+  }
+  return rows;
+}
+
+/** The 100k measurements on a database created on `opts.postgresUrl` (dropped afterwards). */
+async function measurePostgres(opts: ScaleOptions, environments: number, integrations: number, warm: number): Promise<ScaleRow> {
+  const name = `latchkey_scale_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: opts.postgresUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(opts.postgresUrl!);
+  url.pathname = `/${name}`;
+  try {
+    const data = await seed(opts, 'many-postgres', url.toString(), environments, integrations);
+    const started = await serve(opts, data, 'latchkey-scale-100k-pg');
+    const warmed = await warmClients(data, started, warm);
+    const rssWarm = rssMegabytes(started.server.child.pid!);
+    const target = await cachedTarget('scale-100k-pg', started, data.cached);
+    const measured = (await alternate(opts, [{ key: 'p-100k', target }], 1)).get('p-100k');
+    const n = integrations.toLocaleString('en-US');
+    // The server stays up until the run's cleanup (stopAll); `drop … with (force)` below ends its connections.
+    return row('p-100k', `Latchkey cached token, ${n} integrations (PostgreSQL)`, measured, [
+      figure(`dev seed on PostgreSQL: ${n} integrations`, data.seedSeconds, 's'),
+      figure(`start-up to /readyz, ${n} integrations, PostgreSQL`, started.startupSeconds, 's', { op: '<', value: STARTUP_TARGET_S }),
+      figure(`RSS after start, PostgreSQL`, started.rssAfterStartMb, 'MB', { op: '<', value: RSS_TARGET_MB }),
+      figure(`RSS after warming ${warmed.ok.toLocaleString('en-US')} clients, PostgreSQL`, rssWarm, 'MB', { op: '<', value: RSS_TARGET_MB }),
+    ]);
+  } finally {
+    const cleanup = new pg.Client({ connectionString: opts.postgresUrl });
+    await cleanup.connect();
+    await cleanup.query(`drop database if exists ${name} with (force)`);
+    await cleanup.end();
+  }
+}
+
+function formatFigure(f: ScaleFigure): string {
+  return f.unit === 's' ? `${f.value.toFixed(2)} s` : f.unit === 'MB' ? `${f.value.toFixed(0)} MB` : `${f.value.toFixed(2)}×`;
+}
+
+/** The scale figures as a Markdown table (for the console and docs/benchmarks.md). */
+export function scaleFigureTable(rows: ScaleRow[]): string {
+  const lines = ['| figure | measured | target | |', '|---|--:|--:|---|'];
+  for (const f of rows.flatMap((r) => r.figures)) {
+    lines.push(`| ${f.name} | ${formatFigure(f)} | ${f.target ? `${f.target.op} ${f.target.value} ${f.unit}` : ''} | ${f.pass === undefined ? '' : f.pass ? '✅ pass' : '❌ FAIL'} |`);
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- standalone
+
+async function main(): Promise<number> {
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const workDir = await mkdtemp(join(tmpdir(), 'latchkey-scale-'));
+  const cleanup = async (): Promise<void> => {
+    await stopAll();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  installCleanupHandlers(cleanup);
+  const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+  const log = (line: string): void => console.log(`[bench] ${line}`);
+  try {
+    const settings: LoadSettings = {
+      tool: pickLoadTool(log),
+      threads: num('BENCH_THREADS', 2),
+      connections: num('BENCH_CONNECTIONS', 100),
+      durationSeconds: num('BENCH_DURATION', 10),
+      timeoutSeconds: 10,
+      workDir,
+    };
+    log(`load generator: ${describeLoad(settings)}`);
+    const t0 = Date.now();
+    const rows = await runScaleBenchmarks({
+      repoRoot,
+      workDir,
+      settings,
+      log,
+      environments: num('BENCH_SCALE_ENVIRONMENTS', 10_000),
+      integrations: num('BENCH_SCALE_INTEGRATIONS', 100_000),
+      warmClients: num('BENCH_SCALE_WARM_CLIENTS', 2000),
+      postgresUrl: process.env.BENCH_SCALE_POSTGRES_URL,
+    });
+    const ratios = computeRatios(SCALE_RATIOS, rows);
+    console.log(`\n${scenarioTable(rows)}\n\n${ratioTable(ratios)}\n\n${scaleFigureTable(rows)}\n`);
+    for (const r of rows) for (const note of r.notes) log(`(${r.key}) ${note}`);
+    for (const r of rows) for (const w of r.warnings) log(`(${r.key}) WARNING: ${w}`);
+    log(`finished in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const failed = rows.some((r) => r.error !== undefined || r.figures.some((f) => f.pass === false)) || ratios.some((r) => r.pass === false);
+    return failed ? 1 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    async (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      await stopAll();
+      process.exit(1);
+    },
+  );
+}
