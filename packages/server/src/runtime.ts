@@ -41,7 +41,8 @@ export interface Runtime {
   rateLimiter: FailureRateLimiter;
   usage: UsageRecorder;
   metrics: Metrics;
-  handleTokenRequest: (request: TokenEndpointRequest) => Promise<TokenEndpointResponse>;
+  /** Answers a token request; synchronously when it is an exact repeat served from memory. */
+  handleTokenRequest: (request: TokenEndpointRequest) => TokenEndpointResponse | Promise<TokenEndpointResponse>;
   /** Deps for the platform domain functions (platform/integrations.ts, …). */
   platform: IntegrationDeps;
   /** Applies changes other processes wrote now, instead of at the next poll (tests use it). */

@@ -96,7 +96,7 @@ export function oauthErrorResponse(error: OAuthError): TokenEndpointResponse {
  * check the grant type, authenticate the client (rate-limited on failures), resolve audience and
  * scopes, then answer the cached token or mint one.
  */
-export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEndpointRequest) => Promise<TokenEndpointResponse> {
+export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEndpointRequest) => TokenEndpointResponse | Promise<TokenEndpointResponse> {
   const authenticator = new ClientAuthenticator(deps.directory, deps.secretHashKey, deps.clock);
 
   // The repeat-request memo. Machine clients send byte-identical token requests again and again;
@@ -112,29 +112,35 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       ? undefined
       : `${request.authorization ?? ''}\u0000${request.body.kind}\u0000${request.rawBody}`;
 
-  return async (request) => {
-    const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
-    const memoKey = repeatKey(request);
-    const repeat = memoKey === undefined ? undefined : repeats.get(memoKey);
-    if (repeat) {
-      const now = deps.clock.now();
-      const token =
-        deps.directory.peek(repeat.clientId) === repeat.record && (repeat.secretExpiresAt === null || repeat.secretExpiresAt > now) && !deps.rateLimiter.check(request.ip, repeat.clientId)
-          ? deps.tokenCache.peek(repeat.cacheKey)
-          : undefined;
-      if (token) {
-        outcome.clientId = repeat.clientId;
-        outcome.integrationId = repeat.record.integrationId;
-        outcome.environmentId = repeat.record.environmentId;
-        outcome.secretGeneration = repeat.secretGeneration;
-        outcome.audience = repeat.api.audience;
-        outcome.scopes = repeat.scopes;
-        outcome.outcome = 'cached';
-        deps.onOutcome?.(outcome);
-        return tokenResponse(token, repeat.scopes, now);
-      }
-      repeats.delete(memoKey!);
+  /** An exact repeat answered from memory, synchronously; undefined when the full path must run. */
+  const answerRepeat = (request: TokenEndpointRequest, memoKey: string): TokenEndpointResponse | undefined => {
+    const repeat = repeats.get(memoKey);
+    if (!repeat) return undefined;
+    const now = deps.clock.now();
+    const token =
+      deps.directory.peek(repeat.clientId) === repeat.record && (repeat.secretExpiresAt === null || repeat.secretExpiresAt > now) && !deps.rateLimiter.check(request.ip, repeat.clientId)
+        ? deps.tokenCache.peek(repeat.cacheKey)
+        : undefined;
+    if (!token) {
+      repeats.delete(memoKey);
+      return undefined;
     }
+    deps.onOutcome?.({
+      clientId: repeat.clientId,
+      integrationId: repeat.record.integrationId,
+      secretGeneration: repeat.secretGeneration,
+      environmentId: repeat.record.environmentId,
+      audience: repeat.api.audience,
+      scopes: repeat.scopes,
+      ip: request.ip,
+      outcome: 'cached',
+      statusCode: 200,
+    });
+    return tokenResponse(token, repeat.scopes, now);
+  };
+
+  const answer = async (request: TokenEndpointRequest, memoKey: string | undefined): Promise<TokenEndpointResponse> => {
+    const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
     try {
       rejectCredentialsInQuery(request.query);
       const params = readTokenParameters(request.body);
@@ -207,5 +213,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
     } finally {
       deps.onOutcome?.(outcome);
     }
+  };
+
+  return (request) => {
+    const memoKey = repeatKey(request);
+    return (memoKey !== undefined && answerRepeat(request, memoKey)) || answer(request, memoKey);
   };
 }
