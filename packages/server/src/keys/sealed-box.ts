@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesPooled } from '../support/random-pool.ts';
 
 // AES-256-GCM with a random 96-bit nonce; the output is 'v1.' + base64url(nonce | ciphertext | tag).
 // The version prefix leaves room for a different scheme later without guessing at old rows.
@@ -7,7 +8,7 @@ const VERSION = 'v1.';
 
 /** Encrypts and authenticates `plaintext`; `context` is bound as associated data (a row cannot be swapped into another). */
 export function seal(key: Buffer, plaintext: string, context: string): string {
-  const nonce = randomBytes(12);
+  const nonce = randomBytesPooled(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(context));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

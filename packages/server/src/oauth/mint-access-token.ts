@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../support/random-pool.ts';
 import { signCompactJws } from '../keys/compact-jws.ts';
 import type { Signer } from '../keys/key-store.ts';
 
@@ -34,7 +34,7 @@ export function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: 
       aud: claims.audience,
       exp,
       iat,
-      jti: randomBytes(16).toString('base64url'),
+      jti: randomBytesPooled(16).toString('base64url'),
       client_id: claims.clientId,
       scope: claims.scopes.join(' '),
       environment: claims.environmentId,
