@@ -32,6 +32,10 @@ export interface Config {
   /** How often a server looks for changes written by other processes (CLI, other instances). */
   changePollMilliseconds: number;
   tokenBodyLimitBytes: number;
+  /** Redis for shared failed-authentication limits (LATCHKEY_REDIS_URL); otherwise the database is used. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key Latchkey writes. */
+  redisPrefix: string;
   /** Console sessions: idle and absolute lifetimes, seconds. */
   session: { idleSeconds: number; absoluteSeconds: number };
 }
@@ -155,6 +159,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     changePollMilliseconds: readInteger(env, 'LATCHKEY_CHANGE_POLL_MS', 500, 50, 60_000),
     tokenBodyLimitBytes: 16 * 1024,
+    redisUrl: (() => {
+      const url = read(env, 'LATCHKEY_REDIS_URL');
+      if (url !== undefined && !/^rediss?:\/\//.test(url)) throw new ConfigError('LATCHKEY_REDIS_URL must be redis://… or rediss://…');
+      return url;
+    })(),
+    redisPrefix: read(env, 'LATCHKEY_REDIS_PREFIX') ?? 'latchkey:',
     session: {
       idleSeconds: readInteger(env, 'LATCHKEY_SESSION_IDLE_TIMEOUT', 1800, 60, 7 * 86400),
       absoluteSeconds: readInteger(env, 'LATCHKEY_SESSION_MAX_AGE', 43200, 300, 30 * 86400),

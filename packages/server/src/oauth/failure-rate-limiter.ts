@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Clock } from '../support/clock.ts';
-import type { Database } from '../storage/database.ts';
+import type { SharedFailureStore } from './shared-failure-store.ts';
 
 /** Limits of failed client authentications per fixed window. */
 export interface FailureLimits {
@@ -35,8 +34,10 @@ export class FailureRateLimiter {
   constructor(
     private readonly limits: FailureLimits,
     private readonly clock: Clock,
-    private readonly shared?: { database: Database; onError: (error: unknown) => void },
+    private readonly shared?: { store: SharedFailureStore; onError: (error: unknown) => void },
   ) {}
+
+  private limitOf = (key: string): number => (key.startsWith('ip ') ? this.limits.failuresPerIp : this.limits.failuresPerClient);
 
   private windowStart(now: number): number {
     const size = this.limits.windowSeconds * 1000;
@@ -60,19 +61,7 @@ export class FailureRateLimiter {
     const now = this.clock.now();
     const keys = clientId === undefined ? [ipKey(ip)] : [ipKey(ip), clientKey(clientId)];
     for (const key of keys) this.bump(key, now);
-    if (this.shared) {
-      const windowStart = this.windowStart(now);
-      const { database, onError } = this.shared;
-      Promise.all(
-        keys.map((key) =>
-          database.db
-            .insertInto('auth_failures')
-            .values({ key, window_start: windowStart, count: 1 })
-            .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`auth_failures.count + 1` }))
-            .execute(),
-        ),
-      ).catch(onError);
-    }
+    if (this.shared) this.shared.store.add(keys, this.windowStart(now), this.limits.windowSeconds, this.limitOf).catch(this.shared.onError);
   }
 
   /** Pulls the keys over their limit in the current window from the shared table (a read). */
@@ -81,19 +70,15 @@ export class FailureRateLimiter {
     const now = this.clock.now();
     const windowStart = this.windowStart(now);
     const windowEnd = windowStart + this.limits.windowSeconds * 1000;
-    const lowest = Math.min(this.limits.failuresPerClient, this.limits.failuresPerIp);
-    const rows = await this.shared.database.db.selectFrom('auth_failures').select(['key', 'count']).where('window_start', '=', windowStart).where('count', '>=', lowest).execute();
+    const keys = await this.shared.store.overLimit(windowStart, this.limitOf);
     this.sharedBlocks.clear();
-    for (const row of rows) {
-      const limit = row.key.startsWith('ip ') ? this.limits.failuresPerIp : this.limits.failuresPerClient;
-      if (row.count >= limit) this.sharedBlocks.set(row.key, windowEnd);
-    }
+    for (const key of keys) this.sharedBlocks.set(key, windowEnd);
   }
 
   /** Deletes past windows from the shared table (maintenance: a write, kept off the per-second sync). */
   async pruneShared(): Promise<void> {
     if (!this.shared) return;
-    await this.shared.database.db.deleteFrom('auth_failures').where('window_start', '<', this.windowStart(this.clock.now())).execute();
+    await this.shared.store.prune(this.windowStart(this.clock.now()));
   }
 
   private blockedFor(key: string, limit: number, now: number): number {

@@ -1,0 +1,75 @@
+import { sql } from 'kysely';
+import { Redis } from 'ioredis';
+import type { Database } from '../storage/database.ts';
+
+/** Where instances share failed-authentication counts (design §8: one budget across N instances). */
+export interface SharedFailureStore {
+  /** Adds one failure to each key in the window starting at `windowStart` (ms). */
+  add(keys: readonly string[], windowStart: number, windowSeconds: number, limitOf: (key: string) => number): Promise<void>;
+  /** Keys at or over their limit in that window. */
+  overLimit(windowStart: number, limitOf: (key: string) => number): Promise<string[]>;
+  /** Forgets windows before `windowStart`. */
+  prune(windowStart: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The default: a table in the database every instance already shares. */
+export class DatabaseFailureStore implements SharedFailureStore {
+  constructor(private readonly database: Database) {}
+
+  async add(keys: readonly string[], windowStart: number): Promise<void> {
+    for (const key of keys) {
+      await this.database.db
+        .insertInto('auth_failures')
+        .values({ key, window_start: windowStart, count: 1 })
+        .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`auth_failures.count + 1` }))
+        .execute();
+    }
+  }
+
+  async overLimit(windowStart: number, limitOf: (key: string) => number): Promise<string[]> {
+    const rows = await this.database.db.selectFrom('auth_failures').select(['key', 'count']).where('window_start', '=', windowStart).execute();
+    return rows.filter((row) => row.count >= limitOf(row.key)).map((row) => row.key);
+  }
+
+  async prune(windowStart: number): Promise<void> {
+    await this.database.db.deleteFrom('auth_failures').where('window_start', '<', windowStart).execute();
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Redis, when LATCHKEY_REDIS_URL is set: counters are INCR'd with an expiry of the window, and a key
+ * that reaches its limit is added to the window's "over limit" set, which instances read once a
+ * second. Nothing needs pruning: Redis expires both.
+ */
+export class RedisFailureStore implements SharedFailureStore {
+  private readonly redis: Redis;
+
+  constructor(url: string, private readonly prefix: string) {
+    // Fail fast rather than queue commands while Redis is away: a lost count is better than a stall.
+    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.redis.on('error', () => {});
+  }
+
+  async add(keys: readonly string[], windowStart: number, windowSeconds: number, limitOf: (key: string) => number): Promise<void> {
+    const ttl = windowSeconds * 1000 + 5000;
+    const blocked = `${this.prefix}over:${windowStart}`;
+    for (const key of keys) {
+      const counter = `${this.prefix}fail:${windowStart}:${key}`;
+      const [[, count]] = (await this.redis.multi().incr(counter).pexpire(counter, ttl).exec()) as [[unknown, number], unknown];
+      if (count >= limitOf(key)) await this.redis.multi().sadd(blocked, key).pexpire(blocked, ttl).exec();
+    }
+  }
+
+  async overLimit(windowStart: number): Promise<string[]> {
+    return this.redis.smembers(`${this.prefix}over:${windowStart}`);
+  }
+
+  async prune(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
