@@ -19,6 +19,7 @@ export { createPlatformDeps };
 import { UsageRecorder } from './platform/usage-recorder.ts';
 import { pruneSessions } from './platform/sessions.ts';
 import { createMetrics, type Metrics } from './support/metrics.ts';
+import { shareRegistryWithPrimary } from './support/cluster-metrics.ts';
 
 /** The dependencies every part of Latchkey is built from. */
 export interface RuntimeDeps {
@@ -92,6 +93,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   });
 
   const metrics = createMetrics(database);
+  shareRegistryWithPrimary(metrics.registry);
   const usage = new UsageRecorder(database, clock, (error) => logger.warn({ err: error }, 'could not write usage counters; they are lost'));
   usage.start(10);
 

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import http from 'node:http';
 import type { Runtime } from '../runtime.ts';
 import { createTokenFastPath } from './token-fast-path.ts';
+import { metricsText } from '../support/cluster-metrics.ts';
 import { pingDatabase } from '../storage/database.ts';
 import { getEnvironment, validateEnvironmentId } from '../platform/environments.ts';
 import { tokenRoutes } from './routes/token.ts';
@@ -56,7 +57,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     const keys = runtime.keyStore.isReady(runtime.clock.now());
     return reply.code(database && keys ? 200 : 503).header('cache-control', 'no-store').send({ status: database && keys ? 'ready' : 'not ready', database, keys });
   });
-  app.get('/metrics', async (_request, reply) => reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()));
+  app.get('/metrics', async (_request, reply) => reply.type(runtime.metrics.registry.contentType).send(await metricsText(runtime.metrics.registry)));
 
   // The seed's "Your Environment Swagger": the document and Swagger UI for one environment.
   app.get<{ Params: { environmentId: string } }>('/api/v1/environments/:environmentId/openapi.json', async (request) => {

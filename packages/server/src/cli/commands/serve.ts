@@ -9,6 +9,7 @@ import { createPlatformDeps } from '../../platform/platform-deps.ts';
 import { ensureSigningKey } from '../../keys/signing-keys.ts';
 import { systemClock } from '../../support/clock.ts';
 import { CliError, EXIT } from '../context.ts';
+import { serveClusterMetrics } from '../../support/cluster-metrics.ts';
 
 function banner(url: string, config: Config, bootstrap: BootstrapResult, workers: number): string {
   const db = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'PostgreSQL';
@@ -97,6 +98,7 @@ async function runPrimary(config: Config, logger: Logger, workers: number): Prom
     logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
     fork();
   });
+  serveClusterMetrics();
   for (let i = 0; i < workers; i++) fork();
   onShutdownSignal(logger, async () => {
     stopping = true;
