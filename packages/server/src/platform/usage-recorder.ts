@@ -27,7 +27,7 @@ export interface TokenUsageEvent {
  * Counts token issuance per integration and day in memory and writes the counts, `last_used_at`,
  * and the audit entries of minted tokens and failures in one flush every `flushSeconds`. The
  * cached-token path therefore costs a map update, never a database write. A crash loses at most the
- * events of the last flush interval (10 s by default); a graceful stop flushes first.
+ * events of the last flush interval (2 s in the server); a graceful stop flushes first.
  */
 export class UsageRecorder {
   private counts = new Map<string, DayCounts>();

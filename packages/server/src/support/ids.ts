@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random-pool.ts';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -13,7 +13,7 @@ export function newId(prefix: string, now = Date.now()): string {
     time = CROCKFORD[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const random = randomBytes(16);
+  const random = randomBytesPooled(16);
   let tail = '';
   for (const byte of random) tail += CROCKFORD[byte % 32];
   return `${prefix}_${time}${tail}`;
