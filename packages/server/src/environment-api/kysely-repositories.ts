@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/database.ts';
-import type { ProjectsTable } from '../storage/schema.ts';
+import type { AssetsTable, ProjectsTable } from '../storage/schema.ts';
 import type {
   AssetKind,
   AssetRecord,
@@ -120,18 +120,7 @@ function createDocumentRepository(database: Database, kind: DocumentKind): Docum
   };
 }
 
-function toAsset(row: {
-  id: string;
-  environment_id: string;
-  kind: string;
-  name: string;
-  content_type: string;
-  size: number;
-  sha256: string;
-  blob_key: string;
-  created_by: string;
-  created_at: number;
-}): AssetRecord {
+function toAsset(row: AssetsTable): AssetRecord {
   return {
     id: row.id,
     environmentId: row.environment_id,

@@ -9,17 +9,9 @@ const isoTime = (ms: number) => new Date(ms).toISOString();
 /** Longest document name, characters. */
 export const MAX_NAME_LENGTH = 200;
 
-export const ProblemSchema = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable error code' }),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-  },
-  { description: 'RFC 9457 problem details (application/problem+json)' },
-);
+import { ProblemSchema } from '../http/problem.ts';
+
+export { ProblemSchema };
 
 /** RFC 6750 body of the token checks made by @latchkey/resource (401, and 403 insufficient_scope). */
 export const BearerErrorSchema = Type.Object(

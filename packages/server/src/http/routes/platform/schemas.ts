@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Integration, SecretSummary } from '../../../platform/integrations.ts';
 import type { Environment } from '../../../platform/environments.ts';
 import type { Admin } from '../../../platform/admins.ts';
+import { ProblemSchema } from '../../problem.ts';
 
 // Wire schemas of the Platform API, written once: Fastify validates requests and serialises
 // responses with them, and @fastify/swagger turns them into the OpenAPI 3.1 document.
@@ -10,17 +11,8 @@ import type { Admin } from '../../../platform/admins.ts';
 const isoTime = (ms: number) => new Date(ms).toISOString();
 const isoTimeOrNull = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable error code' }),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-  },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
-);
+/** RFC 9457 problem details (the one schema in http/problem.ts). */
+export const Problem = ProblemSchema;
 
 export const ScopeList = Type.Array(Type.String());
 
