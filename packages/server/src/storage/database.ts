@@ -57,16 +57,22 @@ function openSqlite(file: string): Database {
 }
 
 /**
- * Kysely's SQLite driver prepares every query anew; the same few statements run all the time (token
- * cache, change feed), and preparing costs more than running them. better-sqlite3 statements are
- * reusable, so identical SQL reuses its prepared statement (bounded: the cache is cleared past 500).
+ * Two adjustments to how Kysely's SQLite driver uses better-sqlite3:
+ * - It prepares every query anew; the same few statements run all the time (token cache, change
+ *   feed), and preparing costs more than running them. better-sqlite3 statements are reusable, so
+ *   identical SQL reuses its prepared statement (bounded: the cache is cleared past 500).
+ * - Its transactions start with a plain (deferred) BEGIN. A transaction that reads and then writes
+ *   cannot upgrade its lock if another process (the server, the CLI) committed in between: SQLite
+ *   answers SQLITE_BUSY at once, without waiting for busy_timeout. BEGIN IMMEDIATE takes the write
+ *   lock up front, waiting for it (busy_timeout) like any writer; WAL readers are not blocked.
  */
 function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
   const statements = new Map<string, SQLite.Statement>();
   return new Proxy(sqlite, {
     get(target, property, receiver) {
       if (property === 'prepare') {
-        return (source: string) => {
+        return (query: string) => {
+          const source = /^begin$/i.test(query.trim()) ? 'begin immediate' : query;
           let statement = statements.get(source);
           if (!statement) {
             if (statements.size >= 500) statements.clear();
