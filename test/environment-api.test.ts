@@ -354,8 +354,9 @@ describe.each(DIALECTS)('Environment API (%s)', (dialect) => {
       });
       expect(upload.headers.get('etag')).toBe(`"${sha256}"`);
       expect(upload.headers.get('location')).toBe(`/api/v1/environments/demo/media/${id}`);
-      const file = path.join(dataDir, 'blobs', 'demo', 'media', id);
-      expect(fs.readFileSync(file)).toEqual(PNG);
+      // SQLite keeps the bytes under the data directory; PostgreSQL in the shared database.
+      if (dialect === 'sqlite') expect(fs.readFileSync(path.join(dataDir, 'blobs', 'demo', 'media', id))).toEqual(PNG);
+      else expect(Buffer.from((await lk.database.db.selectFrom('blobs').select('data').where('key', '=', `demo/media/${id}`).executeTakeFirstOrThrow()).data)).toEqual(PNG);
 
       const list = await call(lk, 'GET', api('media'), { token: readOnly.token });
       expect((list.json.media as { id: string }[]).find((m) => m.id === id)).toEqual(upload.json);
@@ -380,7 +381,8 @@ describe.each(DIALECTS)('Environment API (%s)', (dialect) => {
       await stale.arrayBuffer();
 
       expect((await call(lk, 'DELETE', api(`media/${id}`), { token: all.token })).status).toBe(204);
-      expect(fs.existsSync(file)).toBe(false);
+      if (dialect === 'sqlite') expect(fs.existsSync(path.join(dataDir, 'blobs', 'demo', 'media', id))).toBe(false);
+      else expect(await lk.database.db.selectFrom('blobs').select('key').where('key', '=', `demo/media/${id}`).executeTakeFirst()).toBeUndefined();
       expectProblem(await call(lk, 'GET', api(`media/${id}`), { token: all.token }), 404, 'media_not_found');
     });
 

@@ -96,3 +96,29 @@ describe('three instances over one PostgreSQL database', () => {
     }
   });
 });
+
+describe('uploads with several instances on PostgreSQL', () => {
+  it('serves a file uploaded through one instance from another', async () => {
+    const database = await createPostgresDatabase();
+    const env = { LATCHKEY_ISSUER: 'http://latchkey.cluster.test' };
+    const first = await startTestLatchkey({ dialect: 'postgres', testDatabase: database, env });
+    const second = await startTestLatchkey({ dialect: 'postgres', testDatabase: database, env });
+    try {
+      await first.createEnvironment('demo');
+      const { integration, clientSecret } = await first.createIntegration({ grants: { 'environment-api': ['media:read', 'media:write'] } });
+      const { body } = await token(first, integration.clientId, clientSecret);
+      // A 1x1 PNG.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+      const upload = await fetch(`${first.url}/api/v1/environments/demo/media?name=dot.png`, { method: 'POST', headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'image/png' }, body: png });
+      expect(upload.status).toBe(201);
+      const { id } = (await upload.json()) as { id: string };
+      const download = await fetch(`${second.url}/api/v1/environments/demo/media/${id}`, { headers: { authorization: `Bearer ${body.access_token}` } });
+      expect(download.status).toBe(200);
+      expect(Buffer.from(await download.arrayBuffer())).toEqual(png);
+    } finally {
+      await second.close();
+      await first.close();
+      await database.drop();
+    }
+  });
+});

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { Database } from '../storage/database.ts';
 
 /**
  * Where the bytes of media and fonts live. Keys are `/`-separated paths of safe segments
@@ -71,6 +72,35 @@ export function createDiskBlobStore(root: string): BlobStore {
 
     async delete(key) {
       await rm(fileOf(key), { force: true });
+    },
+  };
+}
+
+/**
+ * A BlobStore in the database itself (table `blobs`): with PostgreSQL, every instance behind a load
+ * balancer sees every upload, keeping the database the only shared state (design §8). Media and fonts
+ * are small (10 MiB / 5 MiB at most), which a bytea column holds comfortably.
+ */
+export function createDatabaseBlobStore(database: Database, now: () => number = Date.now): BlobStore {
+  return {
+    async put(key, data, contentType) {
+      validateBlobKey(key);
+      await database.db
+        .insertInto('blobs')
+        .values({ key, content_type: contentType, data, created_at: now() })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ content_type: contentType, data, created_at: now() }))
+        .execute();
+    },
+
+    async get(key) {
+      validateBlobKey(key);
+      const row = await database.db.selectFrom('blobs').select('data').where('key', '=', key).executeTakeFirst();
+      return row ? Readable.from([Buffer.from(row.data)]) : null;
+    },
+
+    async delete(key) {
+      validateBlobKey(key);
+      await database.db.deleteFrom('blobs').where('key', '=', key).execute();
     },
   };
 }

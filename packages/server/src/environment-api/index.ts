@@ -9,7 +9,7 @@ import { PlatformError } from '../platform/errors.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
 import { watchChanges } from '../platform/change-feed.ts';
 import { ALL_ASSET_CONTENT_TYPES } from './asset-kinds.ts';
-import { createDiskBlobStore, type BlobStore } from './blob-store.ts';
+import { createDatabaseBlobStore, createDiskBlobStore, type BlobStore } from './blob-store.ts';
 import { addCorsHeaders, answerPreflight, assertNoWriteTokenInBrowser } from './browser-guard.ts';
 import { EnvironmentAccessCache, type EnvironmentAccess } from './browser-settings.ts';
 import { EnvironmentGone } from './errors.ts';
@@ -19,7 +19,7 @@ import { DOCUMENT_BODY_LIMIT, documentRoutes, MAX_DOCUMENT_BYTES } from './route
 import type { EnvironmentApiStorage } from './storage.ts';
 
 export type { BlobStore } from './blob-store.ts';
-export { createDiskBlobStore } from './blob-store.ts';
+export { createDatabaseBlobStore, createDiskBlobStore } from './blob-store.ts';
 export { getBrowserSettings, setBrowserSettings, normalizeOrigin } from './browser-settings.ts';
 export type { BrowserSettings, EnvironmentApiStorage } from './storage.ts';
 export { createKyselyStorage } from './kysely-repositories.ts';
@@ -110,7 +110,9 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
   const { runtime } = options;
   const { config, clock, database } = runtime;
   const storage = options.storage ?? createKyselyStorage(database);
-  const blobs = options.blobs ?? createDiskBlobStore(path.join(config.dataDir, 'blobs'));
+  // PostgreSQL deployments run several instances: uploads go to the shared database. The embedded
+  // SQLite default keeps them as files under the data directory.
+  const blobs = options.blobs ?? (database.dialect === 'postgres' ? createDatabaseBlobStore(database, () => clock.now()) : createDiskBlobStore(path.join(config.dataDir, 'blobs')));
   const verifier = options.verifier ?? createEnvironmentApiVerifier(app, runtime);
 
   // Browser settings in memory, dropped when the change feed reports the environment (settings

@@ -215,6 +215,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_blobs': {
+      async up(db: Kysely<any>) {
+        // Media and font bytes in the database, so instances on one PostgreSQL share them.
+        await db.schema
+          .createTable('blobs')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('content_type', 'text', (c) => c.notNull())
+          // Binary column, spelled per dialect.
+          .addColumn('data', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
@@ -236,5 +249,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0005_settings';
+export const LATEST_MIGRATION = '0006_blobs';
 export { sql };

@@ -140,6 +140,13 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface BlobsTable {
+  key: string;
+  content_type: string;
+  data: Buffer;
+  created_at: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Schema {
   environments: EnvironmentsTable;
@@ -156,6 +163,7 @@ export interface Schema {
   usage_daily: UsageDailyTable;
   auth_failures: AuthFailuresTable;
   settings: SettingsTable;
+  blobs: BlobsTable;
   templates: TemplatesTable;
   projects: ProjectsTable;
   assets: AssetsTable;
