@@ -17,11 +17,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort } from '../bench/processes.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LATCHKEY_BIN = join(REPO_ROOT, 'packages/server/bin/latchkey.js');
@@ -82,16 +82,6 @@ let pgPort = 0;
 let pgOptions = '';
 const asPostgresUser = process.getuid?.() === 0;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function findPgBin(): string {
   if (process.env.FAULTS_PG_BIN) return process.env.FAULTS_PG_BIN;

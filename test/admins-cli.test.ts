@@ -2,10 +2,9 @@
 // process on the database of a running server: accounts it creates sign in over HTTP, a password
 // reset signs the admin out, the last platform admin cannot be deleted, bad arguments give one line
 // and the documented exit code, and every change is audited with a `cli` actor.
-import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from './support/cli.ts';
 import { DIALECTS } from './support/databases.ts';
 import { startTestLatchkey, TEST_MASTER_KEY, type TestLatchkey } from './support/latchkey.ts';
 import { adminSession, anonymous, expectProblem, signIn, type SessionClient } from './support/platform-client.ts';
@@ -13,8 +12,6 @@ import { adminSession, anonymous, expectProblem, signIn, type SessionClient } fr
 const EXIT = { ok: 0, usage: 2, notFound: 3, conflict: 4 } as const;
 /** Each CLI run starts Node and loads the server's modules: seconds each on a busy 2-core box. */
 const SLOW = 120_000;
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const LATCHKEY_BIN = fileURLToPath(new URL('../packages/server/bin/latchkey.js', import.meta.url));
 const CLI_USER = (() => {
   try {
     return os.userInfo().username;
@@ -23,33 +20,11 @@ const CLI_USER = (() => {
   }
 })();
 
-interface Run {
-  args: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliResult;
 
 /** Runs `node packages/server/bin/latchkey.js …args` against the test server's database, with `stdin` piped in. */
 function latchkey(lk: TestLatchkey, args: string[], stdin?: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  // Nothing from the developer's shell leaks in.
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('LATCHKEY_') && name !== 'PORT' && name !== 'HOST') env[name] = value;
-  Object.assign(env, { LATCHKEY_DATABASE_URL: lk.testDatabase.url, LATCHKEY_MASTER_KEY: TEST_MASTER_KEY, LATCHKEY_ISSUER: lk.config.issuer });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LATCHKEY_BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ args, code, stdout, stderr });
-    });
-    child.stdin.end(stdin ?? '');
-  });
+  return runCli(args, { LATCHKEY_DATABASE_URL: lk.testDatabase.url, LATCHKEY_MASTER_KEY: TEST_MASTER_KEY, LATCHKEY_ISSUER: lk.config.issuer }, { input: stdin ?? '' });
 }
 
 const describeRun = (run: Run) => `latchkey ${run.args.join(' ')} → exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;

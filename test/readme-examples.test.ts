@@ -1,12 +1,12 @@
 // The README's "Platform API" curl examples (issue 3, point 8), run as written: every ```sh block of
 // that section, in order, in one bash process with `set -euo pipefail`, against a real server with
 // only LATCHKEY_URL, LATCHKEY_ISSUER, ADMIN_EMAIL and ADMIN_PASSWORD set.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from './support/cli.ts';
 import { startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
 import { createTestAdmin } from './support/platform-client.ts';
 import { getIntegration } from '../packages/server/src/platform/integrations.ts';
@@ -25,21 +25,9 @@ function shellBlocksOf(markdown: string, heading: string): string[] {
   return [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
-/** Runs a bash script; resolves with its exit code and output. */
-function bash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs a bash script with only `env` (and PATH, HOME); resolves with its exit code and output. */
+function bash(script: string, cwd: string, env: Record<string, string>) {
+  return runProcess('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...env } });
 }
 
 /** What each block must print, found by what the block does. */

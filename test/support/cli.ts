@@ -29,21 +29,30 @@ export function cliEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
+/** What a finished child process printed and how it ended. */
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Runs `node packages/server/bin/latchkey.js …args` as a child process and collects its output.
- * A run that outlives `timeoutMs` is killed (SIGKILL) and reported with `signal` set.
+ * Runs a command to completion and collects its output; `input` is written to its stdin. A run that
+ * outlives `timeoutMs` is killed (SIGKILL) and reported with `signal` set. The one runner the test
+ * suites share (CLI, README examples).
  */
-export function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LATCHKEY_BIN, ...args], {
-      cwd: REPO_ROOT,
-      env: cliEnvironment(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -51,9 +60,19 @@ export function runCli(args: string[], env: Record<string, string>, options: { t
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ args, code, signal, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
+    if (options.input !== undefined) child.stdin!.end(options.input);
   });
+}
+
+/**
+ * Runs `node packages/server/bin/latchkey.js …args` as a child process and collects its output.
+ * A run that outlives `timeoutMs` is killed (SIGKILL) and reported with `signal` set.
+ */
+export async function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+  const result = await runProcess(process.execPath, [LATCHKEY_BIN, ...args], { cwd: REPO_ROOT, env: cliEnvironment(env), ...options });
+  return { args, ...result };
 }
 
 /** One-line description of a run, for assertion messages. */

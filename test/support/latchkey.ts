@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import { freePort as findFreePort } from '../../bench/processes.ts';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../packages/server/src/config/load-config.ts';
 import { openDatabase, type Database } from '../../packages/server/src/storage/database.ts';
@@ -112,14 +112,5 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
 
 export { createManualClock };
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port that was free a moment ago on 127.0.0.1 (the one probe the tooling shares). */
+export { findFreePort };
