@@ -9,7 +9,7 @@ import { KeyStore } from './keys/key-store.ts';
 import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
 import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
-import { DatabaseFailureStore, RedisFailureStore } from './oauth/shared-failure-store.ts';
+import { DatabaseFailureStore, RedisFailureStore, type SharedFailureStore } from './oauth/shared-failure-store.ts';
 import { TokenCache } from './oauth/token-cache.ts';
 import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointResponse } from './oauth/token-endpoint.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
@@ -71,7 +71,12 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
 
   const directory = new ClientDirectory(database);
   const tokenCache = new TokenCache({ database, clock, tokenSealKey: keys.tokenSealKey, refreshWindowSeconds: config.tokenRefreshWindowSeconds });
-  const failureStore = config.redisUrl ? new RedisFailureStore(config.redisUrl, config.redisPrefix) : new DatabaseFailureStore(database);
+  let failureStore: SharedFailureStore = new DatabaseFailureStore(database);
+  if (config.redisUrl) {
+    const redis = new RedisFailureStore(config.redisUrl, config.redisPrefix);
+    if (!(await redis.ready(2000))) logger.warn('Redis (LATCHKEY_REDIS_URL) is not answering; failed-authentication limits stay per instance until it does');
+    failureStore = redis;
+  }
   const rateLimiter = new FailureRateLimiter(config.rateLimit, clock, { store: failureStore, onError: (error) => logger.warn({ err: error }, 'could not share a failed-authentication count') });
   const rateLimitSync = setInterval(() => rateLimiter.syncShared().catch((error) => logger.warn({ err: error }, 'could not read shared rate limits')), 1000);
   rateLimitSync.unref();

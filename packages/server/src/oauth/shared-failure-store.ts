@@ -63,6 +63,25 @@ export class RedisFailureStore implements SharedFailureStore {
     }
   }
 
+  /**
+   * Resolves once connected (true) or after `timeoutMs` (false). Commands are not queued while
+   * disconnected, so counts sent before the connection is up would be lost: start-up waits for it.
+   */
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.redis.once('ready', onReady);
+    });
+  }
+
   async overLimit(windowStart: number): Promise<string[]> {
     return this.redis.smembers(`${this.prefix}over:${windowStart}`);
   }
