@@ -1,43 +1,84 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Runtime } from '../runtime.ts';
-import { OAuthError, RequestTooLarge } from '../oauth/errors.ts';
+import { RequestTooLarge } from '../oauth/errors.ts';
 import { oauthErrorResponse, type TokenEndpointResponse } from '../oauth/token-endpoint.ts';
-import type { TokenRequestBody } from '../oauth/token-request.ts';
-import { readTokenBody } from './token-body.ts';
+
+/** The three request headers the token endpoint reads, taken from the raw header list. */
+interface TokenHeaders {
+  authorization: string | undefined;
+  contentType: string | undefined;
+  contentLength: string | undefined;
+}
+
+/**
+ * Picks Authorization, Content-Type and Content-Length out of `rawHeaders`. Building Node's
+ * `request.headers` object (every header lower-cased and stored) costs more than the rest of a
+ * cached-token answer. Returns undefined when one of them is repeated: such a request is unusual
+ * enough to go through Fastify, which answers it as it answers everything else.
+ */
+function readTokenHeaders(raw: string[]): TokenHeaders | undefined {
+  let authorization: string | undefined;
+  let contentType: string | undefined;
+  let contentLength: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Only names of the right length are lower-cased and compared.
+    if (name.length === 13) {
+      if (name.toLowerCase() !== 'authorization') continue;
+      if (authorization !== undefined) return undefined;
+      authorization = raw[i + 1];
+    } else if (name.length === 12) {
+      if (name.toLowerCase() !== 'content-type') continue;
+      if (contentType !== undefined) return undefined;
+      contentType = raw[i + 1];
+    } else if (name.length === 14) {
+      if (name.toLowerCase() !== 'content-length') continue;
+      if (contentLength !== undefined) return undefined;
+      contentLength = raw[i + 1];
+    }
+  }
+  return { authorization, contentType, contentLength };
+}
+
+/** The headers of a response as node:http's writeHead takes them, computed once per response object. */
+function wireHeaders(answer: TokenEndpointResponse): string[] {
+  const headers: string[] = ['content-length', String(Buffer.byteLength(answer.body))];
+  for (const name in answer.headers) headers.push(name, answer.headers[name]!);
+  return headers;
+}
 
 /** The state of one token request on the fast path: one object instead of a closure per callback. */
 class TokenExchange {
-  private readonly chunks: Buffer[] = [];
+  private first: Buffer | undefined;
+  private rest: Buffer[] | undefined;
   private size = 0;
   private done = false;
-  readonly started = process.hrtime.bigint();
+  private readonly started: number;
 
   constructor(
     private readonly path: FastPath,
     readonly request: IncomingMessage,
     readonly response: ServerResponse,
-  ) {}
+    private readonly headers: TokenHeaders,
+  ) {
+    this.started = path.runtime.metrics.startTokenTimer();
+  }
 
   onData(chunk: Buffer): void {
     if (this.done) return;
     this.size += chunk.length;
-    if (this.size > this.path.limit) return this.fail(new RequestTooLarge(this.path.limit));
-    this.chunks.push(chunk);
+    if (this.size > this.path.limit) return this.respond(oauthErrorResponse(new RequestTooLarge(this.path.limit)));
+    if (this.first === undefined) this.first = chunk;
+    else (this.rest ??= []).push(chunk);
   }
 
   onEnd(): void {
     if (this.done) return;
-    const { request } = this;
-    let body: TokenRequestBody;
-    let text: string;
-    try {
-      text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
-      body = this.size === 0 && request.headers['content-type'] === undefined ? { kind: 'none' } : readTokenBody(request.headers['content-type'], text);
-    } catch (error) {
-      return this.fail(error as OAuthError);
-    }
-    const answer = this.path.runtime.handleTokenRequest({ query: undefined, authorization: request.headers.authorization, body, ip: this.path.clientAddress(request), rawBody: text });
+    const text = this.first === undefined ? '' : this.rest === undefined ? this.first.toString('utf8') : Buffer.concat([this.first, ...this.rest]).toString('utf8');
+    const { authorization, contentType } = this.headers;
+    // The body is read by its content type inside the endpoint, only if this is not an exact repeat.
+    const answer = this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { kind: 'raw', contentType, text }, ip: this.path.clientAddress(this.request) });
     // An exact repeat is answered synchronously; only the full path returns a promise.
     if (!(answer instanceof Promise)) return this.respond(answer);
     answer.then(
@@ -49,17 +90,11 @@ class TokenExchange {
     );
   }
 
-  fail(error: OAuthError): void {
-    this.respond(oauthErrorResponse(error));
-  }
-
   respond(answer: TokenEndpointResponse): void {
     if (this.done) return;
     this.done = true;
-    this.path.runtime.metrics.observeTokenDuration(Number(process.hrtime.bigint() - this.started) / 1e9);
-    const headers: string[] = ['content-length', String(Buffer.byteLength(answer.body))];
-    for (const name in answer.headers) headers.push(name, answer.headers[name]!);
-    this.response.writeHead(answer.statusCode, headers);
+    this.path.runtime.metrics.observeTokenDuration(this.started);
+    this.response.writeHead(answer.statusCode, (answer.wire ??= wireHeaders(answer)));
     this.response.end(answer.body);
     // An unread remainder (oversized body) must not be parsed as the next request.
     if (!this.request.complete) this.request.destroy();
@@ -72,13 +107,21 @@ interface FastPath {
   clientAddress(request: IncomingMessage): string;
 }
 
+function onData(this: IncomingMessage & { exchange: TokenExchange }, chunk: Buffer): void {
+  this.exchange.onData(chunk);
+}
+
+function onEnd(this: IncomingMessage & { exchange: TokenExchange }): void {
+  this.exchange.onEnd();
+}
+
 /**
  * `POST /oauth/token` straight on node:http, in front of Fastify (installed through Fastify's
  * serverFactory). The token endpoint is the one path whose speed is the product: answered from
  * memory, its cost was dominated by the framework's per-request machinery. This path does only what
  * that request needs — read a bounded body, pick the client address, call the same framework-free
  * endpoint the Fastify route calls — and hands every other request (and anything unusual, such as a
- * query string) to Fastify unchanged.
+ * query string or a repeated header) to Fastify unchanged.
  */
 export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessage, response: ServerResponse) => boolean) & { stop(): void } {
   // The same trust rule Fastify applies for request.ip (LATCHKEY_TRUSTED_PROXIES).
@@ -90,20 +133,24 @@ export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessag
   };
   let closing = false;
 
-  const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const exchange = new TokenExchange(path, request, response);
-    if (Number(request.headers['content-length'] ?? 0) > path.limit) return exchange.fail(new RequestTooLarge(path.limit));
-    request.on('data', (chunk: Buffer) => exchange.onData(chunk));
-    request.on('end', () => exchange.onEnd());
-    request.on('error', () => response.destroy());
-  };
-
   return Object.assign(
     (request: IncomingMessage, response: ServerResponse): boolean => {
       // Exactly the endpoint, no query string: anything else (credentials in the URL, other
       // methods) goes through Fastify, which answers it in full.
       if (closing || request.method !== 'POST' || request.url !== '/oauth/token') return false;
-      handle(request, response);
+      const headers = readTokenHeaders(request.rawHeaders);
+      if (headers === undefined) return false;
+      const exchange = new TokenExchange(path, request, response, headers);
+      if (Number(headers.contentLength ?? 0) > path.limit) {
+        exchange.respond(oauthErrorResponse(new RequestTooLarge(path.limit)));
+        return true;
+      }
+      // Listeners shared by all requests, with the exchange on the request: no closures per request.
+      // No 'error' listener: an aborted request then ends quietly with its socket (Node emits the
+      // error only to listeners), and there is nobody left to answer.
+      (request as IncomingMessage & { exchange: TokenExchange }).exchange = exchange;
+      request.on('data', onData);
+      request.on('end', onEnd);
       return true;
     },
     {

@@ -28,6 +28,9 @@ const clientKey = (clientId: string) => `client ${clientId.slice(0, 100)}`;
  */
 export class FailureRateLimiter {
   private readonly windows = new Map<string, Window>();
+  /** Keys that reached their limit here in the window ending at localBlocksEnd (ms). Usually empty. */
+  private readonly localBlocks = new Set<string>();
+  private localBlocksEnd = 0;
   /** Keys another instance (or this one) pushed over the limit: key → window end (ms). */
   private readonly sharedBlocks = new Map<string, number>();
 
@@ -45,12 +48,15 @@ export class FailureRateLimiter {
   }
 
   /** Seconds until the caller may try again, with who is limited, or null. */
-  check(ip: string, clientId: string | undefined): { retryAfter: number; what: string } | null {
-    const now = this.clock.now();
-    const byIp = this.blockedFor(ipKey(ip), this.limits.failuresPerIp, now);
+  check(ip: string, clientId: string | undefined, now = this.clock.now()): { retryAfter: number; what: string } | null {
+    // Windows are aligned, so every local block ends at once.
+    if (this.localBlocks.size > 0 && now >= this.localBlocksEnd) this.localBlocks.clear();
+    // The common case, nobody limited: no key strings to build and look up.
+    if (this.localBlocks.size === 0 && this.sharedBlocks.size === 0) return null;
+    const byIp = this.blockedFor(ipKey(ip), now);
     if (byIp > 0) return { retryAfter: byIp, what: 'from this address' };
     if (clientId !== undefined) {
-      const byClient = this.blockedFor(clientKey(clientId), this.limits.failuresPerClient, now);
+      const byClient = this.blockedFor(clientKey(clientId), now);
       if (byClient > 0) return { retryAfter: byClient, what: 'for this client_id' };
     }
     return null;
@@ -81,23 +87,26 @@ export class FailureRateLimiter {
     await this.shared.store.prune(this.windowStart(this.clock.now()));
   }
 
-  private blockedFor(key: string, limit: number, now: number): number {
-    const sharedEnd = this.sharedBlocks.get(key);
-    if (sharedEnd !== undefined && sharedEnd > now) return Math.max(1, Math.ceil((sharedEnd - now) / 1000));
-    const window = this.windows.get(key);
-    if (!window || window.windowStart !== this.windowStart(now) || window.count < limit) return 0;
-    return Math.max(1, Math.ceil((window.windowStart + this.limits.windowSeconds * 1000 - now) / 1000));
+  private blockedFor(key: string, now: number): number {
+    const end = Math.max(this.sharedBlocks.get(key) ?? 0, this.localBlocks.has(key) ? this.localBlocksEnd : 0);
+    return end > now ? Math.max(1, Math.ceil((end - now) / 1000)) : 0;
   }
 
   private bump(key: string, now: number): void {
     const windowStart = this.windowStart(now);
     const window = this.windows.get(key);
-    if (window && window.windowStart === windowStart) {
-      window.count++;
-      return;
+    let count = 1;
+    if (window && window.windowStart === windowStart) count = ++window.count;
+    else {
+      if (this.windows.size > 100_000) this.sweep(windowStart);
+      this.windows.set(key, { count, windowStart });
     }
-    if (this.windows.size > 100_000) this.sweep(windowStart);
-    this.windows.set(key, { count: 1, windowStart });
+    if (count >= this.limitOf(key)) {
+      const end = windowStart + this.limits.windowSeconds * 1000;
+      if (end !== this.localBlocksEnd) this.localBlocks.clear();
+      this.localBlocksEnd = end;
+      this.localBlocks.add(key);
+    }
   }
 
   private sweep(windowStart: number): void {

@@ -80,12 +80,22 @@ export class TokenCache {
   private readonly memory = new Map<string, MintedToken>();
   private readonly inFlight = new Map<string, Promise<MintedToken>>();
   private readonly inserter: BatchedInserter;
+  private replacedWhileFresh = 0;
 
   constructor(private readonly options: TokenCacheOptions) {
     this.inserter = new BatchedInserter(options.database);
   }
 
-  private isFresh(token: MintedToken | undefined, now: number): token is MintedToken {
+  /**
+   * Changes whenever a token still fresh is replaced in memory. Callers that hold on to a token (the
+   * token endpoint's repeat memo) compare it instead of looking the key up again.
+   */
+  get epoch(): number {
+    return this.replacedWhileFresh;
+  }
+
+  /** Whether `token` may still be handed out: more than the refresh window of its life is left. */
+  isFresh(token: MintedToken | undefined, now: number): token is MintedToken {
     return token !== undefined && token.expiresAt - now > this.options.refreshWindowSeconds * 1000;
   }
 
@@ -137,6 +147,9 @@ export class TokenCache {
   }
 
   private remember(id: string, token: MintedToken): MintedToken {
+    const previous = this.memory.get(id);
+    // Replacing a token that is still fresh invalidates what callers hold (see epoch).
+    if (previous !== undefined && previous !== token && this.isFresh(previous, this.options.clock.now())) this.replacedWhileFresh++;
     this.memory.set(id, token);
     return token;
   }
@@ -146,10 +159,5 @@ export class TokenCache {
     const now = this.options.clock.now();
     for (const [id, token] of this.memory) if (!this.isFresh(token, now)) this.memory.delete(id);
     await this.options.database.db.deleteFrom('token_cache').where('expires_at', '<', now).execute();
-  }
-
-  /** Forgets everything held in memory (the table remains the shared truth). */
-  clearMemory(): void {
-    this.memory.clear();
   }
 }

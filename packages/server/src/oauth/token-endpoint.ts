@@ -8,18 +8,17 @@ import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnav
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { grantType as clientCredentials, resolveClientCredentialsGrantCached } from './grants/client-credentials.ts';
-import { mintAccessToken } from './mint-access-token.ts';
-import type { TokenCache, TokenCacheKey } from './token-cache.ts';
+import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
+import type { TokenCache } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
 
 /** A token request as the HTTP layer hands it over: no framework types. */
 export interface TokenEndpointRequest {
   query: Record<string, unknown> | undefined;
   authorization: string | undefined;
+  /** A `raw` body (not interpreted yet) makes the request eligible for the repeat-request memo. */
   body: TokenRequestBody;
   ip: string;
-  /** The body exactly as received, when the caller has it: enables the repeat-request memo. */
-  rawBody?: string | undefined;
 }
 
 /** What a successful request resolved to, remembered for an exact repeat of it. */
@@ -27,10 +26,16 @@ interface RepeatedRequest {
   clientId: string;
   record: ClientRecord;
   secretExpiresAt: number | null;
-  cacheKey: TokenCacheKey;
+  /** The cached token it was answered with, and the token cache's epoch at that time. */
+  token: MintedToken;
+  cacheEpoch: number;
   api: { audience: string };
   scopes: readonly string[];
+  scopeText: string;
   secretGeneration: number;
+  /** The response last rendered for it: expires_in changes once a second, the rest never. */
+  response: TokenEndpointResponse | undefined;
+  renderedForSecond: number;
 }
 
 // Requests whose raw form (Authorization header + body) is at most this long are remembered.
@@ -42,6 +47,12 @@ export interface TokenEndpointResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
+  /**
+   * The headers as the HTTP layer writes them (content-length included), filled in by that layer the
+   * first time it writes this response: an exact repeat gets the same response object back within a
+   * second, so the work is done once.
+   */
+  wire?: string[];
 }
 
 /** Outcome of one request, for metrics and audit (never the secret or the token). */
@@ -77,12 +88,12 @@ export interface TokenEndpointDeps {
 // RFC 6749 §5.1: token responses and errors must not be cached anywhere.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache', 'content-type': 'application/json; charset=utf-8' };
 
-function tokenResponse(token: { token: string; expiresAt: number }, scopes: readonly string[], now: number): TokenEndpointResponse {
-  const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - Math.floor(now / 1000));
+function tokenResponse(token: MintedToken, scopeText: string, nowSecond: number): TokenEndpointResponse {
+  const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - nowSecond);
   return {
     statusCode: 200,
     headers: NO_STORE,
-    body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopes.join(' ')}"}`,
+    body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopeText}"}`,
   };
 }
 
@@ -107,21 +118,25 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   // Keys hold credentials, like the verified-secret memo in client-authentication.ts: they live only
   // in this process's memory, which already holds the master key that protects every secret.
   const repeats = new Map<string, RepeatedRequest>();
-  const repeatKey = (request: TokenEndpointRequest) =>
-    request.rawBody === undefined || (request.query !== undefined && Object.keys(request.query).length > 0) || request.rawBody.length + (request.authorization?.length ?? 0) > REPEAT_KEY_MAX
-      ? undefined
-      : `${request.authorization ?? ''}\u0000${request.body.kind}\u0000${request.rawBody}`;
+  const repeatKey = (request: TokenEndpointRequest): string | undefined => {
+    const { body } = request;
+    if (body.kind !== 'raw' || (request.query !== undefined && Object.keys(request.query).length > 0)) return undefined;
+    if (body.text.length + (request.authorization?.length ?? 0) + (body.contentType?.length ?? 0) > REPEAT_KEY_MAX) return undefined;
+    return `${request.authorization ?? ''}\u0000${body.contentType ?? ''}\u0000${body.text}`;
+  };
 
   /** An exact repeat answered from memory, synchronously; undefined when the full path must run. */
   const answerRepeat = (request: TokenEndpointRequest, memoKey: string): TokenEndpointResponse | undefined => {
     const repeat = repeats.get(memoKey);
     if (!repeat) return undefined;
     const now = deps.clock.now();
-    const token =
-      deps.directory.peek(repeat.clientId) === repeat.record && (repeat.secretExpiresAt === null || repeat.secretExpiresAt > now) && !deps.rateLimiter.check(request.ip, repeat.clientId)
-        ? deps.tokenCache.peek(repeat.cacheKey)
-        : undefined;
-    if (!token) {
+    const valid =
+      deps.directory.peek(repeat.clientId) === repeat.record &&
+      (repeat.secretExpiresAt === null || repeat.secretExpiresAt > now) &&
+      repeat.cacheEpoch === deps.tokenCache.epoch &&
+      deps.tokenCache.isFresh(repeat.token, now) &&
+      !deps.rateLimiter.check(request.ip, repeat.clientId, now);
+    if (!valid) {
       repeats.delete(memoKey);
       return undefined;
     }
@@ -136,7 +151,12 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome: 'cached',
       statusCode: 200,
     });
-    return tokenResponse(token, repeat.scopes, now);
+    const second = Math.floor(now / 1000);
+    if (repeat.response === undefined || repeat.renderedForSecond !== second) {
+      repeat.response = tokenResponse(repeat.token, repeat.scopeText, second);
+      repeat.renderedForSecond = second;
+    }
+    return repeat.response;
   };
 
   const answer = async (request: TokenEndpointRequest, memoKey: string | undefined): Promise<TokenEndpointResponse> => {
@@ -182,6 +202,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.scopes = scopes;
 
       const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration };
+      // Read before the token: a memo entry must not outlive a clear that happens while it is made.
+      const cacheEpoch = deps.tokenCache.epoch;
       const inMemory = deps.tokenCache.peek(cacheKey);
       const { token, minted } = inMemory
         ? { token: inMemory, minted: false }
@@ -190,12 +212,25 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
             return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
           });
       outcome.outcome = minted ? 'minted' : 'cached';
+      const scopeText = scopes.join(' ');
       if (memoKey !== undefined) {
         if (repeats.size >= REPEAT_ENTRIES_MAX) repeats.clear();
         const secret = client.secrets.find((candidate) => candidate.generation === secretGeneration);
-        repeats.set(memoKey, { clientId: client.clientId, record: client, secretExpiresAt: secret?.expiresAt ?? null, cacheKey, api, scopes, secretGeneration });
+        repeats.set(memoKey, {
+          clientId: client.clientId,
+          record: client,
+          secretExpiresAt: secret?.expiresAt ?? null,
+          token,
+          cacheEpoch,
+          api,
+          scopes,
+          scopeText,
+          secretGeneration,
+          response: undefined,
+          renderedForSecond: 0,
+        });
       }
-      return tokenResponse(token, scopes, deps.clock.now());
+      return tokenResponse(token, scopeText, Math.floor(deps.clock.now() / 1000));
     } catch (error) {
       let oauthError: OAuthError;
       if (error instanceof OAuthError) oauthError = error;

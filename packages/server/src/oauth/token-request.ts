@@ -1,10 +1,39 @@
 import { InvalidRequest, quoteForDescription } from './errors.ts';
 
-/** The token request body as the HTTP layer received it, before interpretation. */
-export type TokenRequestBody =
-  | { kind: 'form'; text: string }
-  | { kind: 'json'; value: unknown }
-  | { kind: 'none' };
+/**
+ * The token request body as the HTTP layer received it. `raw` is a body not interpreted yet (the
+ * node:http fast path): it is read by its content type only when a request is not an exact repeat.
+ */
+export type TokenRequestBody = ReadTokenBody | { kind: 'raw'; contentType: string | undefined; text: string };
+
+/** A token request body read by its content type. */
+export type ReadTokenBody = { kind: 'form'; text: string } | { kind: 'json'; value: unknown } | { kind: 'none' };
+
+/** The media type of a Content-Type header value, lower-cased, without parameters (charset=…). */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/**
+ * Interprets a token request body by its content type (RFC 6749 §3.2: form; JSON as the seed's
+ * samples send it). Shared by the Fastify route and the node:http fast path so both behave alike.
+ */
+export function readTokenBody(contentType: string | undefined, text: string): ReadTokenBody {
+  const type = mediaType(contentType);
+  if (type === 'application/x-www-form-urlencoded') return { kind: 'form', text };
+  if (type === 'application/json') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new InvalidRequest('the body is not valid JSON');
+    }
+    const repeated = findRepeatedTopLevelKey(text);
+    if (repeated !== undefined) throw new InvalidRequest(`parameter ${quoteForDescription(repeated)} is repeated; send each parameter once`);
+    return { kind: 'json', value };
+  }
+  throw new InvalidRequest(`content type ${quoteForDescription(contentType ?? '')} is not supported; send application/x-www-form-urlencoded or application/json`);
+}
 
 /**
  * The request's parameters by name. RFC 6749 §3.2 / checklist 4: a repeated parameter is an error,
@@ -50,9 +79,11 @@ export function findRepeatedTopLevelKey(text: string): string | undefined {
 }
 
 /** Reads the parameters of a form (RFC 6749 §3.2) or JSON body; throws InvalidRequest on anything malformed. */
-export function readTokenParameters(body: TokenRequestBody): TokenParameters {
+export function readTokenParameters(received: TokenRequestBody): TokenParameters {
   const params: TokenParameters = new Map();
   const seen = new Set<string>();
+  // An empty body without a content type is "no body", not an unsupported content type.
+  const body: ReadTokenBody = received.kind !== 'raw' ? received : received.text === '' && received.contentType === undefined ? { kind: 'none' } : readTokenBody(received.contentType, received.text);
 
   if (body.kind === 'none') {
     throw new InvalidRequest('the request has no body: send the parameters as application/x-www-form-urlencoded or application/json');

@@ -30,7 +30,10 @@ export interface TokenUsageEvent {
  * events of the last flush interval (2 s in the server); a graceful stop flushes first.
  */
 export class UsageRecorder {
+  /** Counts of the current UTC day by integration ID (no key to build on the hot path). */
   private counts = new Map<string, DayCounts>();
+  /** Counts of earlier days not written yet (a day boundary passed, or a flush failed). */
+  private earlier: DayCounts[] = [];
   private lastUsed = new Map<string, { at: number; generation: number | undefined }>();
   private audit: { context: ActionContext; entry: AuditEntryInput }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -60,11 +63,11 @@ export class UsageRecorder {
       if (now >= this.dayEndsAt || now < this.dayEndsAt - 86400_000) {
         this.day = new Date(now).toISOString().slice(0, 10);
         this.dayEndsAt = (Math.floor(now / 86400_000) + 1) * 86400_000;
+        this.earlier.push(...this.counts.values());
+        this.counts = new Map();
       }
-      const day = this.day;
-      const key = `${event.integrationId} ${day}`;
-      let counts = this.counts.get(key);
-      if (!counts) this.counts.set(key, (counts = { integrationId: event.integrationId, day, minted: 0, cached: 0, failures: 0 }));
+      let counts = this.counts.get(event.integrationId);
+      if (!counts) this.counts.set(event.integrationId, (counts = { integrationId: event.integrationId, day: this.day, minted: 0, cached: 0, failures: 0 }));
       if (event.outcome === 'minted') counts.minted++;
       else if (event.outcome === 'cached') counts.cached++;
       else counts.failures++;
@@ -107,10 +110,11 @@ export class UsageRecorder {
   }
 
   private async write(): Promise<void> {
-    const counts = [...this.counts.values()];
+    const counts = [...this.earlier, ...this.counts.values()];
     const lastUsed = [...this.lastUsed.entries()];
     const audit = this.audit;
     this.counts = new Map();
+    this.earlier = [];
     this.lastUsed = new Map();
     this.audit = [];
     if (counts.length === 0 && lastUsed.length === 0 && audit.length === 0) return;
@@ -142,13 +146,13 @@ export class UsageRecorder {
       // Keep the counts for the next flush (the database may be back by then); audit entries too,
       // within the buffer's bound.
       for (const c of counts) {
-        const key = `${c.integrationId} ${c.day}`;
-        const current = this.counts.get(key);
-        if (current) {
+        const current = this.counts.get(c.integrationId);
+        if (current?.day === c.day) {
           current.minted += c.minted;
           current.cached += c.cached;
           current.failures += c.failures;
-        } else this.counts.set(key, c);
+        } else if (!current && c.day === this.day) this.counts.set(c.integrationId, c);
+        else this.earlier.push(c);
       }
       for (const [id, used] of lastUsed) if (!this.lastUsed.has(id)) this.lastUsed.set(id, used);
       this.audit = [...audit, ...this.audit].slice(0, this.maxAuditBuffer);

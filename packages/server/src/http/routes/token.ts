@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyError } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
 import { InvalidRequest, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
-import { readTokenBody } from '../token-body.ts';
+import { readTokenBody, type TokenRequestBody } from '../../oauth/token-request.ts';
 import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
-import type { TokenRequestBody } from '../../oauth/token-request.ts';
 
 /**
  * `POST /oauth/token`. This plugin has its own body parsers and error handler so every failure,
@@ -40,14 +39,14 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   });
 
   app.post('/oauth/token', { bodyLimit }, async (request, reply) => {
-    const started = process.hrtime.bigint();
+    const started = runtime.metrics.startTokenTimer();
     const response = await runtime.handleTokenRequest({
       query: request.query as Record<string, unknown> | undefined,
       authorization: request.headers.authorization,
       body: (request.body as TokenRequestBody | undefined) ?? { kind: 'none' },
       ip: request.ip,
     });
-    runtime.metrics.observeTokenDuration(Number(process.hrtime.bigint() - started) / 1e9);
+    runtime.metrics.observeTokenDuration(started);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
 
