@@ -22,7 +22,8 @@ export interface RunningServer {
 export async function startServer(options: { config: Config; logger: Logger; clock?: Clock; database?: Database }): Promise<RunningServer> {
   const { config, logger } = options;
   const ownsDatabase = !options.database;
-  const database = options.database ?? (await openDatabase(config.databaseUrl));
+  // A serving process runs SQLite on a thread of its own, off the event loop (sqlite-thread.js).
+  const database = options.database ?? (await openDatabase(config.databaseUrl, { sqliteOnThread: true }));
   const runtime = await createRuntime({ config, database, clock: options.clock ?? systemClock, logger });
   const app = await buildApp({ runtime });
   await app.listen({ host: config.host, port: config.port });

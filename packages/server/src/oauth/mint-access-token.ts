@@ -22,11 +22,11 @@ export interface MintedToken {
  * Signs an RFC 9068 JWT access token: header `typ: at+jwt` and `kid`; claims iss, sub (the client),
  * client_id, aud, iat, exp, jti, scope and Latchkey's `environment`.
  */
-export function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: number, ttlSeconds: number): MintedToken {
+export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: number, ttlSeconds: number): Promise<MintedToken> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSeconds;
   // Claim order follows RFC 9068 §2.2; `environment` is Latchkey's.
-  const token = signCompactJws(
+  const token = await signCompactJws(
     { alg: signer.alg, typ: 'at+jwt', kid: signer.kid },
     {
       iss: claims.issuer,

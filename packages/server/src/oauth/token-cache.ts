@@ -28,43 +28,56 @@ function keyString(key: TokenCacheKey): string {
 type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number };
 
 /**
- * Inserts token-cache rows in batches: every insert requested in the same turn of the event loop goes
- * into one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING. Under load many mints are in flight
- * at once; one statement (one transaction, one WAL append, one round trip) for all of them costs far
- * less than one each. Each caller learns whether its own row was the one inserted.
+ * Inserts token-cache rows in batches: one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for
+ * everything waiting, and only one batch in flight at a time. Under load many mints are in flight at
+ * once; one statement (one transaction, one WAL append, one round trip) for all of them costs far
+ * less than one each, and while a batch is being written the next one grows instead of queueing as
+ * many small ones. Each caller learns whether its own row was the one inserted.
  */
 class BatchedInserter {
   private pending: { row: TokenCacheRow; resolve: (inserted: boolean) => void; reject: (error: unknown) => void }[] = [];
+  private draining = false;
 
   constructor(private readonly database: Database) {}
 
   insert(row: TokenCacheRow): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => void this.flush());
       this.pending.push({ row, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        // After this turn of the event loop, so that every mint finishing in it joins the batch.
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        for (let i = 0; i < batch.length; i += 500) await this.write(batch.slice(i, i + 500));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async write(chunk: BatchedInserter['pending']): Promise<void> {
     // Two mints for one key in one batch (different instances cannot share a batch; one process
     // single-flights per key) would be a bug; de-duplicate anyway so ON CONFLICT semantics hold.
-    for (let i = 0; i < batch.length; i += 500) {
-      const chunk = batch.slice(i, i + 500);
-      const unique = [...new Map(chunk.map((item) => [item.row.cache_key, item.row])).values()];
-      try {
-        const inserted = await this.database.db
-          .insertInto('token_cache')
-          .values(unique)
-          .onConflict((oc) => oc.column('cache_key').doNothing())
-          .returning('cache_key')
-          .execute();
-        const keys = new Set(inserted.map((r) => r.cache_key));
-        for (const item of chunk) item.resolve(keys.has(item.row.cache_key));
-      } catch (error) {
-        for (const item of chunk) item.reject(error);
-      }
+    const unique = [...new Map(chunk.map((item) => [item.row.cache_key, item.row])).values()];
+    try {
+      const inserted = await this.database.db
+        .insertInto('token_cache')
+        .values(unique)
+        .onConflict((oc) => oc.column('cache_key').doNothing())
+        .returning('cache_key')
+        .execute();
+      const keys = new Set(inserted.map((r) => r.cache_key));
+      for (const item of chunk) item.resolve(keys.has(item.row.cache_key));
+    } catch (error) {
+      for (const item of chunk) item.reject(error);
     }
   }
 }

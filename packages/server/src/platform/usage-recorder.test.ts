@@ -47,6 +47,10 @@ describe.each(DIALECTS)('UsageRecorder (%s)', (dialect) => {
       { day: '2026-05-01', tokensMinted: 1, tokensCached: 1, failures: 0 },
       { day: '2026-05-02', tokensMinted: 0, tokensCached: 2, failures: 1 },
     ]);
+    // When each integration and secret generation was last used: the time of its last success.
+    const integration = await database.db.selectFrom('integrations').select('last_used_at').where('id', '=', integrationId).executeTakeFirstOrThrow();
+    const secret = await database.db.selectFrom('integration_secrets').select('last_used_at').where('integration_id', '=', integrationId).where('generation', '=', 1).executeTakeFirstOrThrow();
+    expect([integration.last_used_at, secret.last_used_at]).toEqual([clock.now(), clock.now()]);
     // A later flush adds to the same rows.
     recorder.record(event('cached'));
     await recorder.flush();

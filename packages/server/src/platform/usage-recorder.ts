@@ -3,6 +3,10 @@ import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { recordAuditBatch, type ActionContext, type AuditEntryInput } from './audit.ts';
 
+/** Rows per statement when flushing (well under SQLite's bound-parameter limit). */
+const WRITE_CHUNK = 200;
+const AUDIT_CHUNK = 500;
+
 interface DayCounts {
   integrationId: string;
   day: string;
@@ -119,32 +123,40 @@ export class UsageRecorder {
     this.audit = [];
     if (counts.length === 0 && lastUsed.length === 0 && audit.length === 0) return;
     try {
+      // A few statements per flush whatever the number of integrations: the write holds the
+      // database connection, and token mints wait for it.
       await this.database.db.transaction().execute(async (trx) => {
-        for (const c of counts) {
+        for (let i = 0; i < counts.length; i += WRITE_CHUNK) {
           await trx
             .insertInto('usage_daily')
-            .values({ integration_id: c.integrationId, day: c.day, tokens_minted: c.minted, tokens_cached: c.cached, failures: c.failures })
+            .values(counts.slice(i, i + WRITE_CHUNK).map((c) => ({ integration_id: c.integrationId, day: c.day, tokens_minted: c.minted, tokens_cached: c.cached, failures: c.failures })))
             .onConflict((oc) =>
               oc.columns(['integration_id', 'day']).doUpdateSet({
-                tokens_minted: sql`usage_daily.tokens_minted + ${c.minted}`,
-                tokens_cached: sql`usage_daily.tokens_cached + ${c.cached}`,
-                failures: sql`usage_daily.failures + ${c.failures}`,
+                tokens_minted: sql`usage_daily.tokens_minted + excluded.tokens_minted`,
+                tokens_cached: sql`usage_daily.tokens_cached + excluded.tokens_cached`,
+                failures: sql`usage_daily.failures + excluded.failures`,
               }),
             )
             .execute();
         }
-        for (const [integrationId, { at, generation }] of lastUsed) {
-          await trx.updateTable('integrations').set({ last_used_at: at }).where('id', '=', integrationId).execute();
-          if (generation !== undefined) {
-            await trx.updateTable('integration_secrets').set({ last_used_at: at }).where('integration_id', '=', integrationId).where('generation', '=', generation).execute();
-          }
+        for (let i = 0; i < lastUsed.length; i += WRITE_CHUNK) {
+          const chunk = lastUsed.slice(i, i + WRITE_CHUNK);
+          // Each row its own time: CASE over the chunk, cast so PostgreSQL types the parameters.
+          const lastUsedAt = (key: 'id' | 'integration_id') =>
+            sql<number>`case ${sql.ref(key)} ${sql.join(chunk.map(([id, { at }]) => sql`when ${id} then cast(${at} as bigint)`), sql` `)} end`;
+          await trx.updateTable('integrations').set({ last_used_at: lastUsedAt('id') }).where('id', 'in', chunk.map(([id]) => id)).execute();
+          const withGeneration = chunk.filter(([, used]) => used.generation !== undefined);
+          if (withGeneration.length === 0) continue;
+          await trx
+            .updateTable('integration_secrets')
+            .set({ last_used_at: lastUsedAt('integration_id') })
+            .where(({ eb, or, and }) => or(withGeneration.map(([id, used]) => and([eb('integration_id', '=', id), eb('generation', '=', used.generation!)]))))
+            .execute();
         }
-        // In the same transaction: a failed flush is retried whole, never counted twice.
-        await recordAuditBatch(trx, audit);
       });
     } catch (error) {
-      // Keep the counts for the next flush (the database may be back by then); audit entries too,
-      // within the buffer's bound.
+      // Keep the counts for the next flush (the database may be back by then): the transaction
+      // wrote all of them or none, so nothing is counted twice.
       for (const c of counts) {
         const current = this.counts.get(c.integrationId);
         if (current?.day === c.day) {
@@ -155,9 +167,27 @@ export class UsageRecorder {
         else this.earlier.push(c);
       }
       for (const [id, used] of lastUsed) if (!this.lastUsed.has(id)) this.lastUsed.set(id, used);
-      this.audit = [...audit, ...this.audit].slice(0, this.maxAuditBuffer);
+      this.keepAudit(audit);
       this.onError(error);
+      return;
     }
+    // Audit entries go in one statement per chunk, each its own transaction, so a flush of thousands
+    // of entries never holds the connection long enough to stall token mints. A chunk is written
+    // whole or not at all; what was not written is kept for the next flush.
+    for (let i = 0; i < audit.length; i += AUDIT_CHUNK) {
+      try {
+        await recordAuditBatch(this.database.db, audit.slice(i, i + AUDIT_CHUNK));
+      } catch (error) {
+        this.keepAudit(audit.slice(i));
+        this.onError(error);
+        return;
+      }
+    }
+  }
+
+  /** Puts unwritten audit entries back in front of newer ones, within the buffer's bound. */
+  private keepAudit(unwritten: UsageRecorder['audit']): void {
+    this.audit = [...unwritten, ...this.audit].slice(0, this.maxAuditBuffer);
   }
 }
 

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations.ts';
+import { SqliteThreadDialect } from './sqlite-thread-dialect.ts';
 
 /** Which SQL engine a connection talks to; a branch on it always carries a comment saying why. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -38,20 +39,23 @@ export async function pingDatabase(database: Database, timeoutMs = 1000): Promis
 }
 
 /** Opens `sqlite:<path>` or `postgres://…`, and (unless told not to) migrates it to the latest schema. */
-export async function openDatabase(url: string, options: { migrate?: boolean; poolSize?: number } = {}): Promise<Database> {
-  const database = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url, options.poolSize ?? 10);
+export async function openDatabase(url: string, options: { migrate?: boolean; poolSize?: number; sqliteOnThread?: boolean } = {}): Promise<Database> {
+  const database = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), options.sqliteOnThread === true) : openPostgres(url, options.poolSize ?? 10);
   if (options.migrate !== false) await migrateToLatest(database.db, database.dialect);
   return database;
 }
 
-function openSqlite(file: string): Database {
+// WAL lets the CLI write while a server reads; busy_timeout makes a writer wait instead of failing.
+const SQLITE_PRAGMAS = ['journal_mode = WAL', 'busy_timeout = 5000', 'foreign_keys = ON', 'synchronous = NORMAL'];
+
+function openSqlite(file: string, onThread: boolean): Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (onThread && file !== ':memory:') {
+    const db = new Kysely<Schema>({ dialect: new SqliteThreadDialect(path.resolve(file), SQLITE_PRAGMAS) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
   const sqlite = new SQLite(file);
-  // WAL lets the CLI write while a server reads; busy_timeout makes a writer wait instead of failing.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('synchronous = NORMAL');
+  for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
