@@ -87,7 +87,7 @@ export interface ReportInput {
   machine: MachineInfo;
   command: string;
   loadCommand: string;
-  settings: { threads: number; connections: number; durationSeconds: number; warmupSeconds: number; quietWaitSeconds: number };
+  settings: { threads: number; connections: number; durationSeconds: number; warmupSeconds: number; quietWaitSeconds: number; rounds: number };
   outcomes: ScenarioOutcome[];
   ratios: RatioOutcome[];
   notes: string[];
@@ -120,9 +120,11 @@ ${(input.sections ?? []).map((section) => `\n${section}\n`).join('')}
 
 ## Method
 
-One run of each scenario on loopback (127.0.0.1), one after the other, with the load generator on
-the same ${m.cpus} cores as the server under test, so the figures are only meaningful as ratios taken
-in the same run. Each scenario gets a ${s.warmupSeconds}-second warm-up that is not counted, then
+${s.rounds} rounds of every scenario on loopback (127.0.0.1), interleaved (a, b, c, d, …, then again),
+with the load generator on the same ${m.cpus} cores as the server under test, so the figures are only
+meaningful as ratios taken in the same run. Each scenario's row is its median round (all rounds are
+listed in the notes): a slow or lucky ten seconds of one server then moves no ratio. Each scenario
+gets a ${s.warmupSeconds}-second warm-up that is not counted, then each round runs
 \`${input.loadCommand}\` (${s.threads} threads, ${s.connections} connections, ${s.durationSeconds} s).
 Requests/s is completed requests divided by the measured duration; p50/p99 are the load generator's
 latency percentiles. Every request is a \`POST\` with Basic client authentication and a form body.
@@ -133,7 +135,8 @@ Before each measured run the benchmark waits up to ${s.quietWaitSeconds} s for a
 - (a) the bare \`node:http\` peer from \`shared/peers\`: reads the body (a token request of the
   same size, Basic header included) and answers a small JSON.
 - (b) Latchkey \`POST /oauth/token\`, the same client and scopes every time: the server answers
-  from its token cache.
+  from its token cache. (b) and (c) each run against a Latchkey of their own, as each peer runs in
+  its own process.
 - (c) Latchkey \`POST /oauth/token\` with a different (integration, scope set) on every request —
   many integrations with all 8 Environment API scopes, every non-empty scope subset, shuffled and
   sent without repeats — so every request mints and signs a new token.

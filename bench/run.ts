@@ -7,7 +7,8 @@
  * Prints requests/s and p50/p99 per scenario and the ratios b/a, b/d, c/d against their targets, then
  * writes docs/benchmarks.md and docs/benchmarks.svg. Settings (environment variables):
  * BENCH_DURATION (s, 10), BENCH_CONNECTIONS (100), BENCH_THREADS (2), BENCH_WARMUP (s, 2),
- * BENCH_INTEGRATIONS (seeded for (c), 400), BENCH_QUIET_WAIT (s to wait per scenario for other
+ * BENCH_ROUNDS (interleaved rounds per scenario, each reporting its median, 3),
+ * BENCH_INTEGRATIONS (seeded for (c), 1200), BENCH_QUIET_WAIT (s to wait per scenario for other
  * processes to go quiet, 15), BENCH_ONLY (e.g. "a,d"), BENCH_TOOL (wrk|autocannon),
  * BENCH_WRITE_DOCS (1 forces writing docs after a partial run, 0 never writes them),
  * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there).
@@ -24,7 +25,7 @@ import { bareHttpScenario, defaultPeersSource, installPeers, oidcProviderScenari
 import { installCleanupHandlers, stopAll } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
 import { computeRatios, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
-import type { Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
+import type { LoadResult, LoadTarget, Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
 import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
 import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
 
@@ -94,20 +95,25 @@ async function main(): Promise<number> {
       workDir,
     };
     const warmupSeconds = envNumber('BENCH_WARMUP', 2, 0);
-    const integrations = envNumber('BENCH_INTEGRATIONS', 400);
+    const rounds = envNumber('BENCH_ROUNDS', 3);
+    // (c) needs a distinct key per request over every round: 255 scope sets per integration.
+    const integrations = envNumber('BENCH_INTEGRATIONS', 1200);
     const quietWaitSeconds = envNumber('BENCH_QUIET_WAIT', 15, 0);
     const only = process.env.BENCH_ONLY?.split(',').map((k) => k.trim()).filter(Boolean);
 
     let peersDir = '';
     const peers = (): string => peersDir;
-    const latchkey = memoize<LatchkeyTarget>(async () => {
-      if (!existsSync(join(repoRoot, LATCHKEY_BIN))) throw new Error(`${LATCHKEY_BIN} does not exist yet`);
-      return startLatchkey({ repoRoot, workDir, integrations, log });
-    });
+    // (b) and (c) each get a Latchkey of their own, as each peer has its own process: rounds of
+    // (c) fill a server with hundreds of thousands of tokens and table rows, which (b) is not about.
+    const latchkey = (name: string, seeded: number) =>
+      memoize<LatchkeyTarget>(async () => {
+        if (!existsSync(join(repoRoot, LATCHKEY_BIN))) throw new Error(`${LATCHKEY_BIN} does not exist yet`);
+        return startLatchkey({ repoRoot, workDir: join(workDir, name), integrations: seeded, log });
+      });
     const scenarios: Scenario[] = [
       bareHttpScenario(peers),
-      latchkeyCachedScenario(latchkey),
-      latchkeyMintingScenario(latchkey),
+      latchkeyCachedScenario(latchkey('cached', 1)),
+      latchkeyMintingScenario(latchkey('minting', integrations)),
       oidcProviderScenario('d', 'ES256', peers),
       oidcProviderScenario('d-rs256', 'RS256', peers),
     ].filter((s) => only === undefined || only.includes(s.key));
@@ -119,39 +125,64 @@ async function main(): Promise<number> {
       log(`peers installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
 
-    const outcomes: ScenarioOutcome[] = [];
-    for (const scenario of scenarios) {
-      const outcome: ScenarioOutcome = { key: scenario.key, name: scenario.name, notes: [], warnings: [] };
-      outcomes.push(outcome);
+    // Every scenario runs `rounds` times, interleaved (a b c d, a b c d, …), and each reports its
+    // median round: a slow or lucky ten seconds of one server (GC, the machine's other work) then
+    // moves no ratio, and drift over the run touches every scenario alike.
+    const outcomes: ScenarioOutcome[] = scenarios.map((s) => ({ key: s.key, name: s.name, notes: [], warnings: [] }));
+    const states = new Map<string, { target: LoadTarget; offset: number; runs: { result: LoadResult; otherCpuPercent: number | undefined }[] }>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const [index, scenario] of scenarios.entries()) {
+        const outcome = outcomes[index]!;
+        if (outcome.error !== undefined) continue;
+        try {
+          let state = states.get(scenario.key);
+          if (!state) {
+            log(`(${scenario.key}) ${scenario.name}: preparing`);
+            const target = await scenario.prepare();
+            let offset = 0;
+            if (warmupSeconds > 0) offset = (await runLoad(`${scenario.key}-warmup`, target, { ...settings, durationSeconds: warmupSeconds })).nextOffset;
+            state = { target, offset, runs: [] };
+            states.set(scenario.key, state);
+          }
+          const busy = quietWaitSeconds > 0 ? await waitForQuietMachine(OTHER_CPU_WARNING, quietWaitSeconds * 1000) : undefined;
+          if (busy !== undefined && busy >= OTHER_CPU_WARNING) log(`(${scenario.key}) the machine stayed busy (${busy.toFixed(0)}% CPU used by other processes); running anyway`);
+          const before = cpuSnapshot();
+          const result = await runLoad(scenario.key, state.target, settings, state.offset);
+          state.offset = result.nextOffset;
+          state.runs.push({ result, otherCpuPercent: foreignCpuPercent(before, cpuSnapshot()) });
+          log(`(${scenario.key}) round ${round}/${rounds}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+        } catch (err) {
+          outcome.error = err instanceof Error ? err.message : String(err);
+          log(`(${scenario.key}) did not run: ${outcome.error}`);
+        }
+      }
+    }
+    for (const [index, scenario] of scenarios.entries()) {
+      const outcome = outcomes[index]!;
+      const runs = states.get(scenario.key)?.runs ?? [];
+      if (outcome.error !== undefined || runs.length === 0) continue;
+      const sorted = [...runs].sort((x, y) => x.result.requestsPerSecond - y.result.requestsPerSecond);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const result: LoadResult = { ...median.result, ...(median.result.distinct ? { distinct: { ...median.result.distinct, wrapped: runs.some((r) => r.result.distinct?.wrapped) } } : {}) };
+      outcome.result = result;
+      outcome.otherCpuPercent = Math.max(...runs.map((r) => r.otherCpuPercent ?? 0));
+      if (runs.length > 1) outcome.notes.push(`median of ${runs.length} rounds: ${runs.map((r) => Math.round(r.result.requestsPerSecond).toLocaleString('en-US')).join(', ')} requests/s`);
+      if (outcome.otherCpuPercent > OTHER_CPU_WARNING) {
+        outcome.warnings.push(`other processes used up to ${outcome.otherCpuPercent.toFixed(0)}% of the machine's CPU during a run; its figures are skewed`);
+      }
       try {
-        log(`(${scenario.key}) ${scenario.name}: preparing`);
-        const target = await scenario.prepare();
-        let offset = 0;
-        if (warmupSeconds > 0) {
-          offset = (await runLoad(`${scenario.key}-warmup`, target, { ...settings, durationSeconds: warmupSeconds })).nextOffset;
-        }
-        const busy = quietWaitSeconds > 0 ? await waitForQuietMachine(OTHER_CPU_WARNING, quietWaitSeconds * 1000) : undefined;
-        if (busy !== undefined && busy >= OTHER_CPU_WARNING) log(`(${scenario.key}) the machine stayed busy (${busy.toFixed(0)}% CPU used by other processes); running anyway`);
-        const before = cpuSnapshot();
-        const result = await runLoad(scenario.key, target, settings, offset);
-        outcome.result = result;
-        outcome.otherCpuPercent = foreignCpuPercent(before, cpuSnapshot());
-        if (outcome.otherCpuPercent !== undefined && outcome.otherCpuPercent > OTHER_CPU_WARNING) {
-          outcome.warnings.push(`other processes used ${outcome.otherCpuPercent.toFixed(0)}% of the machine's CPU during the run; its figures are skewed`);
-        }
         const after = (await scenario.afterRun?.(result)) ?? {};
         outcome.notes.push(...(after.notes ?? []));
         outcome.warnings.push(...(after.warnings ?? []));
-        if (result.non2xx > 0 || result.errors > 0) {
-          outcome.warnings.push(`${result.non2xx} non-2xx responses and ${result.errors} socket errors/timeouts in the measured run`);
-        }
-        log(`(${scenario.key}) ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
-        for (const n of outcome.notes) log(`(${scenario.key}) ${n}`);
-        for (const w of outcome.warnings) log(`(${scenario.key}) WARNING: ${w}`);
       } catch (err) {
-        outcome.error = err instanceof Error ? err.message : String(err);
-        log(`(${scenario.key}) did not run: ${outcome.error}`);
+        outcome.warnings.push(`the check after the run failed: ${(err as Error).message}`);
       }
+      const non2xx = runs.reduce((n, r) => n + r.result.non2xx, 0);
+      const errors = runs.reduce((n, r) => n + r.result.errors, 0);
+      if (non2xx > 0 || errors > 0) outcome.warnings.push(`${non2xx} non-2xx responses and ${errors} socket errors/timeouts over the measured runs`);
+      log(`(${scenario.key}) median: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+      for (const n of outcome.notes) log(`(${scenario.key}) ${n}`);
+      for (const w of outcome.warnings) log(`(${scenario.key}) WARNING: ${w}`);
     }
 
     const sections: string[] = [];
@@ -183,7 +214,7 @@ async function main(): Promise<number> {
     const writeDocs = process.env.BENCH_WRITE_DOCS === '1' || (process.env.BENCH_WRITE_DOCS !== '0' && complete);
     if (writeDocs) {
       const machine = describeMachine(settings.tool);
-      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL']
+      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL']
         .filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]} `).join('');
       const notes = [
         ...outcomes.flatMap((o) => o.notes.map((n) => `(${o.key}) ${n}.`)),
@@ -193,7 +224,7 @@ async function main(): Promise<number> {
         machine,
         command: `${envPrefix}npm run bench`,
         loadCommand: describeLoad(settings),
-        settings: { threads: settings.threads, connections: settings.connections, durationSeconds: settings.durationSeconds, warmupSeconds, quietWaitSeconds },
+        settings: { threads: settings.threads, connections: settings.connections, durationSeconds: settings.durationSeconds, warmupSeconds, quietWaitSeconds, rounds },
         outcomes,
         ratios,
         notes,
