@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
-import { freePort, runCommand, startServer, waitForHttp } from './processes.ts';
+import { freePort, runCommand, startServer, stopServer, waitForHttp } from './processes.ts';
 import type { HttpRequest, LoadTarget, Scenario } from './scenario.ts';
 
 /** The Environment API's scope catalogue (design §6); preset "all" grants every one. */
@@ -42,6 +42,8 @@ export interface LatchkeyTarget {
   mints: HttpRequest[];
   /** Integrations seeded for (c). */
   integrations: number;
+  /** Stops the server. */
+  stop(): Promise<void>;
 }
 
 /** Path of the CLI, relative to the repository root. */
@@ -160,16 +162,20 @@ export async function startLatchkey(options: LatchkeyOptions): Promise<LatchkeyT
   const again = accessTokenOf(await expectOk('latchkey minting', { ...target, requests: [sample[0]!] }, sample[0]!));
   if (again !== sampleTokens[0]) throw new Error('latchkey: a repeated key did not return its cached token');
   options.log(`latchkey: cache verified; ${sample.length} sampled keys gave ${distinct} distinct tokens; ${mints.length} distinct keys left for (c)`);
-  return { tokenUrl, cached, mints, integrations: seeded.length };
+  return { tokenUrl, cached, mints, integrations: seeded.length, stop: () => stopServer(server) };
 }
 
 /** Scenario (b): the same token request every time — served from Latchkey's token cache. */
-export function latchkeyCachedScenario(latchkey: () => Promise<LatchkeyTarget>): Scenario {
+export function latchkeyCachedScenario(start: () => Promise<LatchkeyTarget>): Scenario {
+  let lk: LatchkeyTarget | undefined;
   return {
     key: 'b',
     name: 'Latchkey, cached token',
+    async stop() {
+      await lk?.stop();
+    },
     async prepare() {
-      const lk = await latchkey();
+      lk = await start();
       return { url: lk.tokenUrl, method: 'POST', requests: [lk.cached] };
     },
     afterRun: () => ({ notes: ['checked before the run: two identical requests got the same token'] }),
@@ -177,18 +183,21 @@ export function latchkeyCachedScenario(latchkey: () => Promise<LatchkeyTarget>):
 }
 
 /** Scenario (c): a distinct (integration, scope set) on every request — Latchkey mints each token. */
-export function latchkeyMintingScenario(latchkey: () => Promise<LatchkeyTarget>): Scenario {
+export function latchkeyMintingScenario(start: () => Promise<LatchkeyTarget>): Scenario {
+  let lk: LatchkeyTarget | undefined;
   return {
     key: 'c',
     name: 'Latchkey, new token every request',
+    async stop() {
+      await lk?.stop();
+    },
     async prepare() {
-      const lk = await latchkey();
+      lk = await start();
       return { url: lk.tokenUrl, method: 'POST', requests: lk.mints };
     },
     async afterRun(result) {
       const d = result.distinct;
-      if (!d) return {};
-      const lk = await latchkey();
+      if (!d || !lk) return {};
       const notes = [
         `${lk.integrations} integrations × ${(1 << ENVIRONMENT_API_SCOPES.length) - 1} scope sets = ${(lk.mints.length + MINT_SAMPLE).toLocaleString('en-US')} distinct cache keys; checked before the run: ${MINT_SAMPLE} of them got ${MINT_SAMPLE} different tokens, and repeating one got its cached token`,
         `${d.issued.toLocaleString('en-US')} requests issued (${result.requests.toLocaleString('en-US')} completed) over ${d.available.toLocaleString('en-US')} distinct keys left for the measured run (after the warm-up)`,

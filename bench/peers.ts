@@ -6,7 +6,7 @@
 import { chmod, cp, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
-import { freePort, runCommand, startServer, waitForHttp, type ServerProcess } from './processes.ts';
+import { freePort, runCommand, startServer, stopServer, waitForHttp, type ServerProcess } from './processes.ts';
 import type { LoadTarget, Scenario } from './scenario.ts';
 
 const OIDC_CLIENT_ID = 'bench-client';
@@ -41,12 +41,16 @@ export async function installPeers(source: string, workDir: string, log: (line: 
 
 /** Scenario (a): the bare node:http peer, the ceiling for any Node HTTP endpoint here. */
 export function bareHttpScenario(peersDir: () => string): Scenario {
+  let server: ServerProcess | undefined;
   return {
     key: 'a',
     name: 'bare node:http (ceiling)',
+    async stop() {
+      if (server) await stopServer(server);
+    },
     async prepare() {
       const port = await freePort();
-      const server = startServer('bare-http', process.execPath, ['bare-http.mjs'], {
+      server = startServer('bare-http', process.execPath, ['bare-http.mjs'], {
         cwd: peersDir(),
         env: { ...process.env, PORT: String(port) },
       });
@@ -70,6 +74,9 @@ export function oidcProviderScenario(key: string, alg: 'ES256' | 'RS256', peersD
   return {
     key,
     name: `node-oidc-provider ${alg} (signs every request)`,
+    async stop() {
+      if (server) await stopServer(server);
+    },
     async prepare() {
       const port = await freePort();
       server = startServer(`oidc-provider-${alg}`, process.execPath, ['oidc-provider-server.mjs'], {

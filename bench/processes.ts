@@ -17,6 +17,8 @@ export interface ServerProcess {
 }
 
 const running = new Set<ChildProcess>();
+/** Servers being stopped on purpose (stopServer): their exit is expected. */
+const retiring = new Set<ChildProcess>();
 /** Set once cleanup starts: nothing new may start, and exits are expected. */
 let stopping = false;
 
@@ -40,7 +42,7 @@ export function startServer(name: string, command: string, args: string[], optio
     child.on('exit', (code, signal) => {
       running.delete(child);
       // A server that dies mid-run explains the errors that follow; say so at once.
-      if (!stopping) console.error(`[bench] ${name} exited unexpectedly (${signal ?? `exit ${code}`}):\n${lines.slice(-10).join('\n')}`);
+      if (!stopping && !retiring.delete(child)) console.error(`[bench] ${name} exited unexpectedly (${signal ?? `exit ${code}`}):\n${lines.slice(-10).join('\n')}`);
       resolve(code);
     });
     child.on('error', (err) => {
@@ -50,6 +52,16 @@ export function startServer(name: string, command: string, args: string[], optio
     });
   });
   return { name, child, tail: () => lines.join('\n'), exited };
+}
+
+/** Stops one server (and its process group): SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopServer(server: ServerProcess, graceMs = 3000): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  retiring.add(server.child);
+  signalGroup(server.child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(server.child, 'SIGKILL'), graceMs);
+  await server.exited;
+  clearTimeout(timer);
 }
 
 /** Tracks a short-lived child (the load generator) so an interrupt stops it too. */

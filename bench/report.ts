@@ -122,9 +122,10 @@ ${(input.sections ?? []).map((section) => `\n${section}\n`).join('')}
 
 ${s.rounds} rounds of every scenario on loopback (127.0.0.1), interleaved (a, b, c, d, …, then again),
 with the load generator on the same ${m.cpus} cores as the server under test, so the figures are only
-meaningful as ratios taken in the same run. Each scenario's row is its median round (all rounds are
-listed in the notes): a slow or lucky ten seconds of one server then moves no ratio. Each scenario
-gets a ${s.warmupSeconds}-second warm-up that is not counted, then each round runs
+meaningful as ratios taken in the same run. Every round starts each server afresh (a new data
+directory for Latchkey) and warms it up for ${s.warmupSeconds} seconds, not counted; each scenario's
+row is its median round (all rounds are listed in the notes), so one slow or lucky server process
+(JIT, placement on the cores, GC) moves no ratio. Each round runs
 \`${input.loadCommand}\` (${s.threads} threads, ${s.connections} connections, ${s.durationSeconds} s).
 Requests/s is completed requests divided by the measured duration; p50/p99 are the load generator's
 latency percentiles. Every request is a \`POST\` with Basic client authentication and a form body.

@@ -8,7 +8,7 @@
  * writes docs/benchmarks.md and docs/benchmarks.svg. Settings (environment variables):
  * BENCH_DURATION (s, 10), BENCH_CONNECTIONS (100), BENCH_THREADS (2), BENCH_WARMUP (s, 2),
  * BENCH_ROUNDS (interleaved rounds per scenario, each reporting its median, 3),
- * BENCH_INTEGRATIONS (seeded for (c), 1200), BENCH_QUIET_WAIT (s to wait per scenario for other
+ * BENCH_INTEGRATIONS (seeded for (c), 600), BENCH_QUIET_WAIT (s to wait per scenario for other
  * processes to go quiet, 15), BENCH_ONLY (e.g. "a,d"), BENCH_TOOL (wrk|autocannon),
  * BENCH_WRITE_DOCS (1 forces writing docs after a partial run, 0 never writes them),
  * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there).
@@ -25,7 +25,7 @@ import { bareHttpScenario, defaultPeersSource, installPeers, oidcProviderScenari
 import { installCleanupHandlers, stopAll } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
 import { computeRatios, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
-import type { LoadResult, LoadTarget, Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
+import type { LoadResult, Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
 import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
 import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
 
@@ -72,11 +72,6 @@ function envNumber(name: string, fallback: number, min = 1): number {
 
 const log = (line: string): void => console.log(`[bench] ${line}`);
 
-function memoize<T>(fn: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined;
-  return () => (promise ??= fn());
-}
-
 async function main(): Promise<number> {
   const started = Date.now();
   const workDir = await mkdtemp(join(tmpdir(), 'latchkey-bench-'));
@@ -96,20 +91,20 @@ async function main(): Promise<number> {
     };
     const warmupSeconds = envNumber('BENCH_WARMUP', 2, 0);
     const rounds = envNumber('BENCH_ROUNDS', 3);
-    // (c) needs a distinct key per request over every round: 255 scope sets per integration.
-    const integrations = envNumber('BENCH_INTEGRATIONS', 1200);
+    // (c) needs a distinct key per request in a round: 255 scope sets per integration.
+    const integrations = envNumber('BENCH_INTEGRATIONS', 600);
     const quietWaitSeconds = envNumber('BENCH_QUIET_WAIT', 15, 0);
     const only = process.env.BENCH_ONLY?.split(',').map((k) => k.trim()).filter(Boolean);
 
     let peersDir = '';
     const peers = (): string => peersDir;
-    // (b) and (c) each get a Latchkey of their own, as each peer has its own process: rounds of
-    // (c) fill a server with hundreds of thousands of tokens and table rows, which (b) is not about.
-    const latchkey = (name: string, seeded: number) =>
-      memoize<LatchkeyTarget>(async () => {
-        if (!existsSync(join(repoRoot, LATCHKEY_BIN))) throw new Error(`${LATCHKEY_BIN} does not exist yet`);
-        return startLatchkey({ repoRoot, workDir: join(workDir, name), integrations: seeded, log });
-      });
+    // (b) and (c) each get a Latchkey of their own, as each peer has its own process, and every
+    // round starts every server afresh (a new data directory for Latchkey).
+    let started = 0;
+    const latchkey = (name: string, seeded: number) => async (): Promise<LatchkeyTarget> => {
+      if (!existsSync(join(repoRoot, LATCHKEY_BIN))) throw new Error(`${LATCHKEY_BIN} does not exist yet`);
+      return startLatchkey({ repoRoot, workDir: join(workDir, `${name}-${++started}`), integrations: seeded, log });
+    };
     const scenarios: Scenario[] = [
       bareHttpScenario(peers),
       latchkeyCachedScenario(latchkey('cached', 1)),
@@ -125,41 +120,40 @@ async function main(): Promise<number> {
       log(`peers installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
 
-    // Every scenario runs `rounds` times, interleaved (a b c d, a b c d, …), and each reports its
-    // median round: a slow or lucky ten seconds of one server (GC, the machine's other work) then
-    // moves no ratio, and drift over the run touches every scenario alike.
+    // Every scenario runs `rounds` times, interleaved (a b c d, a b c d, …), each round on servers
+    // started afresh and warmed up, and each scenario reports its median round: a slow or lucky
+    // server process (JIT, placement on the cores, GC) or ten seconds of the machine's other work
+    // then moves no ratio, and every measurement starts from the same state.
     const outcomes: ScenarioOutcome[] = scenarios.map((s) => ({ key: s.key, name: s.name, notes: [], warnings: [] }));
-    const states = new Map<string, { target: LoadTarget; offset: number; runs: { result: LoadResult; otherCpuPercent: number | undefined }[] }>();
+    const runsOf = new Map<string, { result: LoadResult; otherCpuPercent: number | undefined }[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const [index, scenario] of scenarios.entries()) {
         const outcome = outcomes[index]!;
         if (outcome.error !== undefined) continue;
         try {
-          let state = states.get(scenario.key);
-          if (!state) {
-            log(`(${scenario.key}) ${scenario.name}: preparing`);
-            const target = await scenario.prepare();
-            let offset = 0;
-            if (warmupSeconds > 0) offset = (await runLoad(`${scenario.key}-warmup`, target, { ...settings, durationSeconds: warmupSeconds })).nextOffset;
-            state = { target, offset, runs: [] };
-            states.set(scenario.key, state);
-          }
+          log(`(${scenario.key}) ${scenario.name}: preparing round ${round}/${rounds}`);
+          const target = await scenario.prepare();
+          let offset = 0;
+          if (warmupSeconds > 0) offset = (await runLoad(`${scenario.key}-warmup`, target, { ...settings, durationSeconds: warmupSeconds })).nextOffset;
           const busy = quietWaitSeconds > 0 ? await waitForQuietMachine(OTHER_CPU_WARNING, quietWaitSeconds * 1000) : undefined;
           if (busy !== undefined && busy >= OTHER_CPU_WARNING) log(`(${scenario.key}) the machine stayed busy (${busy.toFixed(0)}% CPU used by other processes); running anyway`);
           const before = cpuSnapshot();
-          const result = await runLoad(scenario.key, state.target, settings, state.offset);
-          state.offset = result.nextOffset;
-          state.runs.push({ result, otherCpuPercent: foreignCpuPercent(before, cpuSnapshot()) });
+          const result = await runLoad(scenario.key, target, settings, offset);
+          const runs = runsOf.get(scenario.key) ?? [];
+          runs.push({ result, otherCpuPercent: foreignCpuPercent(before, cpuSnapshot()) });
+          runsOf.set(scenario.key, runs);
           log(`(${scenario.key}) round ${round}/${rounds}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
         } catch (err) {
           outcome.error = err instanceof Error ? err.message : String(err);
           log(`(${scenario.key}) did not run: ${outcome.error}`);
+        } finally {
+          await scenario.stop?.();
         }
       }
     }
     for (const [index, scenario] of scenarios.entries()) {
       const outcome = outcomes[index]!;
-      const runs = states.get(scenario.key)?.runs ?? [];
+      const runs = runsOf.get(scenario.key) ?? [];
       if (outcome.error !== undefined || runs.length === 0) continue;
       const sorted = [...runs].sort((x, y) => x.result.requestsPerSecond - y.result.requestsPerSecond);
       const median = sorted[Math.floor((sorted.length - 1) / 2)]!;

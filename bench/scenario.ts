@@ -46,6 +46,8 @@ export interface Scenario {
   name: string;
   /** Starts (or reuses) the server, checks it answers, and returns what to load. */
   prepare(): Promise<LoadTarget>;
+  /** Stops what prepare() started (each round starts its servers afresh). */
+  stop?(): Promise<void>;
   /** Extra checks after the measured run: facts worth recording, and warnings about the figures. */
   afterRun?(result: LoadResult): Promise<AfterRun> | AfterRun;
 }
