@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations.ts';
 import { SqliteThreadDialect } from './sqlite-thread-dialect.ts';
+import { cachedPreparer } from './statement-cache.js';
 
 /** Which SQL engine a connection talks to; a branch on it always carries a comment saying why. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -71,21 +72,10 @@ function openSqlite(file: string, onThread: boolean): Database {
  *   lock up front, waiting for it (busy_timeout) like any writer; WAL readers are not blocked.
  */
 function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
-  const statements = new Map<string, SQLite.Statement>();
+  const prepare = cachedPreparer((source) => sqlite.prepare(source));
   return new Proxy(sqlite, {
     get(target, property, receiver) {
-      if (property === 'prepare') {
-        return (query: string) => {
-          const source = /^begin$/i.test(query.trim()) ? 'begin immediate' : query;
-          let statement = statements.get(source);
-          if (!statement) {
-            if (statements.size >= 500) statements.clear();
-            statement = target.prepare(source);
-            statements.set(source, statement);
-          }
-          return statement;
-        };
-      }
+      if (property === 'prepare') return prepare;
       const value = Reflect.get(target, property, receiver) as unknown;
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },

@@ -5,6 +5,7 @@
 // queries (Kysely) and sends SQL and parameters; see sqlite-thread-dialect.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { cachedPreparer } from './statement-cache.js';
 
 const { file, pragmas, role } = workerData;
 const db = new SQLite(file);
@@ -30,19 +31,8 @@ if (role === 'checkpointer') {
   });
 }
 
-// The same few statements run all the time: reuse their prepared form (bounded). A plain BEGIN
-// becomes BEGIN IMMEDIATE (see database.ts for why).
-const statements = new Map();
-function prepare(sql) {
-  const source = /^begin$/i.test(sql.trim()) ? 'begin immediate' : sql;
-  let statement = statements.get(source);
-  if (!statement) {
-    if (statements.size >= 500) statements.clear();
-    statement = db.prepare(source);
-    statements.set(source, statement);
-  }
-  return statement;
-}
+// The same few statements run all the time: reuse their prepared form; BEGIN becomes BEGIN IMMEDIATE.
+const prepare = cachedPreparer((source) => db.prepare(source));
 
 // Structured cloning turns Buffers into plain Uint8Arrays; better-sqlite3 binds only Buffers.
 const toBindable = (value) => (value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value);
