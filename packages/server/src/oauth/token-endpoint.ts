@@ -202,7 +202,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.scopes = scopes;
 
       const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration };
-      // Read before the token: a memo entry must not outlive a clear that happens while it is made.
+      // Read before the token: a memo entry must not outlive a replacement made while it is written.
       const cacheEpoch = deps.tokenCache.epoch;
       const inMemory = deps.tokenCache.peek(cacheKey);
       const { token, minted } = inMemory
