@@ -20,6 +20,27 @@ export interface LoadSettings {
   workDir: string;
 }
 
+/** A numeric BENCH_* setting: its value, or `fallback` when unset; anything else is an error. */
+export function envNumber(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.replace(/s$/, ''));
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number ≥ ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** The load generator's settings from BENCH_THREADS, BENCH_CONNECTIONS and BENCH_DURATION. */
+export function loadSettingsFromEnv(workDir: string, log: (line: string) => void): LoadSettings {
+  return {
+    tool: pickLoadTool(log),
+    threads: envNumber('BENCH_THREADS', 2),
+    connections: envNumber('BENCH_CONNECTIONS', 100),
+    durationSeconds: envNumber('BENCH_DURATION', 10),
+    timeoutSeconds: 10,
+    workDir,
+  };
+}
+
 /** A load result plus where a following run should start in a list of distinct requests. */
 export interface LoadRun extends LoadResult {
   nextOffset: number;

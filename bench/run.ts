@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LATCHKEY_BIN, latchkeyCachedScenario, latchkeyMintingScenario, startLatchkey, type LatchkeyTarget } from './latchkey.ts';
-import { describeLoad, pickLoadTool, runLoad, type LoadSettings } from './load.ts';
+import { describeLoad, envNumber, loadSettingsFromEnv, runLoad } from './load.ts';
 import { bareHttpScenario, defaultPeersSource, installPeers, oidcProviderScenario } from './peers.ts';
 import { installCleanupHandlers, stopAll } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
@@ -62,14 +62,6 @@ function verifySection(rows: VerifyRow[]): string {
 /** Above this share of CPU used by other processes during a run, its figures get a warning. */
 const OTHER_CPU_WARNING = 10;
 
-function envNumber(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw.replace(/s$/, ''));
-  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number ≥ ${min}, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 const log = (line: string): void => console.log(`[bench] ${line}`);
 
 async function main(): Promise<number> {
@@ -81,14 +73,7 @@ async function main(): Promise<number> {
   };
   installCleanupHandlers(cleanup);
   try {
-    const settings: LoadSettings = {
-      tool: pickLoadTool(log),
-      threads: envNumber('BENCH_THREADS', 2),
-      connections: envNumber('BENCH_CONNECTIONS', 100),
-      durationSeconds: envNumber('BENCH_DURATION', 10),
-      timeoutSeconds: 10,
-      workDir,
-    };
+    const settings = loadSettingsFromEnv(workDir, log);
     const warmupSeconds = envNumber('BENCH_WARMUP', 2, 0);
     const rounds = envNumber('BENCH_ROUNDS', 3);
     // (c) needs a distinct key per request in a round: 255 scope sets per integration.

@@ -24,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
 import { LATCHKEY_BIN, type Client } from './latchkey.ts';
-import { describeLoad, pickLoadTool, runLoad, type LoadSettings } from './load.ts';
+import { describeLoad, envNumber, loadSettingsFromEnv, runLoad, type LoadSettings } from './load.ts';
 import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, type ServerProcess } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
 import { computeRatios, ratioTable, scenarioTable } from './report.ts';
@@ -442,17 +442,9 @@ async function main(): Promise<number> {
     await rm(workDir, { recursive: true, force: true });
   };
   installCleanupHandlers(cleanup);
-  const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
   const log = (line: string): void => console.log(`[bench] ${line}`);
   try {
-    const settings: LoadSettings = {
-      tool: pickLoadTool(log),
-      threads: num('BENCH_THREADS', 2),
-      connections: num('BENCH_CONNECTIONS', 100),
-      durationSeconds: num('BENCH_DURATION', 10),
-      timeoutSeconds: 10,
-      workDir,
-    };
+    const settings = loadSettingsFromEnv(workDir, log);
     log(`load generator: ${describeLoad(settings)}`);
     const t0 = Date.now();
     const rows = await runScaleBenchmarks({
@@ -460,9 +452,9 @@ async function main(): Promise<number> {
       workDir,
       settings,
       log,
-      environments: num('BENCH_SCALE_ENVIRONMENTS', 10_000),
-      integrations: num('BENCH_SCALE_INTEGRATIONS', 100_000),
-      warmClients: num('BENCH_SCALE_WARM_CLIENTS', 2000),
+      environments: envNumber('BENCH_SCALE_ENVIRONMENTS', 10_000),
+      integrations: envNumber('BENCH_SCALE_INTEGRATIONS', 100_000),
+      warmClients: envNumber('BENCH_SCALE_WARM_CLIENTS', 2000),
       postgresUrl: process.env.BENCH_SCALE_POSTGRES_URL,
     });
     const ratios = computeRatios(SCALE_RATIOS, rows);
