@@ -10,7 +10,8 @@ import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { grantType as clientCredentials, resolveClientCredentialsGrantCached } from './grants/client-credentials.ts';
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
-import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
+import { readTokenParameters, rejectCredentialsInQuery, type RawBody, type TokenRequestBody } from './token-request.ts';
+import { RepeatMemo, type MemoEntry } from './repeat-memo.ts';
 
 /** A token request as the HTTP layer hands it over: no framework types. */
 export interface TokenEndpointRequest {
@@ -22,7 +23,7 @@ export interface TokenEndpointRequest {
 }
 
 /** What a successful request resolved to, remembered for an exact repeat of it. */
-interface RepeatedRequest {
+interface RepeatedRequest extends MemoEntry {
   clientId: string;
   record: ClientRecord;
   secretExpiresAt: number | null;
@@ -37,10 +38,6 @@ interface RepeatedRequest {
   response: TokenEndpointResponse | undefined;
   renderedForSecond: number;
 }
-
-// Requests whose raw form (Authorization header + body) is at most this long are remembered.
-const REPEAT_KEY_MAX = 2048;
-const REPEAT_ENTRIES_MAX = 20_000;
 
 /** What to write back. */
 export interface TokenEndpointResponse {
@@ -110,25 +107,17 @@ export function oauthErrorResponse(error: OAuthError): TokenEndpointResponse {
 export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEndpointRequest) => TokenEndpointResponse | Promise<TokenEndpointResponse> {
   const authenticator = new ClientAuthenticator(deps.directory, deps.secretHashKey, deps.clock);
 
-  // The repeat-request memo. Machine clients send byte-identical token requests again and again;
-  // an exact repeat of one that succeeded skips parsing, Basic decoding, the secret comparison and
-  // scope resolution — provided that the client's directory record is still the very same object
-  // (any change to the integration replaces it), the secret that matched has not expired, the client
-  // is not rate-limited, and its token is still fresh in memory. Anything else takes the full path.
-  // Keys hold credentials, like the verified-secret memo in client-authentication.ts: they live only
-  // in this process's memory, which already holds the master key that protects every secret.
-  const repeats = new Map<string, RepeatedRequest>();
-  const repeatKey = (request: TokenEndpointRequest): string | undefined => {
-    const { body } = request;
-    if (body.kind !== 'raw' || (request.query !== undefined && Object.keys(request.query).length > 0)) return undefined;
-    if (body.text.length + (request.authorization?.length ?? 0) + (body.contentType?.length ?? 0) > REPEAT_KEY_MAX) return undefined;
-    return `${request.authorization ?? ''}\u0000${body.contentType ?? ''}\u0000${body.text}`;
-  };
+  // The repeat-request memo (repeat-memo.ts). An exact repeat of a request that succeeded skips
+  // parsing, Basic decoding, the secret comparison and scope resolution — provided that the client's
+  // directory record is still the very same object (any change to the integration replaces it), the
+  // secret that matched has not expired, the client is not rate-limited, and its token is still fresh
+  // in memory. Anything else takes the full path.
+  const repeats = new RepeatMemo<RepeatedRequest>();
+  const isRaw = (request: TokenEndpointRequest): request is TokenEndpointRequest & { body: RawBody } =>
+    request.body.kind === 'raw' && (request.query === undefined || Object.keys(request.query).length === 0);
 
-  /** An exact repeat answered from memory, synchronously; undefined when the full path must run. */
-  const answerRepeat = (request: TokenEndpointRequest, memoKey: string): TokenEndpointResponse | undefined => {
-    const repeat = repeats.get(memoKey);
-    if (!repeat) return undefined;
+  /** Answers an exact repeat from memory, synchronously; undefined when the full path must run. */
+  const answerRepeat = (request: TokenEndpointRequest, repeat: RepeatedRequest): TokenEndpointResponse | undefined => {
     const now = deps.clock.now();
     const valid =
       deps.directory.peek(repeat.clientId) === repeat.record &&
@@ -137,7 +126,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       deps.tokenCache.isFresh(repeat.token, now) &&
       !deps.rateLimiter.check(request.ip, repeat.clientId, now);
     if (!valid) {
-      repeats.delete(memoKey);
+      repeats.forget(repeat);
       return undefined;
     }
     deps.onOutcome?.({
@@ -159,7 +148,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
     return repeat.response;
   };
 
-  const answer = async (request: TokenEndpointRequest, memoKey: string | undefined): Promise<TokenEndpointResponse> => {
+  const answer = async (request: TokenEndpointRequest, remember: boolean): Promise<TokenEndpointResponse> => {
     const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
     try {
       rejectCredentialsInQuery(request.query);
@@ -213,10 +202,13 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
           });
       outcome.outcome = minted ? 'minted' : 'cached';
       const scopeText = scopes.join(' ');
-      if (memoKey !== undefined) {
-        if (repeats.size >= REPEAT_ENTRIES_MAX) repeats.clear();
+      if (remember && request.body.kind === 'raw') {
         const secret = client.secrets.find((candidate) => candidate.generation === secretGeneration);
-        repeats.set(memoKey, {
+        repeats.remember({
+          authorization: request.authorization,
+          contentType: request.body.contentType,
+          text: request.body.text,
+          next: undefined,
           clientId: client.clientId,
           record: client,
           secretExpiresAt: secret?.expiresAt ?? null,
@@ -251,7 +243,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   };
 
   return (request) => {
-    const memoKey = repeatKey(request);
-    return (memoKey !== undefined && answerRepeat(request, memoKey)) || answer(request, memoKey);
+    if (!isRaw(request) || !repeats.accepts(request)) return answer(request, false);
+    const repeat = repeats.get(request);
+    return (repeat !== undefined && answerRepeat(request, repeat)) || answer(request, true);
   };
 }

@@ -4,7 +4,14 @@ import { InvalidRequest, quoteForDescription } from './errors.ts';
  * The token request body as the HTTP layer received it. `raw` is a body not interpreted yet (the
  * node:http fast path): it is read by its content type only when a request is not an exact repeat.
  */
-export type TokenRequestBody = ReadTokenBody | { kind: 'raw'; contentType: string | undefined; text: string };
+export type TokenRequestBody = ReadTokenBody | RawBody;
+
+/** A body as received, not interpreted yet. */
+export interface RawBody {
+  kind: 'raw';
+  contentType: string | undefined;
+  text: string;
+}
 
 /** A token request body read by its content type. */
 export type ReadTokenBody = { kind: 'form'; text: string } | { kind: 'json'; value: unknown } | { kind: 'none' };
