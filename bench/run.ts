@@ -7,7 +7,7 @@
  * Prints requests/s and p50/p99 per scenario and the ratios b/a, b/d, c/d against their targets, then
  * writes docs/benchmarks.md and docs/benchmarks.svg. Settings (environment variables):
  * BENCH_DURATION (s, 10), BENCH_CONNECTIONS (100), BENCH_THREADS (2), BENCH_WARMUP (s, 2),
- * BENCH_ROUNDS (interleaved rounds per scenario, each reporting its median, 3),
+ * BENCH_ROUNDS (interleaved rounds per scenario, each reporting its median, 5),
  * BENCH_INTEGRATIONS (seeded for (c), 600), BENCH_QUIET_WAIT (s to wait per scenario for other
  * processes to go quiet, 15), BENCH_ONLY (e.g. "a,d"), BENCH_TOOL (wrk|autocannon),
  * BENCH_WRITE_DOCS (1 forces writing docs after a partial run, 0 never writes them),
@@ -75,7 +75,7 @@ async function main(): Promise<number> {
   try {
     const settings = loadSettingsFromEnv(workDir, log);
     const warmupSeconds = envNumber('BENCH_WARMUP', 2, 0);
-    const rounds = envNumber('BENCH_ROUNDS', 3);
+    const rounds = envNumber('BENCH_ROUNDS', 5);
     // (c) needs a distinct key per request in a round: 255 scope sets per integration.
     const integrations = envNumber('BENCH_INTEGRATIONS', 600);
     const quietWaitSeconds = envNumber('BENCH_QUIET_WAIT', 15, 0);
@@ -85,10 +85,10 @@ async function main(): Promise<number> {
     const peers = (): string => peersDir;
     // (b) and (c) each get a Latchkey of their own, as each peer has its own process, and every
     // round starts every server afresh (a new data directory for Latchkey).
-    let started = 0;
+    let latchkeys = 0;
     const latchkey = (name: string, seeded: number) => async (): Promise<LatchkeyTarget> => {
       if (!existsSync(join(repoRoot, LATCHKEY_BIN))) throw new Error(`${LATCHKEY_BIN} does not exist yet`);
-      return startLatchkey({ repoRoot, workDir: join(workDir, `${name}-${++started}`), integrations: seeded, log });
+      return startLatchkey({ repoRoot, workDir: join(workDir, `${name}-${++latchkeys}`), integrations: seeded, log });
     };
     const scenarios: Scenario[] = [
       bareHttpScenario(peers),

@@ -57,21 +57,28 @@ export class RepeatMemo<Entry extends MemoEntry> {
 
   /** Remembers `entry` in place of any entry for the same request. */
   remember(entry: Entry): void {
-    const [entries, key] = this.slot(entry);
+    const entries = this.mapOf(entry);
+    const key = entry.authorization ?? entry.text;
     if (entries.size >= this.maxKeys && !entries.has(key)) entries.clear();
-    const others: MemoEntry[] = [];
-    for (let other = entries.get(key) as MemoEntry | undefined; other !== undefined && others.length < BODIES_PER_KEY - 1; other = other.next) {
-      if (other.text !== entry.text || other.contentType !== entry.contentType) others.push(other);
-    }
+    // Relink the other bodies under this key behind the new entry, at most BODIES_PER_KEY in all.
     let tail: MemoEntry = entry;
-    for (const other of others) tail = tail.next = other;
+    let kept = 1;
+    for (let other: MemoEntry | undefined = entries.get(key); other !== undefined && kept < BODIES_PER_KEY; ) {
+      const next: MemoEntry | undefined = other.next;
+      if (other.text !== entry.text || other.contentType !== entry.contentType) {
+        tail = tail.next = other;
+        kept++;
+      }
+      other = next;
+    }
     tail.next = undefined;
     entries.set(key, entry);
   }
 
   /** Forgets `entry` (no longer valid), keeping the other bodies under its key. */
   forget(entry: Entry): void {
-    const [entries, key] = this.slot(entry);
+    const entries = this.mapOf(entry);
+    const key = entry.authorization ?? entry.text;
     const head = entries.get(key);
     if (head === undefined) return;
     if (head === entry) {
@@ -92,7 +99,7 @@ export class RepeatMemo<Entry extends MemoEntry> {
     return this.byAuthorization.size + this.byBody.size;
   }
 
-  private slot(entry: MemoEntry): [Map<string, Entry>, string] {
-    return entry.authorization === undefined ? [this.byBody, entry.text] : [this.byAuthorization, entry.authorization];
+  private mapOf(entry: MemoEntry): Map<string, Entry> {
+    return entry.authorization === undefined ? this.byBody : this.byAuthorization;
   }
 }
