@@ -78,7 +78,7 @@ class TokenExchange {
     const text = this.first === undefined ? '' : this.rest === undefined ? this.first.toString('utf8') : Buffer.concat([this.first, ...this.rest]).toString('utf8');
     const { authorization, contentType } = this.headers;
     // The body is read by its content type inside the endpoint, only if this is not an exact repeat.
-    const answer = this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { kind: 'raw', contentType, text }, ip: this.path.clientAddress(this.request) });
+    const answer = this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text }, ip: this.path.clientAddress(this.request) });
     // An exact repeat is answered synchronously; only the full path returns a promise.
     if (!(answer instanceof Promise)) return this.respond(answer);
     answer.then(

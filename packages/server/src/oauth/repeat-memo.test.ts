@@ -8,7 +8,7 @@ interface Entry extends MemoEntry {
 
 const FORM = 'application/x-www-form-urlencoded';
 // The content type is an explicit argument: a default would turn an absent one into FORM.
-const rawWith = (authorization: string | undefined, text: string, contentType: string | undefined) => ({ authorization, body: { kind: 'raw' as const, contentType, text } });
+const rawWith = (authorization: string | undefined, text: string, contentType: string | undefined) => ({ authorization, body: { contentType, text } });
 const raw = (authorization: string | undefined, text: string) => rawWith(authorization, text, FORM);
 
 function entryFor(_memo: RepeatMemo<Entry>, request: ReturnType<typeof raw>, id: number): Entry {

@@ -1,9 +1,9 @@
-import type { RawBody } from './token-request.ts';
+import type { TokenRequestBody } from './token-request.ts';
 
 /** The raw parts of a token request that identify an exact repeat of it. */
 export interface RawTokenRequest {
   authorization: string | undefined;
-  body: RawBody;
+  body: TokenRequestBody;
 }
 
 /** An entry of the memo: the raw request it was made from, and what the caller keeps with it. */

@@ -10,14 +10,14 @@ import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { grantType as clientCredentials, resolveClientCredentialsGrantCached } from './grants/client-credentials.ts';
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
-import { readTokenParameters, rejectCredentialsInQuery, type RawBody, type TokenRequestBody } from './token-request.ts';
+import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
 import { RepeatMemo, type MemoEntry } from './repeat-memo.ts';
 
 /** A token request as the HTTP layer hands it over: no framework types. */
 export interface TokenEndpointRequest {
   query: Record<string, unknown> | undefined;
   authorization: string | undefined;
-  /** A `raw` body (not interpreted yet) makes the request eligible for the repeat-request memo. */
+  /** The body as received; read only when the request is not an exact repeat. */
   body: TokenRequestBody;
   ip: string;
 }
@@ -113,8 +113,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   // secret that matched has not expired, the client is not rate-limited, and its token is still fresh
   // in memory. Anything else takes the full path.
   const repeats = new RepeatMemo<RepeatedRequest>();
-  const isRaw = (request: TokenEndpointRequest): request is TokenEndpointRequest & { body: RawBody } =>
-    request.body.kind === 'raw' && (request.query === undefined || Object.keys(request.query).length === 0);
+  // A query string makes a request unusual (and possibly an error): it always takes the full path.
+  const hasQuery = (request: TokenEndpointRequest): boolean => request.query !== undefined && Object.keys(request.query).length > 0;
 
   /** Answers an exact repeat from memory, synchronously; undefined when the full path must run. */
   const answerRepeat = (request: TokenEndpointRequest, repeat: RepeatedRequest): TokenEndpointResponse | undefined => {
@@ -202,7 +202,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
           });
       outcome.outcome = minted ? 'minted' : 'cached';
       const scopeText = scopes.join(' ');
-      if (remember && request.body.kind === 'raw') {
+      if (remember) {
         const secret = client.secrets.find((candidate) => candidate.generation === secretGeneration);
         repeats.remember({
           authorization: request.authorization,
@@ -243,7 +243,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   };
 
   return (request) => {
-    if (!isRaw(request) || !repeats.accepts(request)) return answer(request, false);
+    if (hasQuery(request) || !repeats.accepts(request)) return answer(request, false);
     const repeat = repeats.get(request);
     return (repeat !== undefined && answerRepeat(request, repeat)) || answer(request, true);
   };

@@ -1,31 +1,25 @@
 import { InvalidRequest, quoteForDescription } from './errors.ts';
 
 /**
- * The token request body as the HTTP layer received it. `raw` is a body not interpreted yet (the
- * node:http fast path): it is read by its content type only when a request is not an exact repeat.
+ * The token request body as both HTTP paths (the node:http fast path and the Fastify route) hand it
+ * over: not interpreted yet. It is read by its content type (readTokenParameters) only when the
+ * request is not an exact repeat, and in one place for both paths, so they answer alike.
  */
-export type TokenRequestBody = ReadTokenBody | RawBody;
-
-/** A body as received, not interpreted yet. */
-export interface RawBody {
-  kind: 'raw';
+export interface TokenRequestBody {
   contentType: string | undefined;
   text: string;
 }
 
 /** A token request body read by its content type. */
-export type ReadTokenBody = { kind: 'form'; text: string } | { kind: 'json'; value: unknown } | { kind: 'none' };
+type ReadTokenBody = { kind: 'form'; text: string } | { kind: 'json'; value: unknown } | { kind: 'none' };
 
 /** The media type of a Content-Type header value, lower-cased, without parameters (charset=…). */
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
-/**
- * Interprets a token request body by its content type (RFC 6749 §3.2: form; JSON as the seed's
- * samples send it). Shared by the Fastify route and the node:http fast path so both behave alike.
- */
-export function readTokenBody(contentType: string | undefined, text: string): ReadTokenBody {
+/** Interprets a token request body by its content type (RFC 6749 §3.2: form; JSON as the seed's samples send it). */
+function readTokenBody(contentType: string | undefined, text: string): ReadTokenBody {
   const type = mediaType(contentType);
   if (type === 'application/x-www-form-urlencoded') return { kind: 'form', text };
   if (type === 'application/json') {
@@ -90,7 +84,7 @@ export function readTokenParameters(received: TokenRequestBody): TokenParameters
   const params: TokenParameters = new Map();
   const seen = new Set<string>();
   // An empty body without a content type is "no body", not an unsupported content type.
-  const body: ReadTokenBody = received.kind !== 'raw' ? received : received.text === '' && received.contentType === undefined ? { kind: 'none' } : readTokenBody(received.contentType, received.text);
+  const body: ReadTokenBody = received.text === '' && received.contentType === undefined ? { kind: 'none' } : readTokenBody(received.contentType, received.text);
 
   if (body.kind === 'none') {
     throw new InvalidRequest('the request has no body: send the parameters as application/x-www-form-urlencoded or application/json');
