@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import { SigningThread } from './signing-thread.ts';
+
+const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ed25519 = generateKeyPairSync('ed25519');
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+/** Checks a base64url JWS signature of `input` the way a verifier would (RFC 7518 §3). */
+function verifies(alg: string, input: string, signature: string, publicKey: KeyObject): boolean {
+  const bytes = Buffer.from(input);
+  const sig = Buffer.from(signature, 'base64url');
+  if (alg === 'ES256') return verify('sha256', bytes, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+  if (alg === 'RS256') return verify('sha256', bytes, publicKey, sig);
+  return verify(null, bytes, publicKey, sig);
+}
+
+describe('SigningThread', () => {
+  it('signs a burst larger than one batch, with several keys and algorithms, each answer for its own input', async () => {
+    const thread = new SigningThread();
+    const keys = [
+      { alg: 'ES256', pair: es256 },
+      { alg: 'EdDSA', pair: ed25519 },
+      { alg: 'RS256', pair: rsa },
+    ];
+    const jobs = Array.from({ length: 200 }, (_, i) => ({ ...keys[i % 3]!, input: `header.payload-${i}` }));
+    const signatures = await Promise.all(jobs.map((job) => thread.sign(job.alg, job.input, job.pair.privateKey)));
+    jobs.forEach((job, i) => expect(verifies(job.alg, job.input, signatures[i]!, job.pair.publicKey)).toBe(true));
+    // Answers are not interchangeable: a signature checked against its neighbour's input fails.
+    expect(verifies('ES256', jobs[3]!.input, signatures[0]!, es256.publicKey)).toBe(false);
+    await thread.close();
+  });
+
+  it('fails only the job whose key does not fit its algorithm', async () => {
+    const thread = new SigningThread();
+    const good = thread.sign('ES256', 'a.b', es256.privateKey);
+    const bad = thread.sign('RS256', 'a.b', ed25519.privateKey);
+    const alsoGood = thread.sign('EdDSA', 'c.d', ed25519.privateKey);
+    await expect(bad).rejects.toThrow(/signing failed/);
+    expect(verifies('ES256', 'a.b', await good, es256.publicKey)).toBe(true);
+    expect(verifies('EdDSA', 'c.d', await alsoGood, createPublicKey(ed25519.privateKey))).toBe(true);
+    await thread.close();
+  });
+
+  it('refuses an algorithm it does not implement without starting a thread', async () => {
+    const thread = new SigningThread();
+    await expect(thread.sign('HS256', 'a.b', es256.privateKey)).rejects.toThrow(TypeError);
+  });
+
+  it('fails what it owed when closed, and starts a new thread for the next signature', async () => {
+    const thread = new SigningThread();
+    await thread.sign('ES256', 'warm.up', es256.privateKey);
+    const owed = Promise.allSettled(Array.from({ length: 20 }, () => thread.sign('RS256', 'x.y', rsa.privateKey)));
+    // Let the batch leave for the thread, then close before it can answer all of it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await thread.close();
+    const settled = await owed;
+    expect(settled.some((result) => result.status === 'rejected')).toBe(true);
+    expect(verifies('ES256', 'after.close', await thread.sign('ES256', 'after.close', es256.privateKey), es256.publicKey)).toBe(true);
+    await thread.close();
+  });
+});

@@ -1,0 +1,105 @@
+import type { KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** The algorithms signing-thread.js implements. */
+export const SIGNING_ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'EdDSA'];
+
+type Job = { alg: string; input: string; key: KeyObject; resolve: (signature: string) => void; reject: (error: Error) => void };
+type Answer = { signatures: string[]; errors: [index: number, message: string][] };
+
+/** Most jobs per message: answers for a large burst start coming back before all of it is signed. */
+const MAX_BATCH = 64;
+
+/**
+ * Signs on a worker thread of its own, in batches. Minting a token is one signature, 20–40 µs of
+ * CPU; on the event loop that would cap minting at one core's worth. libuv's thread pool (what
+ * crypto.sign with a callback uses) takes it off the loop but costs a wake-up, a lock and a
+ * completion callback per signature; under load that overhead (futex calls, context switches) cost
+ * more than the signature. Here every signature requested in one turn of the event loop travels in
+ * one message and comes back in one: the per-signature overhead is a few array pushes.
+ * docs/decisions.md has the measurements.
+ */
+export class SigningThread {
+  private worker: Worker | undefined;
+  private queued: Job[] = [];
+  private flushScheduled = false;
+  /** Batches sent and not yet answered, oldest first: the thread answers in order. */
+  private readonly sent: Job[][] = [];
+
+  /** The base64url signature of `input` with `key` under `alg` (RFC 7515 compact serialization). */
+  sign(alg: string, input: string, key: KeyObject): Promise<string> {
+    if (!SIGNING_ALGORITHMS.includes(alg)) return Promise.reject(new TypeError(`unsupported signing algorithm ${alg}`));
+    return new Promise((resolve, reject) => {
+      this.queued.push({ alg, input, key, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After this turn of the event loop, so that every mint of the turn joins the batch.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Stops the thread; jobs still owed fail. A later sign() starts a new one. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.forget(worker, new Error('the signing thread was closed'));
+    await worker.terminate();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const jobs = this.queued;
+    this.queued = [];
+    let worker: Worker;
+    try {
+      worker = this.worker ??= this.start();
+    } catch (error) {
+      for (const job of jobs) job.reject(error as Error);
+      return;
+    }
+    for (let start = 0; start < jobs.length; start += MAX_BATCH) {
+      const batch = jobs.slice(start, start + MAX_BATCH);
+      // The keys of the batch, each once (almost always one: the active signing key).
+      const keys: KeyObject[] = [];
+      const keyIndexes = batch.map((job) => {
+        let index = keys.indexOf(job.key);
+        if (index < 0) index = keys.push(job.key) - 1;
+        return index;
+      });
+      if (this.sent.length === 0) worker.ref();
+      this.sent.push(batch);
+      worker.postMessage({ keys, keyIndexes, algs: batch.map((job) => job.alg), inputs: batch.map((job) => job.input) });
+    }
+  }
+
+  private start(): Worker {
+    const worker = new Worker(new URL('./signing-thread.js', import.meta.url));
+    worker.on('message', ({ signatures, errors }: Answer) => {
+      const batch = this.sent.shift();
+      // The thread keeps the process alive only while it owes answers.
+      if (this.sent.length === 0) worker.unref();
+      if (!batch) return;
+      const failed = new Map(errors);
+      for (let i = 0; i < batch.length; i++) {
+        const message = failed.get(i);
+        if (message === undefined) batch[i]!.resolve(signatures[i]!);
+        else batch[i]!.reject(new Error(`signing failed: ${message}`));
+      }
+    });
+    // A thread that dies fails what it owed; the next signature starts a new one.
+    worker.on('error', (error) => this.forget(worker, error));
+    worker.on('exit', (code) => this.forget(worker, new Error(`the signing thread stopped (exit code ${code})`)));
+    worker.unref();
+    return worker;
+  }
+
+  private forget(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    for (const batch of this.sent.splice(0)) for (const job of batch) job.reject(error);
+  }
+}
+
+/** The process's signing thread: one is enough to sign faster than one event loop can frame tokens. */
+export const sharedSigningThread = new SigningThread();
