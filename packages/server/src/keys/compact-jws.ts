@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { sharedSigningThread, type SigningThread } from './signing-thread.ts';
+import { sharedSigningThread, type Sealing, type SigningThread } from './signing-thread.ts';
 
 // RFC 7515 compact serialization, signing side only: BASE64URL(header) '.' BASE64URL(payload) '.'
 // BASE64URL(signature). Latchkey signs its own, trusted claims, so there is nothing to parse or
@@ -15,4 +15,11 @@ const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, thread: SigningThread = sharedSigningThread): Promise<string> {
   const signingInput = `${encode(header)}.${encode(payload)}`;
   return `${signingInput}.${await thread.sign(header.alg, signingInput, key)}`;
+}
+
+/** Like signCompactJws, and returns the token sealed with `sealing` as well, both done on the signing thread. */
+export async function signAndSealCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, thread: SigningThread = sharedSigningThread): Promise<{ token: string; sealed: string }> {
+  const signingInput = `${encode(header)}.${encode(payload)}`;
+  const { signature, sealed } = await thread.signAndSeal(header.alg, signingInput, key, sealing);
+  return { token: `${signingInput}.${signature}`, sealed };
 }

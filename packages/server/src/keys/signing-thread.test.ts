@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { SigningThread } from './signing-thread.ts';
+import { open } from './sealed-box.js';
 
 const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed25519 = generateKeyPairSync('ed25519');
@@ -39,6 +40,23 @@ describe('SigningThread', () => {
     await expect(bad).rejects.toThrow(/signing failed/);
     expect(verifies('ES256', 'a.b', await good, es256.publicKey)).toBe(true);
     expect(verifies('EdDSA', 'c.d', await alsoGood, createPublicKey(ed25519.privateKey))).toBe(true);
+    await thread.close();
+  });
+
+  it('seals each finished token with its own context when asked, next to jobs that only sign', async () => {
+    const thread = new SigningThread();
+    const sealKey = Buffer.alloc(32, 9);
+    const [first, plain, second] = await Promise.all([
+      thread.signAndSeal('ES256', 'h.p1', es256.privateKey, { key: sealKey, context: 'token:one' }),
+      thread.sign('ES256', 'h.p2', es256.privateKey),
+      thread.signAndSeal('EdDSA', 'h.p3', ed25519.privateKey, { key: sealKey, context: 'token:two' }),
+    ]);
+    expect(open(sealKey, first.sealed, 'token:one')).toBe(`h.p1.${first.signature}`);
+    expect(open(sealKey, second.sealed, 'token:two')).toBe(`h.p3.${second.signature}`);
+    expect(verifies('ES256', 'h.p2', plain, es256.publicKey)).toBe(true);
+    // Bound to its row: another context does not open it.
+    expect(() => open(sealKey, first.sealed, 'token:two')).toThrow();
+    expect(first.sealed).not.toContain(first.signature);
     await thread.close();
   });
 

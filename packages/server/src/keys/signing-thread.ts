@@ -4,14 +4,32 @@ import { Worker } from 'node:worker_threads';
 /** The algorithms signing-thread.js implements. */
 export const SIGNING_ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'EdDSA'];
 
-type Job = { alg: string; input: string; key: KeyObject; resolve: (signature: string) => void; reject: (error: Error) => void };
-type Answer = { signatures: string[]; errors: [index: number, message: string][] };
+/** How to seal the finished token: with which key, bound to which context (sealed-box.js). */
+export interface Sealing {
+  key: Buffer;
+  context: string;
+}
+
+/** A signature, and the sealed token (signing input '.' signature) when sealing was asked for. */
+export interface SignedAndSealed {
+  signature: string;
+  sealed: string;
+}
+
+type Job = { alg: string; input: string; key: KeyObject; sealing: Sealing | undefined; resolve: (answer: SignedAndSealed) => void; reject: (error: Error) => void };
+type Answer = { signatures: string[]; sealed: string[]; errors: [index: number, message: string][] };
+
+/** The index of `item` in `list`, appending it if it is not there yet. */
+function indexIn<T>(list: T[], item: T): number {
+  const index = list.indexOf(item);
+  return index >= 0 ? index : list.push(item) - 1;
+}
 
 /** Most jobs per message: answers for a large burst start coming back before all of it is signed. */
 const MAX_BATCH = 64;
 
 /**
- * Signs on a worker thread of its own, in batches. Minting a token is one signature, 20–40 µs of
+ * Signs (and seals, for the token cache) on a worker thread of its own, in batches. Minting a token is one signature, 20–40 µs of
  * CPU; on the event loop that would cap minting at one core's worth. libuv's thread pool (what
  * crypto.sign with a callback uses) takes it off the loop but costs a wake-up, a lock and a
  * completion callback per signature; under load that overhead (futex calls, context switches) cost
@@ -27,10 +45,22 @@ export class SigningThread {
   private readonly sent: Job[][] = [];
 
   /** The base64url signature of `input` with `key` under `alg` (RFC 7515 compact serialization). */
-  sign(alg: string, input: string, key: KeyObject): Promise<string> {
+  async sign(alg: string, input: string, key: KeyObject): Promise<string> {
+    return (await this.enqueue(alg, input, key, undefined)).signature;
+  }
+
+  /**
+   * Like sign(), and also seals the finished token `input.signature` with `sealing`: a token that is
+   * stored (the token cache) is sealed where it is signed, so the event loop does neither.
+   */
+  signAndSeal(alg: string, input: string, key: KeyObject, sealing: Sealing): Promise<SignedAndSealed> {
+    return this.enqueue(alg, input, key, sealing);
+  }
+
+  private enqueue(alg: string, input: string, key: KeyObject, sealing: Sealing | undefined): Promise<SignedAndSealed> {
     if (!SIGNING_ALGORITHMS.includes(alg)) return Promise.reject(new TypeError(`unsupported signing algorithm ${alg}`));
     return new Promise((resolve, reject) => {
-      this.queued.push({ alg, input, key, resolve, reject });
+      this.queued.push({ alg, input, key, sealing, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // After this turn of the event loop, so that every mint of the turn joins the batch.
@@ -60,22 +90,22 @@ export class SigningThread {
     }
     for (let start = 0; start < jobs.length; start += MAX_BATCH) {
       const batch = jobs.slice(start, start + MAX_BATCH);
-      // The keys of the batch, each once (almost always one: the active signing key).
+      // The keys of the batch, each once (almost always one of each: the active signing key and the
+      // token cache's seal key).
       const keys: KeyObject[] = [];
-      const keyIndexes = batch.map((job) => {
-        let index = keys.indexOf(job.key);
-        if (index < 0) index = keys.push(job.key) - 1;
-        return index;
-      });
+      const sealKeys: Buffer[] = [];
+      const keyIndexes = batch.map((job) => indexIn(keys, job.key));
+      const sealKeyIndexes = batch.map((job) => (job.sealing ? indexIn(sealKeys, job.sealing.key) : -1));
+      const sealContexts = batch.map((job) => job.sealing?.context ?? '');
       if (this.sent.length === 0) worker.ref();
       this.sent.push(batch);
-      worker.postMessage({ keys, keyIndexes, algs: batch.map((job) => job.alg), inputs: batch.map((job) => job.input) });
+      worker.postMessage({ keys, keyIndexes, algs: batch.map((job) => job.alg), inputs: batch.map((job) => job.input), sealKeys, sealKeyIndexes, sealContexts });
     }
   }
 
   private start(): Worker {
     const worker = new Worker(new URL('./signing-thread.js', import.meta.url));
-    worker.on('message', ({ signatures, errors }: Answer) => {
+    worker.on('message', ({ signatures, sealed, errors }: Answer) => {
       const batch = this.sent.shift();
       // The thread keeps the process alive only while it owes answers.
       if (this.sent.length === 0) worker.unref();
@@ -83,7 +113,7 @@ export class SigningThread {
       const failed = new Map(errors);
       for (let i = 0; i < batch.length; i++) {
         const message = failed.get(i);
-        if (message === undefined) batch[i]!.resolve(signatures[i]!);
+        if (message === undefined) batch[i]!.resolve({ signature: signatures[i]!, sealed: sealed[i]! });
         else batch[i]!.reject(new Error(`signing failed: ${message}`));
       }
     });

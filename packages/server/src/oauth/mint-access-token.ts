@@ -1,5 +1,6 @@
 import { randomBytesPooled } from '../support/random-pool.ts';
-import { signCompactJws } from '../keys/compact-jws.ts';
+import { signAndSealCompactJws } from '../keys/compact-jws.ts';
+import type { Sealing } from '../keys/signing-thread.ts';
 import type { Signer } from '../keys/key-store.ts';
 
 /** Everything that goes into one access token. */
@@ -18,15 +19,21 @@ export interface MintedToken {
   expiresAt: number;
 }
 
+/** A freshly minted token, and the same token sealed for storage (keys/sealed-box.js). */
+export interface SealedMintedToken extends MintedToken {
+  sealed: string;
+}
+
 /**
  * Signs an RFC 9068 JWT access token: header `typ: at+jwt` and `kid`; claims iss, sub (the client),
- * client_id, aud, iat, exp, jti, scope and Latchkey's `environment`.
+ * client_id, aud, iat, exp, jti, scope and Latchkey's `environment`. It comes back sealed with
+ * `sealing` as well, for the token cache to store.
  */
-export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: number, ttlSeconds: number): Promise<MintedToken> {
+export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims, now: number, ttlSeconds: number, sealing: Sealing): Promise<SealedMintedToken> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSeconds;
   // Claim order follows RFC 9068 §2.2; `environment` is Latchkey's.
-  const token = await signCompactJws(
+  const { token, sealed } = await signAndSealCompactJws(
     { alg: signer.alg, typ: 'at+jwt', kid: signer.kid },
     {
       iss: claims.issuer,
@@ -40,6 +47,7 @@ export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims,
       environment: claims.environmentId,
     },
     signer.privateKey,
+    sealing,
   );
-  return { token, issuedAt: iat * 1000, expiresAt: exp * 1000 };
+  return { token, issuedAt: iat * 1000, expiresAt: exp * 1000, sealed };
 }

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
-import { open, seal } from '../keys/sealed-box.ts';
-import type { MintedToken } from './mint-access-token.ts';
+import { open } from '../keys/sealed-box.js';
+import type { Sealing } from '../keys/signing-thread.ts';
+import type { MintedToken, SealedMintedToken } from './mint-access-token.ts';
 
 /** What identifies one cached token (design §4): equal keys get the same token. */
 export interface TokenCacheKey {
@@ -24,6 +25,13 @@ export interface TokenCacheOptions {
 
 function keyString(key: TokenCacheKey): string {
   return `${key.integrationId}\n${key.apiId}\n${key.scopes.join(' ')}\n${key.grantVersion}\n${key.secretGeneration}`;
+}
+
+/** What the process holds for one key: its token, and the mint under way for it, if any. */
+interface Slot {
+  token: MintedToken | undefined;
+  /** Concurrent misses for the key share this one mint (single-flight). */
+  flight: Promise<MintedToken> | undefined;
 }
 
 type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number };
@@ -116,8 +124,8 @@ class BatchedInserter {
  * compare-and-swap on the row lets exactly one instance replace a token that is due for renewal.
  */
 export class TokenCache {
-  private readonly memory = new Map<string, MintedToken>();
-  private readonly inFlight = new Map<string, Promise<MintedToken>>();
+  // One map, one entry per key: a miss looks the key up once and keeps the slot for the rest of it.
+  private readonly memory = new Map<string, Slot>();
   private readonly inserter: BatchedInserter;
   private replacedWhileFresh = 0;
 
@@ -140,29 +148,33 @@ export class TokenCache {
 
   /** The token in memory for `key` if it is fresh: the hot path, synchronous. */
   peek(key: TokenCacheKey): MintedToken | undefined {
-    const cached = this.memory.get(keyString(key));
+    const cached = this.memory.get(keyString(key))?.token;
     return this.isFresh(cached, this.options.clock.now()) ? cached : undefined;
   }
 
-  /** Returns the cached token for `key`, or mints one with `mint` and caches it. */
-  async getOrMint(key: TokenCacheKey, mint: () => MintedToken | Promise<MintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
+  /**
+   * Returns the cached token for `key`, or mints one with `mint` and caches it. `mint` also seals the
+   * token with the sealing it is given (the cache's key, bound to the row it will be stored in).
+   */
+  async getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
-    const cached = this.memory.get(id);
-    if (this.isFresh(cached, this.options.clock.now())) return { token: cached, minted: false };
-    let flight = this.inFlight.get(id);
+    let slot = this.memory.get(id);
+    if (slot === undefined) this.memory.set(id, (slot = { token: undefined, flight: undefined }));
+    else if (this.isFresh(slot.token, this.options.clock.now())) return { token: slot.token, minted: false };
     // Only the caller that started the flight, and only if its token won, reports a mint.
     let ours: MintedToken | undefined;
-    if (!flight) {
-      flight = this.fetchOrMint(id, key.integrationId, async () => (ours = await mint())).finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, flight);
+    let flight = slot.flight;
+    if (flight === undefined) {
+      const started = slot;
+      flight = started.flight = this.fetchOrMint(started, id, key.integrationId, mint, (token) => (ours = token)).finally(() => (started.flight = undefined));
     }
     const token = await flight;
     return { token, minted: token === ours };
   }
 
-  private async fetchOrMint(id: string, integrationId: string, mint: () => MintedToken | Promise<MintedToken>): Promise<MintedToken> {
+  private async fetchOrMint(slot: Slot, id: string, integrationId: string, mint: (sealing: Sealing) => Promise<SealedMintedToken>, onMinted: (token: MintedToken) => void): Promise<MintedToken> {
     const { database, tokenSealKey } = this.options;
-    const cacheKey = createHash('sha256').update(id).digest('hex');
+    const cacheKey = hash('sha256', id, 'hex');
     const context = `token:${cacheKey}`;
     const read = async () => {
       const row = await database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
@@ -171,32 +183,36 @@ export class TokenCache {
 
     // Insert first: for a key nobody holds yet (the common case of a miss) that is one statement.
     // Only when the insert conflicts do we read what another instance (or an earlier run) stored.
-    const fresh = await mint();
-    const values = { token_sealed: seal(tokenSealKey, fresh.token, context), issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
-    if (await this.inserter.insert({ cache_key: cacheKey, integration_id: integrationId, ...values })) return this.remember(id, fresh);
+    const minted = await mint({ key: tokenSealKey, context });
+    // Only the token and its times stay in memory, not the sealed copy.
+    const fresh: MintedToken = { token: minted.token, issuedAt: minted.issuedAt, expiresAt: minted.expiresAt };
+    onMinted(fresh);
+    const values = { token_sealed: minted.sealed, issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
+    if (await this.inserter.insert({ cache_key: cacheKey, integration_id: integrationId, ...values })) return this.remember(slot, fresh);
 
     const existing = await read();
-    if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(id, existing!.token);
-    if (!existing) return this.remember(id, fresh);
+    if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(slot, existing!.token);
+    if (!existing) return this.remember(slot, fresh);
     // Due for renewal: replace only the token we saw; if another instance renewed it first, adopt theirs.
     const updated = await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst();
-    if (updated.numUpdatedRows > 0n) return this.remember(id, fresh);
+    if (updated.numUpdatedRows > 0n) return this.remember(slot, fresh);
     const winner = await read();
-    return this.remember(id, winner?.token ?? fresh);
+    return this.remember(slot, winner?.token ?? fresh);
   }
 
-  private remember(id: string, token: MintedToken): MintedToken {
-    const previous = this.memory.get(id);
+  private remember(slot: Slot, token: MintedToken): MintedToken {
+    const previous = slot.token;
     // Replacing a token that is still fresh invalidates what callers hold (see epoch).
     if (previous !== undefined && previous !== token && this.isFresh(previous, this.options.clock.now())) this.replacedWhileFresh++;
-    this.memory.set(id, token);
+    slot.token = token;
     return token;
   }
 
   /** Drops tokens that can no longer be served from memory and from the table. */
   async sweep(): Promise<void> {
     const now = this.options.clock.now();
-    for (const [id, token] of this.memory) if (!this.isFresh(token, now)) this.memory.delete(id);
+    // A slot with a mint under way stays: the mint fills it in.
+    for (const [id, slot] of this.memory) if (slot.flight === undefined && !this.isFresh(slot.token, now)) this.memory.delete(id);
     await this.options.database.db.deleteFrom('token_cache').where('expires_at', '<', now).execute();
   }
 }

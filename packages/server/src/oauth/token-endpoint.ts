@@ -7,7 +7,7 @@ import type { ClientDirectory, ClientRecord } from './client-directory.ts';
 import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests, UnsupportedGrantType } from './errors.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
-import { grantType as clientCredentials, resolveClientCredentialsGrantCached } from './grants/client-credentials.ts';
+import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
@@ -186,7 +186,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.integrationId = client.integrationId;
       outcome.secretGeneration = secretGeneration;
 
-      const { api, scopes } = resolveClientCredentialsGrantCached(deps.apis, client, params);
+      const { api, scopes } = resolveClientCredentialsGrant(deps.apis, client, params);
       outcome.audience = api.audience;
       outcome.scopes = scopes;
 
@@ -196,9 +196,9 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       const inMemory = deps.tokenCache.peek(cacheKey);
       const { token, minted } = inMemory
         ? { token: inMemory, minted: false }
-        : await deps.tokenCache.getOrMint(cacheKey, () => {
+        : await deps.tokenCache.getOrMint(cacheKey, (sealing) => {
             const now = deps.clock.now();
-            return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds);
+            return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds, sealing);
           });
       outcome.outcome = minted ? 'minted' : 'cached';
       const scopeText = scopes.join(' ');

@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 
-// Each randomBytes() call crosses into OpenSSL for a few bytes; minting a token needs several such
-// small values (jti, nonce). Drawing them from a buffer refilled 4 KiB at a time costs a copy instead.
+// Each randomBytes() call crosses into OpenSSL for a few bytes; the event loop needs such small values
+// for every token and ID (a jti, an ID's random part). Drawing them from a buffer refilled 4 KiB at a
+// time costs a copy instead.
 // The bytes are the same CSPRNG output, and each is handed out once.
 
 const POOL_SIZE = 4096;

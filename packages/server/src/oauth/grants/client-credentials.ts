@@ -12,24 +12,6 @@ export interface ClientCredentialsGrant {
 /** The grant this module implements (RFC 6749 §4.4). */
 export const grantType = 'client_credentials';
 
-// Successful resolutions per client record and (audience, resource, scope) text. Clients send the
-// same request again and again; a record is replaced on any change, which drops its memo with it.
-const resolved = new WeakMap<ClientRecord, Map<string, ClientCredentialsGrant>>();
-
-/** Like resolveClientCredentialsGrant, remembering successful answers per client record (the hot path). */
-export function resolveClientCredentialsGrantCached(apis: ApiCatalogue, client: ClientRecord, params: TokenParameters): ClientCredentialsGrant {
-  const key = `${params.get('audience') ?? ''}\n${params.get('resource') ?? ''}\n${params.get('scope') ?? ''}`;
-  let memo = resolved.get(client);
-  const hit = memo?.get(key);
-  if (hit) return hit;
-  const grant = resolveClientCredentialsGrant(apis, client, params);
-  if (!memo) resolved.set(client, (memo = new Map()));
-  // Bounded: a client cycling through arbitrary scope strings cannot grow it without limit.
-  if (memo.size >= 256) memo.clear();
-  memo.set(key, grant);
-  return grant;
-}
-
 /**
  * Resolves the target API and scopes of a client-credentials request (RFC 6749 §4.4.2, RFC 8707 §2).
  * `audience` (Auth0's name, used by the seed) and `resource` (RFC 8707) both select the API; absent,

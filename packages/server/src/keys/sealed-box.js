@@ -1,14 +1,14 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { randomBytesPooled } from '../support/random-pool.ts';
-
 // AES-256-GCM with a random 96-bit nonce; the output is 'v1.' + base64url(nonce | ciphertext | tag).
 // The version prefix leaves room for a different scheme later without guessing at old rows.
+// Plain JavaScript (typed by sealed-box.d.ts) because the signing thread seals minted tokens too,
+// and worker threads do not get the tsx loader the server's TypeScript runs under.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1.';
 
 /** Encrypts and authenticates `plaintext`; `context` is bound as associated data (a row cannot be swapped into another). */
-export function seal(key: Buffer, plaintext: string, context: string): string {
-  const nonce = randomBytesPooled(12);
+export function seal(key, plaintext, context) {
+  const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(context));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
@@ -16,7 +16,7 @@ export function seal(key: Buffer, plaintext: string, context: string): string {
 }
 
 /** Reverses seal(); throws if the key, context or bytes are wrong. */
-export function open(key: Buffer, sealed: string, context: string): string {
+export function open(key, sealed, context) {
   if (!sealed.startsWith(VERSION)) throw new Error('sealed value has an unknown format version');
   const bytes = Buffer.from(sealed.slice(VERSION.length), 'base64url');
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
