@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
-import { CompiledQuery } from 'kysely';
 import type { Database } from '../storage/database.ts';
+import { MultiRowInsert } from '../storage/multi-row-insert.ts';
 import type { Clock } from '../support/clock.ts';
 import { open } from '../keys/sealed-box.js';
 import type { Sealing } from '../keys/signing-thread.ts';
@@ -47,9 +47,11 @@ const TOKEN_CACHE_COLUMNS = ['cache_key', 'integration_id', 'token_sealed', 'iss
 class BatchedInserter {
   private pending: { row: TokenCacheRow; resolve: (inserted: boolean) => void; reject: (error: unknown) => void }[] = [];
   private draining = false;
-  private readonly statements = new Map<number, string>();
+  private readonly statement: MultiRowInsert<'token_cache', (typeof TOKEN_CACHE_COLUMNS)[number]>;
 
-  constructor(private readonly database: Database) {}
+  constructor(private readonly database: Database) {
+    this.statement = new MultiRowInsert(database.db, 'token_cache', TOKEN_CACHE_COLUMNS, (query) => query.onConflict((oc) => oc.column('cache_key').doNothing()).returning('cache_key'));
+  }
 
   insert(row: TokenCacheRow): Promise<boolean> {
     return new Promise((resolve, reject) => {
@@ -74,40 +76,12 @@ class BatchedInserter {
     }
   }
 
-  /**
-   * The statement for `rows` rows, compiled by Kysely once per batch size: building and compiling a
-   * 500-row insert anew for every batch cost more event-loop time than sending it. The parameter
-   * order (rows in order, columns as in TOKEN_CACHE_COLUMNS) is checked against Kysely's own.
-   */
-  private insertSql(rows: number): string {
-    let text = this.statements.get(rows);
-    if (text === undefined) {
-      const sample = Array.from({ length: rows }, (_, i) => ({ cache_key: `k${i}`, integration_id: `i${i}`, token_sealed: `t${i}`, issued_at: i, expires_at: -i - 1 }));
-      const compiled = this.database.db
-        .insertInto('token_cache')
-        .values(sample)
-        .onConflict((oc) => oc.column('cache_key').doNothing())
-        .returning('cache_key')
-        .compile();
-      const expected = sample.flatMap((row) => TOKEN_CACHE_COLUMNS.map((column) => row[column]));
-      if (compiled.parameters.length !== expected.length || compiled.parameters.some((value, i) => value !== expected[i])) {
-        throw new Error('token_cache insert: Kysely bound the parameters in an unexpected order');
-      }
-      text = compiled.sql;
-      if (this.statements.size >= 500) this.statements.clear();
-      this.statements.set(rows, text);
-    }
-    return text;
-  }
-
   private async write(chunk: BatchedInserter['pending']): Promise<void> {
     // Two mints for one key in one batch (different instances cannot share a batch; one process
     // single-flights per key) would be a bug; de-duplicate anyway so ON CONFLICT semantics hold.
     const unique = [...new Map(chunk.map((item) => [item.row.cache_key, item.row])).values()];
     try {
-      const parameters: unknown[] = [];
-      for (const row of unique) parameters.push(row.cache_key, row.integration_id, row.token_sealed, row.issued_at, row.expires_at);
-      const { rows: inserted } = await this.database.db.executeQuery<{ cache_key: string }>(CompiledQuery.raw(this.insertSql(unique.length), parameters));
+      const { rows: inserted } = await this.database.db.executeQuery<{ cache_key: string }>(this.statement.compile(unique));
       const keys = new Set(inserted.map((r) => r.cache_key));
       for (const item of chunk) item.resolve(keys.has(item.row.cache_key));
     } catch (error) {

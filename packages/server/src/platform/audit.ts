@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.ts';
 import type { Database } from '../storage/database.ts';
 import { newId } from '../support/ids.ts';
+import { MultiRowInsert } from '../storage/multi-row-insert.ts';
 
 /** Who did something. */
 export type Actor =
@@ -77,11 +78,17 @@ function toRow(context: ActionContext, entry: AuditEntryInput) {
   };
 }
 
+const AUDIT_COLUMNS = ['id', 'at', 'environment_id', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'ip', 'outcome', 'details'] as const;
+// One compiled statement per batch size and database (storage/multi-row-insert.ts).
+const batchInserts = new WeakMap<Kysely<Schema>, MultiRowInsert<'audit_log', (typeof AUDIT_COLUMNS)[number]>>();
+
 /** Appends many entries at once (the token endpoint's buffered entries). */
 export async function recordAuditBatch(db: Kysely<Schema>, entries: { context: ActionContext; entry: AuditEntryInput }[]): Promise<void> {
+  let insert = batchInserts.get(db);
+  if (!insert) batchInserts.set(db, (insert = new MultiRowInsert(db, 'audit_log', AUDIT_COLUMNS)));
   // Chunks keep each statement under SQLite's bound-parameter limit.
   for (let i = 0; i < entries.length; i += 500) {
-    await db.insertInto('audit_log').values(entries.slice(i, i + 500).map((e) => toRow(e.context, e.entry))).execute();
+    await db.executeQuery(insert.compile(entries.slice(i, i + 500).map((e) => toRow(e.context, e.entry))));
   }
 }
 
