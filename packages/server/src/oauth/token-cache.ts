@@ -120,27 +120,26 @@ export class TokenCache {
     return token !== undefined && token.expiresAt - now > this.options.refreshWindowSeconds * 1000;
   }
 
-  /** The token in memory for `key` if it is fresh: the hot path, synchronous. */
-  peek(key: TokenCacheKey): MintedToken | undefined {
-    const cached = this.memory.get(keyString(key))?.token;
-    return this.isFresh(cached, this.options.clock.now()) ? cached : undefined;
-  }
-
   /**
-   * Returns the cached token for `key`, or mints one with `mint` and caches it. `mint` also seals the
-   * token with the sealing it is given (the cache's key, bound to the row it will be stored in).
+   * The token for `key`: synchronously when a fresh one is in memory (the hot path), otherwise a
+   * promise of the one minted with `mint` and cached. `mint` also seals the token with the sealing it
+   * is given (the cache's key, bound to the row it will be stored in).
    */
-  async getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
+  getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): { token: MintedToken; minted: boolean } | Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
     let slot = this.memory.get(id);
     if (slot === undefined) this.memory.set(id, (slot = { token: undefined, flight: undefined }));
     else if (this.isFresh(slot.token, this.options.clock.now())) return { token: slot.token, minted: false };
+    return this.join(slot, id, key.integrationId, mint);
+  }
+
+  /** Waits for the slot's mint, starting it if none is under way. */
+  private async join(slot: Slot, id: string, integrationId: string, mint: (sealing: Sealing) => Promise<SealedMintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     // Only the caller that started the flight, and only if its token won, reports a mint.
     let ours: MintedToken | undefined;
     let flight = slot.flight;
     if (flight === undefined) {
-      const started = slot;
-      flight = started.flight = this.fetchOrMint(started, id, key.integrationId, mint, (token) => (ours = token)).finally(() => (started.flight = undefined));
+      flight = slot.flight = this.fetchOrMint(slot, id, integrationId, mint, (token) => (ours = token)).finally(() => (slot.flight = undefined));
     }
     const token = await flight;
     return { token, minted: token === ours };
@@ -150,11 +149,6 @@ export class TokenCache {
     const { database, tokenSealKey } = this.options;
     const cacheKey = hash('sha256', id, 'hex');
     const context = `token:${cacheKey}`;
-    const read = async () => {
-      const row = await database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
-      return row ? { row, token: { token: open(tokenSealKey, row.token_sealed, context), issuedAt: row.issued_at, expiresAt: row.expires_at } } : null;
-    };
-
     // Insert first: for a key nobody holds yet (the common case of a miss) that is one statement.
     // Only when the insert conflicts do we read what another instance (or an earlier run) stored.
     const minted = await mint({ key: tokenSealKey, context });
@@ -164,14 +158,20 @@ export class TokenCache {
     const values = { token_sealed: minted.sealed, issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
     if (await this.inserter.insert({ cache_key: cacheKey, integration_id: integrationId, ...values })) return this.remember(slot, fresh);
 
-    const existing = await read();
+    const existing = await this.readRow(cacheKey, context);
     if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(slot, existing!.token);
     if (!existing) return this.remember(slot, fresh);
     // Due for renewal: replace only the token we saw; if another instance renewed it first, adopt theirs.
     const updated = await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst();
     if (updated.numUpdatedRows > 0n) return this.remember(slot, fresh);
-    const winner = await read();
+    const winner = await this.readRow(cacheKey, context);
     return this.remember(slot, winner?.token ?? fresh);
+  }
+
+  /** The row another instance (or an earlier run) stored for `cacheKey`, with its token opened. */
+  private async readRow(cacheKey: string, context: string) {
+    const row = await this.options.database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
+    return row ? { row, token: { token: open(this.options.tokenSealKey, row.token_sealed, context), issuedAt: row.issued_at, expiresAt: row.expires_at } } : null;
   }
 
   private remember(slot: Slot, token: MintedToken): MintedToken {

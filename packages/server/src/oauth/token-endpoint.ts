@@ -193,13 +193,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration };
       // Read before the token: a memo entry must not outlive a replacement made while it is written.
       const cacheEpoch = deps.tokenCache.epoch;
-      const inMemory = deps.tokenCache.peek(cacheKey);
-      const { token, minted } = inMemory
-        ? { token: inMemory, minted: false }
-        : await deps.tokenCache.getOrMint(cacheKey, (sealing) => {
-            const now = deps.clock.now();
-            return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds, sealing);
-          });
+      const found = deps.tokenCache.getOrMint(cacheKey, (sealing) => {
+        const now = deps.clock.now();
+        return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds, sealing);
+      });
+      const { token, minted } = found instanceof Promise ? await found : found;
       outcome.outcome = minted ? 'minted' : 'cached';
       const scopeText = scopes.join(' ');
       if (remember) {
