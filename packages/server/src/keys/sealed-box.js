@@ -2,13 +2,14 @@
 // The version prefix leaves room for a different scheme later without guessing at old rows.
 // Plain JavaScript (typed by sealed-box.d.ts) because the signing thread seals minted tokens too,
 // and worker threads do not get the tsx loader the server's TypeScript runs under.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesPooled } from '../support/random-pool.js';
 
 const VERSION = 'v1.';
 
 /** Encrypts and authenticates `plaintext`; `context` is bound as associated data (a row cannot be swapped into another). */
 export function seal(key, plaintext, context) {
-  const nonce = randomBytes(12);
+  const nonce = randomBytesPooled(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(context));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

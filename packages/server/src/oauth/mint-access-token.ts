@@ -1,4 +1,4 @@
-import { randomBytesPooled } from '../support/random-pool.ts';
+import { randomBytesPooled } from '../support/random-pool.js';
 import { signAndSealCompactJws } from '../keys/compact-jws.ts';
 import type { Sealing } from '../keys/signing-thread.ts';
 import type { Signer } from '../keys/key-store.ts';

@@ -1,4 +1,4 @@
-import { randomBytesPooled } from './random-pool.ts';
+import { randomBytesPooled } from './random-pool.js';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
