@@ -1,25 +1,25 @@
 import type { KeyObject } from 'node:crypto';
-import { sharedSigningThread, type Sealing, type SigningThread } from './signing-thread.ts';
+import { sharedSigningThreads, type Sealing, type Signatures } from './signing-thread.ts';
 
 // RFC 7515 compact serialization, signing side only: BASE64URL(header) '.' BASE64URL(payload) '.'
 // BASE64URL(signature). Latchkey signs its own, trusted claims, so there is nothing to parse or
 // validate here; everything that *verifies* a token (tests, @latchkey/resource) uses jose.
 // Why not jose's SignJWT: in Node it signs through WebCrypto, whose per-call overhead costs about
 // four times the signature itself (docs/decisions.md). node:crypto.sign runs the same OpenSSL
-// signature without it; it runs on the signing thread (signing-thread.ts), so minting uses a second
+// signature without it; it runs on the signing threads (signing-thread.ts), so minting uses a second
 // core while the event loop only frames the token.
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Signs `payload` with `header` (which must carry the `alg` of `key`), on the signing thread. */
-export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, thread: SigningThread = sharedSigningThread): Promise<string> {
+/** Signs `payload` with `header` (which must carry the `alg` of `key`), on a signing thread. */
+export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, signatures: Signatures = sharedSigningThreads): Promise<string> {
   const signingInput = `${encode(header)}.${encode(payload)}`;
-  return `${signingInput}.${await thread.sign(header.alg, signingInput, key)}`;
+  return `${signingInput}.${await signatures.sign(header.alg, signingInput, key)}`;
 }
 
-/** Like signCompactJws, and returns the token sealed with `sealing` as well, both done on the signing thread. */
-export async function signAndSealCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, thread: SigningThread = sharedSigningThread): Promise<{ token: string; sealed: string }> {
+/** Like signCompactJws, and returns the token sealed with `sealing` as well, both done on a signing thread. */
+export async function signAndSealCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, signatures: Signatures = sharedSigningThreads): Promise<{ token: string; sealed: string }> {
   const signingInput = `${encode(header)}.${encode(payload)}`;
-  const { signature, sealed } = await thread.signAndSeal(header.alg, signingInput, key, sealing);
+  const { signature, sealed } = await signatures.signAndSeal(header.alg, signingInput, key, sealing);
   return { token: `${signingInput}.${signature}`, sealed };
 }

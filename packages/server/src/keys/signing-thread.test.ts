@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
-import { SigningThread } from './signing-thread.ts';
+import { SigningThread, SigningThreads } from './signing-thread.ts';
 import { open } from './sealed-box.js';
 
 const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -76,5 +76,20 @@ describe('SigningThread', () => {
     expect(settled.some((result) => result.status === 'rejected')).toBe(true);
     expect(verifies('ES256', 'after.close', await thread.sign('ES256', 'after.close', es256.privateKey), es256.publicKey)).toBe(true);
     await thread.close();
+  });
+});
+
+describe('SigningThreads', () => {
+  it('spreads a burst over its threads and gives every caller the answer for its own input', async () => {
+    const threads = new SigningThreads(3);
+    const inputs = Array.from({ length: 90 }, (_, i) => `header.payload-${i}`);
+    const sealKey = Buffer.alloc(32, 5);
+    const answers = await Promise.all(inputs.map((input, i) => threads.signAndSeal('ES256', input, es256.privateKey, { key: sealKey, context: `token:${i}` })));
+    answers.forEach((answer, i) => {
+      expect(verifies('ES256', inputs[i]!, answer.signature, es256.publicKey)).toBe(true);
+      expect(open(sealKey, answer.sealed, `token:${i}`)).toBe(`${inputs[i]}.${answer.signature}`);
+    });
+    expect(verifies('ES256', 'a.b', await threads.sign('ES256', 'a.b', es256.privateKey), es256.publicKey)).toBe(true);
+    await threads.close();
   });
 });
