@@ -27,6 +27,17 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
     });
     afterAll(async () => lk?.close());
 
+    it('exposes outcome counts and dropped audit entries (none) at /metrics', async () => {
+      await tokenFor(lk, clientId, secret);
+      await tokenFor(lk, clientId, secret);
+      await tokenFor(lk, clientId, 'wrong');
+      const text = await (await fetch(`${lk.url}/metrics`)).text();
+      const value = (line: RegExp) => Number(text.match(line)?.[1]);
+      expect(value(/^latchkey_token_requests_total\{outcome="cached"\} (\d+)$/m) + value(/^latchkey_token_requests_total\{outcome="minted"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
+      expect(value(/^latchkey_token_requests_total\{outcome="invalid_client"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+      expect(text).toMatch(/^latchkey_audit_entries_dropped_total 0$/m);
+    });
+
     it('answers 200 with exactly the RFC 6749 §5.1 fields and no-store headers', async () => {
       const { res, body } = await tokenFor(lk, clientId, secret);
       expect(res.status).toBe(200);

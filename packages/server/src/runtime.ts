@@ -97,11 +97,14 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     onError: (error) => logger.warn({ err: error }, 'could not read the change feed; will retry'),
   });
 
-  const metrics = createMetrics(database);
-  shareRegistryWithPrimary(metrics.registry);
-  const usage = new UsageRecorder(database, clock, (error) => logger.warn({ err: error }, 'could not write usage counters; they are lost'));
-  // Every 2 s: minted tokens are audited one by one, and smaller flushes keep each pause short.
+  const usage = new UsageRecorder(database, clock, (error) => logger.warn({ err: error }, 'could not write usage counters and audit entries; they are kept for the next flush'), {
+    onAuditDropped: (count) => logger.warn({ count }, 'token.issue audit entries dropped: the audit buffer was full because the database could not keep up'),
+  });
+  // Every 2 s (sooner when 2,000 audit entries are waiting): minted tokens are audited one by one,
+  // and smaller flushes keep each pause short.
   usage.start(2);
+  const metrics = createMetrics(database, { auditEntriesDropped: () => usage.auditEntriesDropped });
+  shareRegistryWithPrimary(metrics.registry);
 
   const maintenance = setInterval(() => {
     const now = clock.now();

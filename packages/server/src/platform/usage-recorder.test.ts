@@ -71,4 +71,53 @@ describe.each(DIALECTS)('UsageRecorder (%s)', (dialect) => {
     await recorder.flush();
     expect((await readUsage(database, integrationId, '2026-05-02'))[0]).toMatchObject({ tokensMinted: before.tokensMinted + 2 });
   });
+
+  const issuedEntries = async () => Number((await database.db.selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).where('action', '=', 'token.issue').executeTakeFirstOrThrow()).n);
+
+  it('writes a burst of minted tokens early instead of dropping audit entries past the buffer', async () => {
+    const before = await issuedEntries();
+    const dropped: number[] = [];
+    const recorder = new UsageRecorder(database, clock, (error) => {
+      throw error;
+    }, { onAuditDropped: (count) => dropped.push(count) });
+    recorder.start(3600); // the timer never fires in this test: only early flushes can help
+    // 25,000 mints in about a second, more than twice the 10,000-entry buffer, while the timer
+    // sleeps: without early flushes 15,000 would be dropped.
+    for (let i = 0; i < 25_000; i++) {
+      recorder.record(event('minted'));
+      if (i % 250 === 249) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await recorder.stop();
+    expect(recorder.auditEntriesDropped).toBe(0);
+    expect(dropped).toEqual([]);
+    expect((await issuedEntries()) - before).toBe(25_000);
+  });
+
+  it('counts and reports the entries it had to drop when the database cannot keep up', async () => {
+    const before = await issuedEntries();
+    const dropped: number[] = [];
+    const recorder = new UsageRecorder(database, clock, (error) => {
+      throw error;
+    }, { maxAuditBuffer: 50, onAuditDropped: (count) => dropped.push(count) });
+    // Not started, so nothing flushes early: 80 entries into a buffer of 50.
+    for (let i = 0; i < 80; i++) recorder.record(event('minted'));
+    await recorder.flush();
+    expect(recorder.auditEntriesDropped).toBe(30);
+    expect(dropped).toEqual([30]);
+    expect((await issuedEntries()) - before).toBe(50);
+  });
+
+  it('writes what was recorded during a flush when flushed again at once', async () => {
+    const before = await issuedEntries();
+    const recorder = new UsageRecorder(database, clock, (error) => {
+      throw error;
+    });
+    recorder.record(event('minted'));
+    const first = recorder.flush();
+    recorder.record(event('minted'));
+    // Called while the first is under way: it must not settle for the first flush alone.
+    await recorder.flush();
+    await first;
+    expect((await issuedEntries()) - before).toBe(2);
+  });
 });

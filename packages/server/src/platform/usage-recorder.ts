@@ -6,6 +6,8 @@ import { recordAuditBatch, type ActionContext, type AuditEntryInput } from './au
 /** Rows per statement when flushing (well under SQLite's bound-parameter limit). */
 const WRITE_CHUNK = 200;
 const AUDIT_CHUNK = 500;
+/** Buffered audit entries that start a flush before the timer does (a burst of minting). */
+const AUDIT_EARLY_FLUSH = 2_000;
 
 interface DayCounts {
   integrationId: string;
@@ -45,13 +47,20 @@ export class UsageRecorder {
   // The UTC day of the current request, recomputed only when a day boundary is crossed.
   private day = '';
   private dayEndsAt = 0;
+  private droppedSinceFlush = 0;
+  /** Audit entries dropped because the buffer was full, since start (a metric). */
+  auditEntriesDropped = 0;
 
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void,
-    private readonly maxAuditBuffer = 10_000,
+    private readonly options: { maxAuditBuffer?: number; onAuditDropped?: (count: number) => void } = {},
   ) {}
+
+  private get maxAuditBuffer(): number {
+    return this.options.maxAuditBuffer ?? 10_000;
+  }
 
   /** Starts periodic flushing. */
   start(flushSeconds: number): void {
@@ -84,7 +93,13 @@ export class UsageRecorder {
       }
     }
     // Cached hits are counted, not audited one by one (checklist 30).
-    if (event.outcome === 'cached' || this.audit.length >= this.maxAuditBuffer) return;
+    if (event.outcome === 'cached') return;
+    if (this.audit.length >= this.maxAuditBuffer) {
+      // Only while the database cannot keep up or is down: a full buffer starts flushes early.
+      this.droppedSinceFlush++;
+      this.auditEntriesDropped++;
+      return;
+    }
     this.audit.push({
       context: { actor: { type: 'integration', id: event.clientId ?? 'unknown', environmentId: event.environmentId ?? '' }, ip: event.ip },
       entry: {
@@ -97,11 +112,15 @@ export class UsageRecorder {
         details: { scopes: event.scopes },
       },
     });
+    // Minting thousands of tokens a second fills the buffer long before the timer fires.
+    if (this.audit.length >= AUDIT_EARLY_FLUSH && this.timer !== undefined && this.flushing === null) void this.flush();
   }
 
   /** Writes everything counted so far. */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => {
+    // A flush under way writes only what was recorded before it began: wait for it, then write the rest.
+    if (this.flushing !== null) return this.flushing.then(() => this.flush());
+    this.flushing = this.write().finally(() => {
       this.flushing = null;
     });
     return this.flushing;
@@ -121,6 +140,10 @@ export class UsageRecorder {
     this.earlier = [];
     this.lastUsed = new Map();
     this.audit = [];
+    if (this.droppedSinceFlush > 0) {
+      this.options.onAuditDropped?.(this.droppedSinceFlush);
+      this.droppedSinceFlush = 0;
+    }
     if (counts.length === 0 && lastUsed.length === 0 && audit.length === 0) return;
     try {
       // A few statements per flush whatever the number of integrations: the write holds the

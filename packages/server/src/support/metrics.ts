@@ -16,7 +16,7 @@ export interface Metrics {
  * Creates a registry per runtime (tests run several in one process, so nothing is global).
  * Recording costs a counter increment and a histogram bucket update on the hot path.
  */
-export function createMetrics(database: Database): Metrics {
+export function createMetrics(database: Database, sources: { auditEntriesDropped?: () => number } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   // Successful requests are counted in plain numbers and folded into the counter when it is read:
@@ -40,6 +40,15 @@ export function createMetrics(database: Database): Metrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
     registers: [registry],
   });
+  const readDropped = sources.auditEntriesDropped;
+  if (readDropped) {
+    let reported = 0;
+    new Counter({ name: 'latchkey_audit_entries_dropped_total', help: 'token.issue audit entries dropped because the audit buffer was full (the database could not keep up)', registers: [registry], collect() {
+      const total = readDropped();
+      this.inc(total - reported);
+      reported = total;
+    } });
+  }
   const pool = database.pool;
   if (pool) {
     new Gauge({ name: 'latchkey_db_pool_connections', help: 'PostgreSQL pool connections', labelNames: ['state'], registers: [registry], collect() {
