@@ -2,16 +2,8 @@
 // TypeScript runs under). It receives batches of JWS signing inputs and answers with their
 // signatures, in order; see signing-thread.ts for why.
 import { parentPort } from 'node:worker_threads';
-import { sign } from 'node:crypto';
 import { seal } from './sealed-box.js';
-
-/** How each supported `alg` maps onto node:crypto.sign (RFC 7518 §3). */
-const SIGNERS = {
-  // ECDSA signatures in JWS are the raw r||s concatenation (RFC 7518 §3.4), not DER.
-  ES256: (input, key) => sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' }),
-  RS256: (input, key) => sign('sha256', input, key),
-  EdDSA: (input, key) => sign(null, input, key),
-};
+import { SIGNERS } from './jws-signers.js';
 
 // A batch: `keys` (KeyObjects arrive cloned) and, per job, the index of its key, its alg and its
 // signing input; for jobs to seal, the index of the seal key in `sealKeys` (-1: none) and the seal
@@ -23,7 +15,7 @@ parentPort.on('message', ({ keys, keyIndexes, algs, inputs, sealKeys, sealKeyInd
   const errors = [];
   for (let i = 0; i < inputs.length; i++) {
     try {
-      const signer = SIGNERS[algs[i]];
+      const signer = Object.hasOwn(SIGNERS, algs[i]) ? SIGNERS[algs[i]] : undefined;
       if (!signer) throw new TypeError(`unsupported signing algorithm ${algs[i]}`);
       const signature = signer(Buffer.from(inputs[i]), keys[keyIndexes[i]]).toString('base64url');
       const sealedToken = sealKeyIndexes[i] < 0 ? '' : seal(sealKeys[sealKeyIndexes[i]], `${inputs[i]}.${signature}`, sealContexts[i]);

@@ -1,9 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { SIGNERS } from './jws-signers.js';
 
-/** The algorithms signing-thread.js implements. */
-export const SIGNING_ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'EdDSA'];
 
 /** How to seal the finished token: with which key, bound to which context (sealed-box.js). */
 export interface Sealing {
@@ -50,8 +49,6 @@ export class SigningThread {
   /** Batches sent and not yet answered, oldest first: the thread answers in order. */
   private readonly sent: Job[][] = [];
 
-  constructor(private readonly maxBatch = MAX_BATCH) {}
-
   /** The base64url signature of `input` with `key` under `alg` (RFC 7515 compact serialization). */
   async sign(alg: string, input: string, key: KeyObject): Promise<string> {
     return (await this.enqueue(alg, input, key, undefined)).signature;
@@ -66,7 +63,7 @@ export class SigningThread {
   }
 
   private enqueue(alg: string, input: string, key: KeyObject, sealing: Sealing | undefined): Promise<SignedAndSealed> {
-    if (!SIGNING_ALGORITHMS.includes(alg)) return Promise.reject(new TypeError(`unsupported signing algorithm ${alg}`));
+    if (!Object.hasOwn(SIGNERS, alg)) return Promise.reject(new TypeError(`unsupported signing algorithm ${alg}`));
     return new Promise((resolve, reject) => {
       this.queued.push({ alg, input, key, sealing, resolve, reject });
       if (!this.flushScheduled) {
@@ -96,8 +93,8 @@ export class SigningThread {
       for (const job of jobs) job.reject(error as Error);
       return;
     }
-    for (let start = 0; start < jobs.length; start += this.maxBatch) {
-      const batch = jobs.slice(start, start + this.maxBatch);
+    for (let start = 0; start < jobs.length; start += MAX_BATCH) {
+      const batch = jobs.slice(start, start + MAX_BATCH);
       // The keys of the batch, each once (almost always one of each: the active signing key and the
       // token cache's seal key).
       const keys: KeyObject[] = [];
