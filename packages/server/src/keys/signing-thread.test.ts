@@ -63,6 +63,9 @@ describe('SigningThread', () => {
   it('refuses an algorithm it does not implement without starting a thread', async () => {
     const thread = new SigningThread();
     await expect(thread.sign('HS256', 'a.b', es256.privateKey)).rejects.toThrow(TypeError);
+    // Names of Object.prototype members are not algorithms either.
+    await expect(thread.sign('constructor', 'a.b', es256.privateKey)).rejects.toThrow(TypeError);
+    await expect(thread.sign('__proto__', 'a.b', es256.privateKey)).rejects.toThrow(TypeError);
   });
 
   it('fails what it owed when closed, and starts a new thread for the next signature', async () => {
