@@ -11,14 +11,11 @@ import { sharedSigningThreads, type Sealing, type Signatures } from './signing-t
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Signs `payload` with `header` (which must carry the `alg` of `key`), on a signing thread. */
-export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, signatures: Signatures = sharedSigningThreads): Promise<string> {
-  const signingInput = `${encode(header)}.${encode(payload)}`;
-  return `${signingInput}.${await signatures.sign(header.alg, signingInput, key)}`;
-}
-
-/** Like signCompactJws, and returns the token sealed with `sealing` as well, both done on a signing thread. */
-export async function signAndSealCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, signatures: Signatures = sharedSigningThreads): Promise<{ token: string; sealed: string }> {
+/**
+ * Signs `payload` with `header` (which must carry the `alg` of `key`) on a signing thread, and seals
+ * the finished token with `sealing` there too: every token Latchkey signs is stored sealed.
+ */
+export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, signatures: Signatures = sharedSigningThreads): Promise<{ token: string; sealed: string }> {
   const signingInput = `${encode(header)}.${encode(payload)}`;
   const { signature, sealed } = await signatures.signAndSeal(header.alg, signingInput, key, sealing);
   return { token: `${signingInput}.${signature}`, sealed };

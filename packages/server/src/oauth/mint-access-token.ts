@@ -1,5 +1,5 @@
 import { randomBytesPooled } from '../support/random-pool.js';
-import { signAndSealCompactJws } from '../keys/compact-jws.ts';
+import { signCompactJws } from '../keys/compact-jws.ts';
 import type { Sealing } from '../keys/signing-thread.ts';
 import type { Signer } from '../keys/key-store.ts';
 
@@ -33,7 +33,7 @@ export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims,
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSeconds;
   // Claim order follows RFC 9068 §2.2; `environment` is Latchkey's.
-  const { token, sealed } = await signAndSealCompactJws(
+  const { token, sealed } = await signCompactJws(
     { alg: signer.alg, typ: 'at+jwt', kid: signer.kid },
     {
       iss: claims.issuer,

@@ -56,11 +56,11 @@ export class UsageRecorder {
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void,
     private readonly options: { maxAuditBuffer?: number; onAuditDropped?: (count: number) => void } = {},
-  ) {}
-
-  private get maxAuditBuffer(): number {
-    return this.options.maxAuditBuffer ?? 10_000;
+  ) {
+    this.maxAuditBuffer = options.maxAuditBuffer ?? 10_000;
   }
+
+  private readonly maxAuditBuffer: number;
 
   /** Starts periodic flushing. */
   start(flushSeconds: number): void {
