@@ -96,8 +96,12 @@ function openPostgres(connectionString: string, max: number): Database {
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client losing its server must not crash the process; the next query reconnects.
+  // A client losing its server (shutdown, a terminated session) must not crash the process. The pool
+  // reports idle clients here; a checked-out client with no query running reports on itself, and
+  // node-postgres listens there only while the client is idle. Either way its next query fails and
+  // the pool drops the client on release; the next checkout reconnects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', pool, close: () => db.destroy() };
 }
