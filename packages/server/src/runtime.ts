@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from './config/load-config.ts';
 import type { Database } from './storage/database.ts';
@@ -11,6 +12,7 @@ import { ClientDirectory } from './oauth/client-directory.ts';
 import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
 import { DatabaseFailureStore, RedisFailureStore, type SharedFailureStore } from './oauth/shared-failure-store.ts';
 import { TokenCache } from './oauth/token-cache.ts';
+import { ServingLease } from './storage/serving-lease.ts';
 import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointResponse } from './oauth/token-endpoint.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
 import { createPlatformDeps } from './platform/platform-deps.ts';
@@ -70,7 +72,24 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   await reloadKeys();
 
   const directory = new ClientDirectory(database);
-  const tokenCache = new TokenCache({ database, clock, tokenSealKey: keys.tokenSealKey, refreshWindowSeconds: config.tokenRefreshWindowSeconds });
+  // On SQLite one serving process holds the serving lease (storage/serving-lease.ts) and is then the
+  // only writer of the token table, so it answers a new token before storing it (token-cache.ts).
+  // node:cluster workers share their primary's lease and store before answering, as on PostgreSQL.
+  let tokenCache: TokenCache | undefined;
+  const lease =
+    database.dialect === 'sqlite' && cluster.isPrimary
+      ? await ServingLease.acquire({
+          database,
+          clock,
+          onLost: () => {
+            logger.error('another server took over this SQLite database (this one stalled past its serving lease); storing every token before answering from now on');
+            tokenCache?.stopStoringBehind();
+          },
+        })
+      : undefined;
+  const soleWriter = lease ? { onStoreError: (error: unknown) => logger.warn({ err: error }, 'could not store an issued token in the token cache table; after a restart its client gets a new one') } : undefined;
+  tokenCache = new TokenCache({ database, clock, tokenSealKey: keys.tokenSealKey, refreshWindowSeconds: config.tokenRefreshWindowSeconds, soleWriter });
+  await tokenCache.loadStoredKeys();
   let failureStore: SharedFailureStore = new DatabaseFailureStore(database);
   if (config.redisUrl) {
     const redis = new RedisFailureStore(config.redisUrl, config.redisPrefix);
@@ -153,6 +172,8 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
       await failureStore.close();
       await watcher.stop();
       await usage.stop();
+      await tokenCache.flush();
+      await lease?.release();
     },
   };
 }

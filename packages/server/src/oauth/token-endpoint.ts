@@ -200,7 +200,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       const { token, minted } = found instanceof Promise ? await found : found;
       outcome.outcome = minted ? 'minted' : 'cached';
       const scopeText = scopes.join(' ');
-      if (remember) {
+      // Only a request answered from the cache is remembered: a mint is the first request for its
+      // token, and most keys never repeat (a client asking once per token lifetime); remembering every
+      // mint filled the memo with entries that are never read.
+      if (remember && !minted) {
         const secret = client.secrets.find((candidate) => candidate.generation === secretGeneration);
         repeats.remember({
           authorization: request.authorization,

@@ -228,6 +228,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_serving_lease': {
+      async up(db: Kysely<any>) {
+        // The one serving process of a SQLite database (storage/serving-lease.ts).
+        await db.schema
+          .createTable('serving_lease')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
@@ -249,5 +260,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0006_blobs';
+export const LATEST_MIGRATION = '0007_serving_lease';
 export { sql };

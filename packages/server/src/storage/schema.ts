@@ -140,6 +140,12 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface ServingLeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface BlobsTable {
   key: string;
   content_type: string;
@@ -164,6 +170,7 @@ export interface Schema {
   auth_failures: AuthFailuresTable;
   settings: SettingsTable;
   blobs: BlobsTable;
+  serving_lease: ServingLeaseTable;
   templates: TemplatesTable;
   projects: ProjectsTable;
   assets: AssetsTable;

@@ -10,6 +10,7 @@ import { ensureSigningKey } from '../../keys/signing-keys.ts';
 import { systemClock } from '../../support/clock.ts';
 import { CliError, EXIT } from '../context.ts';
 import { serveClusterMetrics } from '../../support/cluster-metrics.ts';
+import { ServingLease } from '../../storage/serving-lease.ts';
 
 function banner(url: string, config: Config, bootstrap: BootstrapResult, workers: number): string {
   const db = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'PostgreSQL';
@@ -79,12 +80,18 @@ function onShutdownSignal(logger: Logger, drain: () => Promise<void>): void {
 async function runPrimary(config: Config, logger: Logger, workers: number): Promise<void> {
   const database = await openDatabase(config.databaseUrl);
   let bootstrap: BootstrapResult;
+  // On SQLite the primary holds the serving lease for its workers while they run, so no other server
+  // serves the same file (storage/serving-lease.ts); the workers store every token before answering.
+  let lease: ServingLease | undefined;
   try {
     const deps = createPlatformDeps({ config, database, clock: systemClock });
     await ensureSigningKey({ database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds }, config.signingAlgorithm, Date.now());
     bootstrap = await bootstrapAdmin(deps, config);
+    if (database.dialect === 'sqlite') {
+      lease = await ServingLease.acquire({ database, clock: systemClock, onLost: () => logger.error('another server took over this SQLite database while its workers were serving') });
+    }
   } finally {
-    await database.close();
+    if (!lease) await database.close();
   }
   let stopping = false;
   let listening = 0;
@@ -111,6 +118,10 @@ async function runPrimary(config: Config, logger: Logger, workers: number): Prom
         }),
     );
     await Promise.all(exits);
+    if (lease) {
+      await lease.release();
+      await database.close();
+    }
   });
 }
 
