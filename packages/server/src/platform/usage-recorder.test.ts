@@ -93,6 +93,23 @@ describe.each(DIALECTS)('UsageRecorder (%s)', (dialect) => {
     expect((await issuedEntries()) - before).toBe(25_000);
   });
 
+  it('writes only the audit entries early; the counts keep the timer\'s pace', async () => {
+    const day = new Date(clock.now()).toISOString().slice(0, 10);
+    const minted = async () => (await readUsage(database, integrationId, day))[0]?.tokensMinted ?? 0;
+    const [entriesBefore, mintedBefore] = [await issuedEntries(), await minted()];
+    const recorder = new UsageRecorder(database, clock, (error) => {
+      throw error;
+    });
+    recorder.start(3600);
+    for (let i = 0; i < 2_000; i++) recorder.record(event('minted'));
+    // The 2,000th entry started an early flush.
+    await recorder.flush(true);
+    expect((await issuedEntries()) - entriesBefore).toBe(2_000);
+    expect(await minted()).toBe(mintedBefore);
+    await recorder.stop();
+    expect((await minted()) - mintedBefore).toBe(2_000);
+  });
+
   it('counts and reports the entries it had to drop when the database cannot keep up', async () => {
     const before = await issuedEntries();
     const dropped: number[] = [];
