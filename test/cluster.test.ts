@@ -7,7 +7,8 @@ import { cliEnvironment, LATCHKEY_BIN, REPO_ROOT, runCli } from './support/cli.t
 import { findFreePort, TEST_MASTER_KEY } from './support/latchkey.ts';
 
 // Issue 6, point 3: `serve --workers N` shares one port between worker processes, answers /metrics
-// for the whole cluster (not for whichever worker a scrape lands on), and drains on SIGTERM.
+// for the whole cluster (not for whichever worker a scrape lands on), and drains on SIGTERM. On
+// SQLite the cluster is the file's one serving process (storage/serving-lease.ts).
 
 describe('latchkey serve --workers 2', () => {
   it('counts every worker in /metrics and exits cleanly on SIGTERM', { timeout: 90_000 }, async () => {
@@ -26,11 +27,19 @@ describe('latchkey serve --workers 2', () => {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       const requests = 30;
+      const tokens = new Set<string>();
       for (let i = 0; i < requests; i++) {
         // A new connection each time, so the kernel spreads them over both workers.
         const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.client_id, client_secret: created.client_secret }) });
         expect(res.status).toBe(200);
+        tokens.add(((await res.json()) as { access_token: string }).access_token);
       }
+      // Workers share the SQLite file, so each stores a token before answering: one token for all.
+      expect(tokens.size).toBe(1);
+      // The primary holds the file's serving lease: another server on it stops with a message.
+      const second = await runCli(['serve'], { ...env, PORT: String(await findFreePort()) }, { timeoutMs: 30_000 });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/another Latchkey server \(pid \d+ on .+\) is serving this SQLite database; stop it first/);
       for (let scrape = 0; scrape < 3; scrape++) {
         const text = await (await fetch(`${base}/metrics`, { headers: { connection: 'close' } })).text();
         const counted = [...text.matchAll(/^latchkey_token_requests_total\{outcome="(?:cached|minted)"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases.ts';
 import { basicAuthorization, startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
@@ -73,6 +74,19 @@ describe('one server per SQLite database', () => {
     cleanups.push(() => second.close());
     expect(Date.now() - started).toBeLessThan(2500);
     expect([await tokenOf(second, integration.clientId, clientSecret, 'templates:read'), await tokenOf(second, integration.clientId, clientSecret, 'projects:read')]).toEqual(tokens);
+  });
+
+  it('lets go of the lease when it cannot start (its port is taken), so the next server need not wait', async () => {
+    const testDatabase = sqliteFile();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const taken = (blocker.address() as AddressInfo).port;
+    await expect(startTestLatchkey({ dialect: 'sqlite', testDatabase, env: { PORT: String(taken) } })).rejects.toThrow(/EADDRINUSE/);
+    const started = Date.now();
+    const lk = await serve(testDatabase);
+    cleanups.push(() => lk.close());
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('stores a token it answered within moments, without a stop', async () => {

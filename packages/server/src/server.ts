@@ -24,9 +24,20 @@ export async function startServer(options: { config: Config; logger: Logger; clo
   const ownsDatabase = !options.database;
   // A serving process runs SQLite on a thread of its own, off the event loop (sqlite-thread.js).
   const database = options.database ?? (await openDatabase(config.databaseUrl, { sqliteOnThread: true }));
-  const runtime = await createRuntime({ config, database, clock: options.clock ?? systemClock, logger });
-  const app = await buildApp({ runtime });
-  await app.listen({ host: config.host, port: config.port });
+  let runtime: Runtime | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    runtime = await createRuntime({ config, database, clock: options.clock ?? systemClock, logger });
+    app = await buildApp({ runtime });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // A server that cannot start (port taken, SQLite served by another server, …) lets go of what it
+    // opened, so the process can exit with the error instead of lingering on the database's thread.
+    await app?.close().catch(() => {});
+    await runtime?.stop().catch(() => {});
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
