@@ -16,8 +16,8 @@
  *   BENCH_SCALE_WARM_CLIENTS, BENCH_SCALE_POSTGRES_URL, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_THREADS)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -153,6 +153,21 @@ async function seed(opts: ScaleOptions, label: string, databaseUrl: string, envi
   const first = JSON.parse((await readFile(credentialsFile, 'utf8')).slice(0, 400).split('\n')[0]!) as { client_id: string; client_secret: string };
   opts.log(`(scale) ${label}: seeded ${environments.toLocaleString('en-US')} environments and ${integrations.toLocaleString('en-US')} integrations in ${result.seconds.toFixed(1)} s (process ${seedWallSeconds.toFixed(1)} s)`);
   return { label, env, cached: { clientId: first.client_id, clientSecret: first.client_secret }, credentialsFile, seedSeconds: result.seconds, seedWallSeconds };
+}
+
+/**
+ * A copy of a seeded SQLite dataset, for a second server to run beside the first: one SQLite file
+ * has one serving process (storage/serving-lease.ts). Copied while no process has it open (the seed
+ * has exited and checkpointed its log), so the file alone is the whole database.
+ */
+async function copySqliteDataset(opts: ScaleOptions, data: Dataset, label: string): Promise<Dataset> {
+  const from = String(data.env.LATCHKEY_DATABASE_URL).replace(/^sqlite:/, '');
+  const dir = join(opts.workDir, 'scale', label);
+  await mkdir(dir, { recursive: true });
+  for (const suffix of ['', '-wal']) {
+    if (existsSync(from + suffix)) await copyFile(from + suffix, join(dir, 'latchkey.db' + suffix));
+  }
+  return { ...data, label, env: { ...data.env, LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, LATCHKEY_DATA_DIR: dir } };
 }
 
 /** Starts `latchkey serve [--workers n]` and times it until /readyz answers 200 (and every worker listens). */
@@ -302,6 +317,8 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
   // One integration vs. many, both seeded the same way (the cached client is the first of each).
   const one = await seed(opts, 'one', sqlite('one'), 1, 1);
   const many = await seed(opts, 'many', sqlite('many'), environments, integrations);
+  // `--workers 2` is measured beside one worker, so it serves a copy of the same data.
+  const manyForWorkers = await copySqliteDataset(opts, many, 'many-workers');
 
   // Start-up, small first: it also fills tsx's transform cache, so neither side pays for compiling.
   const small = await serve(opts, one, 'latchkey-scale-1');
@@ -324,7 +341,7 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
   );
 
   // Multi-worker: the same data and request on `serve --workers 2`, alternated with one worker.
-  const multi = await serve(opts, many, 'latchkey-scale-100k-w2', 2);
+  const multi = await serve(opts, manyForWorkers, 'latchkey-scale-100k-w2', 2);
   const multiTarget = await cachedTarget('scale-100k-w2', multi, many.cached);
   // Fresh worker processes need a longer warm-up than one process (each JIT-compiles the hot path
   // on its own; measured: a cold pair is ~4× slower in its first 5 s), hence at least 6 s here.
@@ -372,7 +389,7 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
         figure('start-up to /readyz, --workers 2 (every worker listening)', multi.startupSeconds, 's'),
         figure('RSS after start, --workers 2 (primary + workers)', multi.rssAfterStartMb, 'MB'),
       ],
-      ['the load generator runs on the same cores as the workers, so this understates what a second worker adds on a dedicated machine'],
+      ['the load generator runs on the same cores as the workers, so this understates what a second worker adds on a dedicated machine', 'serves a copy of the same 100,000-integration database: one SQLite file has one serving process (or one cluster)'],
     ),
   ];
   if (warmed.failed > 0) rows[1]!.warnings.push(`${warmed.failed} of ${warm} warming requests failed`);
