@@ -56,15 +56,51 @@ export interface Runtime {
 }
 
 /**
- * Builds the core from its dependencies: makes sure a signing key exists, loads keys into memory,
- * and starts following the change feed so writes by the CLI or other instances reach the caches.
+ * Builds the core from its dependencies: on SQLite takes the serving lease, makes sure a signing key
+ * exists, loads keys into memory, and starts following the change feed so writes by the CLI or other
+ * instances reach the caches.
  */
 export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const { config, database, clock, logger } = deps;
   const platform = createPlatformDeps(deps);
-  const { keys, apis } = platform;
+  const { keys } = platform;
 
   await verifyMasterKey(database, platform.masterKey);
+  // On SQLite one serving process holds the serving lease (storage/serving-lease.ts), taken before it
+  // changes anything, and is then the only writer of the token table: it answers a new token before
+  // storing it (token-cache.ts). node:cluster workers share their primary's lease and store before
+  // answering, as every instance on PostgreSQL does.
+  const soleWriter = database.dialect === 'sqlite' && cluster.isPrimary;
+  const tokenCache = new TokenCache({
+    database,
+    clock,
+    tokenSealKey: keys.tokenSealKey,
+    refreshWindowSeconds: config.tokenRefreshWindowSeconds,
+    soleWriter: soleWriter ? { onStoreError: (error) => logger.warn({ err: error }, 'could not store an issued token in the token cache table; after a restart its client gets a new one') } : undefined,
+  });
+  const lease = soleWriter
+    ? await ServingLease.acquire({
+        database,
+        clock,
+        onLost: () => {
+          logger.error('another server took over this SQLite database (this one stalled past its serving lease); storing every token before answering from now on');
+          tokenCache.stopStoringBehind();
+        },
+      })
+    : undefined;
+  try {
+    return await assembleRuntime(deps, platform, tokenCache, lease);
+  } catch (error) {
+    // A start that fails after taking the lease gives it up, so the next server need not wait.
+    await lease?.release().catch(() => {});
+    throw error;
+  }
+}
+
+/** The rest of createRuntime, once the token cache and (on SQLite) the serving lease exist. */
+async function assembleRuntime(deps: RuntimeDeps, platform: ReturnType<typeof createPlatformDeps>, tokenCache: TokenCache, lease: ServingLease | undefined): Promise<Runtime> {
+  const { config, database, clock, logger } = deps;
+  const { keys, apis } = platform;
   const keyDeps = { database, signingKeySealKey: keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds };
   await ensureSigningKey(keyDeps, config.signingAlgorithm, clock.now());
   const keyStore = new KeyStore(keys.signingKeySealKey, config.tokenTtlSeconds);
@@ -72,23 +108,6 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   await reloadKeys();
 
   const directory = new ClientDirectory(database);
-  // On SQLite one serving process holds the serving lease (storage/serving-lease.ts) and is then the
-  // only writer of the token table, so it answers a new token before storing it (token-cache.ts).
-  // node:cluster workers share their primary's lease and store before answering, as on PostgreSQL.
-  let tokenCache: TokenCache | undefined;
-  const lease =
-    database.dialect === 'sqlite' && cluster.isPrimary
-      ? await ServingLease.acquire({
-          database,
-          clock,
-          onLost: () => {
-            logger.error('another server took over this SQLite database (this one stalled past its serving lease); storing every token before answering from now on');
-            tokenCache?.stopStoringBehind();
-          },
-        })
-      : undefined;
-  const soleWriter = lease ? { onStoreError: (error: unknown) => logger.warn({ err: error }, 'could not store an issued token in the token cache table; after a restart its client gets a new one') } : undefined;
-  tokenCache = new TokenCache({ database, clock, tokenSealKey: keys.tokenSealKey, refreshWindowSeconds: config.tokenRefreshWindowSeconds, soleWriter });
   await tokenCache.loadStoredKeys();
   let failureStore: SharedFailureStore = new DatabaseFailureStore(database);
   if (config.redisUrl) {
