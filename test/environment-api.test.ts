@@ -437,5 +437,27 @@ describe.each(DIALECTS)('Environment API (%s)', (dialect) => {
       expect(download.headers.get('content-security-policy')).toContain('sandbox');
       await download.arrayBuffer();
     });
+
+    it('removes the uploads of a deleted environment, and only those', async () => {
+      // 'gone-1' sorts right after 'gone/' keys would, and 'gone' is its prefix: neither may be touched.
+      for (const id of ['gone', 'gone-1']) await lk.createEnvironment(id);
+      const uploads = new Map<string, string>();
+      for (const id of ['gone', 'gone-1']) {
+        const token = (await tokenOf(lk, ALL, id, `${id} backend`)).token;
+        const upload = await call(lk, 'POST', api('media', id), { token, raw: PNG, contentType: 'image/png' });
+        expect(upload.status).toBe(201);
+        uploads.set(id, upload.json.id as string);
+      }
+      const stored = async (id: string): Promise<boolean> =>
+        dialect === 'sqlite'
+          ? fs.existsSync(path.join(dataDir, 'blobs', id, 'media', uploads.get(id)!))
+          : (await lk.database.db.selectFrom('blobs').select('key').where('key', '=', `${id}/media/${uploads.get(id)}`).executeTakeFirst()) !== undefined;
+      expect([await stored('gone'), await stored('gone-1')]).toEqual([true, true]);
+      await deleteEnvironment(lk.server.runtime.platform, 'gone', TEST_CONTEXT);
+      // The server sweeps when the change feed reports the deletion (polled every 100 ms in tests).
+      for (let i = 0; i < 100 && (await stored('gone')); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect([await stored('gone'), await stored('gone-1')]).toEqual([false, true]);
+      if (dialect === 'sqlite') expect(fs.existsSync(path.join(dataDir, 'blobs', 'gone'))).toBe(false);
+    });
   });
 });

@@ -33,6 +33,16 @@ describe('createDiskBlobStore', () => {
     for (const key of ['../etc/passwd', 'demo/../../x', '/abs', 'demo//x', 'Demo/x', '', 'a/b/c/d/e/f/g/h/i']) {
       expect(() => validateBlobKey(key), key).toThrow(TypeError);
       await expect(blobs.put(key, Buffer.from('x'), 'image/png'), key).rejects.toThrow(TypeError);
+      await expect(blobs.deletePrefix(key), key).rejects.toThrow(TypeError);
     }
+  });
+
+  it('deletes everything under a prefix and nothing beside it', async () => {
+    const { root, blobs } = store();
+    for (const key of ['gone/media/med_1', 'gone/fonts/fnt_1', 'gone-1/media/med_2']) await blobs.put(key, Buffer.from(key), 'image/png');
+    await blobs.deletePrefix('gone');
+    expect(fs.readdirSync(path.join(root, 'blobs'))).toEqual(['gone-1']);
+    expect(await text((await blobs.get('gone-1/media/med_2'))!)).toBe('gone-1/media/med_2');
+    await blobs.deletePrefix('gone'); // nothing left: fine
   });
 });

@@ -17,6 +17,8 @@ export interface BlobStore {
   get(key: string): Promise<Readable | null>;
   /** Removes `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Removes every key under `prefix/` (a deleted environment's uploads); none is not an error. */
+  deletePrefix(prefix: string): Promise<void>;
 }
 
 // Lower-case ids and environment ids only: nothing that could climb out of the root.
@@ -73,6 +75,10 @@ export function createDiskBlobStore(root: string): BlobStore {
     async delete(key) {
       await rm(fileOf(key), { force: true });
     },
+
+    async deletePrefix(prefix) {
+      await rm(fileOf(prefix), { recursive: true, force: true });
+    },
   };
 }
 
@@ -101,6 +107,13 @@ export function createDatabaseBlobStore(database: Database, now: () => number = 
     async delete(key) {
       validateBlobKey(key);
       await database.db.deleteFrom('blobs').where('key', '=', key).execute();
+    },
+
+    async deletePrefix(prefix) {
+      validateBlobKey(prefix);
+      // Every key under `prefix/` sorts in [`prefix/`, `prefix0`): '0' follows '/' in ASCII. A range on
+      // the primary key, and exact, where LIKE would read '_' in an environment id as a wildcard.
+      await database.db.deleteFrom('blobs').where('key', '>=', `${prefix}/`).where('key', '<', `${prefix}0`).execute();
     },
   };
 }

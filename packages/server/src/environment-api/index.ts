@@ -118,11 +118,26 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
   // Browser settings in memory, dropped when the change feed reports the environment (settings
   // changed by the CLI or another instance, environment created or deleted).
   const access = new EnvironmentAccessCache(storage.environments, () => clock.now());
+  // A deleted environment's rows go with it (cascade); its uploaded bytes are swept here, by every
+  // instance that hears of the deletion (deleting what is gone already is no error).
+  const sweepUploadsIfDeleted = async (environmentId: string) => {
+    try {
+      if ((await storage.environments.findBrowserSettings(environmentId)) === null) await blobs.deletePrefix(environmentId);
+    } catch (error) {
+      runtime.logger.warn({ err: error, environmentId }, 'environment API: could not remove the uploads of a deleted environment');
+    }
+  };
   const watcher = await watchChanges({
     database,
     intervalMilliseconds: config.changePollMilliseconds,
-    onChanges: (changes) => {
-      for (const change of changes) if (change.kind === 'environment') access.invalidate(change.subject);
+    onChanges: async (changes) => {
+      const environments = new Set<string>();
+      for (const change of changes) {
+        if (change.kind !== 'environment') continue;
+        access.invalidate(change.subject);
+        environments.add(change.subject);
+      }
+      for (const environmentId of environments) await sweepUploadsIfDeleted(environmentId);
     },
     onError: (error) => runtime.logger.warn({ err: error }, 'environment API: could not read the change feed; will retry'),
   });
