@@ -147,8 +147,8 @@ describe('one server per SQLite database', () => {
     const cache = new TokenCache({ database: lk.database, clock: systemClock, tokenSealKey: Buffer.alloc(32, 7), refreshWindowSeconds: 60, soleWriter: { onStoreError: (error) => errors.push(error) } });
     await cache.loadStoredKeys();
     const now = Date.now();
-    const mint = (token: string) => async () => ({ token, sealed: `sealed ${token}`, issuedAt: now, expiresAt: now + 3600_000 });
-    const key = (integrationId: string) => ({ integrationId, apiId: 'environment-api', scopes: ['templates:read'], grantVersion: 1, secretGeneration: 1 });
+    const mint = (token: string) => async () => ({ token, jti: `jti-${token}`, sealed: `sealed ${token}`, issuedAt: now, expiresAt: now + 3600_000 });
+    const key = (integrationId: string) => ({ integrationId, apiId: 'environment-api', scopes: ['templates:read'], grantVersion: 1, secretGeneration: 1, tokensNotBefore: 0 });
     // Minted in one turn, so both rows go in one statement; the second breaks the foreign key.
     const answers = await Promise.all([cache.getOrMint(key(integration.id), mint('kept')), cache.getOrMint(key('int_gone'), mint('orphan'))]);
     expect(answers.map((answer) => answer.token.token)).toEqual(['kept', 'orphan']);

@@ -4,7 +4,9 @@ import type { Config } from './config/load-config.ts';
 import type { Database } from './storage/database.ts';
 import type { Clock } from './support/clock.ts';
 import { ApiCatalogue } from './platform/apis.ts';
-import { pruneChanges, watchChanges, type Change, type ChangeWatcher } from './platform/change-feed.ts';
+import { ChangeBus, pruneChanges, watchChanges, type ChangeWatcher } from './platform/change-feed.ts';
+import { RevocationList } from './platform/revocation-list.ts';
+import { pruneRevocations, recordTokenLifetime } from './platform/revocations.ts';
 import { verifyMasterKey, type DerivedKeys } from './keys/master-key.ts';
 import { KeyStore } from './keys/key-store.ts';
 import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
@@ -47,10 +49,12 @@ export interface Runtime {
   metrics: Metrics;
   /** Answers a token request; synchronously when it is an exact repeat served from memory. */
   handleTokenRequest: (request: TokenEndpointRequest) => TokenEndpointResponse | Promise<TokenEndpointResponse>;
-  /** Deps for the platform domain functions (platform/integrations.ts, …). */
+  /** Deps for the platform domain functions (platform/integrations.ts, …); their writes reach `changes` before they return. */
   platform: IntegrationDeps;
-  /** Applies changes other processes wrote now, instead of at the next poll (tests use it). */
-  syncChanges(): Promise<void>;
+  /** Every change this process must apply, made here or elsewhere: caches subscribe to it. */
+  changes: ChangeBus;
+  /** Every live revocation, as the token endpoint, the APIs and the revocation feed see it. */
+  revocations: RevocationList;
   /** Stops background work; does not close the database (its owner does). */
   stop(): Promise<void>;
 }
@@ -62,7 +66,9 @@ export interface Runtime {
  */
 export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const { config, database, clock, logger } = deps;
-  const platform = createPlatformDeps(deps);
+  // Domain writes made through this runtime publish to its bus before they return (change-feed.ts).
+  const changes = new ChangeBus((error) => logger.error({ err: error }, 'a cache could not apply a change'));
+  const platform = { ...createPlatformDeps(deps), changes };
   const { keys } = platform;
 
   await verifyMasterKey(database, platform.masterKey);
@@ -98,8 +104,14 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
 }
 
 /** The rest of createRuntime, once the token cache and (on SQLite) the serving lease exist. */
-async function assembleRuntime(deps: RuntimeDeps, platform: ReturnType<typeof createPlatformDeps>, tokenCache: TokenCache, lease: ServingLease | undefined): Promise<Runtime> {
+async function assembleRuntime(
+  deps: RuntimeDeps,
+  platform: ReturnType<typeof createPlatformDeps> & { changes: ChangeBus },
+  tokenCache: TokenCache,
+  lease: ServingLease | undefined,
+): Promise<Runtime> {
   const { config, database, clock, logger } = deps;
+  const { changes } = platform;
   const { keys, apis } = platform;
   const keyDeps = { database, signingKeySealKey: keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds };
   await ensureSigningKey(keyDeps, config.signingAlgorithm, clock.now());
@@ -119,19 +131,31 @@ async function assembleRuntime(deps: RuntimeDeps, platform: ReturnType<typeof cr
   const rateLimitSync = setInterval(() => rateLimiter.syncShared().catch((error) => logger.warn({ err: error }, 'could not read shared rate limits')), 1000);
   rateLimitSync.unref();
 
-  const applyChanges = async (changes: Change[]) => {
+  // Revocations must outlive the longest token this installation ever issued (platform/revocations.ts).
+  await recordTokenLifetime(database, config.tokenTtlSeconds);
+  const revocations = new RevocationList(database, clock);
+  await revocations.catchUp();
+  // A revoked token (RFC 7009) is never handed out again: the next request for its key mints anew.
+  revocations.subscribe((added) => {
+    for (const { entry } of added) if (entry.type === 'token') tokenCache.forgetToken(entry.jti);
+  });
+
+  changes.subscribe(async (notices) => {
     let keysChanged = false;
-    for (const change of changes) {
+    let revoked = false;
+    for (const change of notices) {
       if (change.kind === 'integration') directory.invalidate(change.subject);
       if (change.kind === 'keys') keysChanged = true;
+      if (change.kind === 'revocation') revoked = true;
     }
+    if (revoked) await revocations.catchUp();
     if (keysChanged) await reloadKeys();
-  };
+  });
   const watcher: ChangeWatcher = await watchChanges({
     database,
     listenUrl: database.dialect === 'postgres' ? config.databaseUrl : undefined,
     intervalMilliseconds: config.changePollMilliseconds,
-    onChanges: applyChanges,
+    onChanges: (feed) => changes.publish(feed),
     onError: (error) => logger.warn({ err: error }, 'could not read the change feed; will retry'),
   });
 
@@ -146,8 +170,9 @@ async function assembleRuntime(deps: RuntimeDeps, platform: ReturnType<typeof cr
 
   const maintenance = setInterval(() => {
     const now = clock.now();
-    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000), pruneSessions(database, clock, config.session), rateLimiter.pruneShared()]).catch((error) =>
-      logger.warn({ err: error }, 'maintenance failed; will retry'),
+    revocations.prune();
+    Promise.all([tokenCache.sweep(), pruneChanges(database, now - 3600_000), pruneRevocations(database, now), pruneSessions(database, clock, config.session), rateLimiter.pruneShared()]).catch(
+      (error) => logger.warn({ err: error }, 'maintenance failed; will retry'),
     );
   }, 60_000);
   maintenance.unref();
@@ -184,7 +209,8 @@ async function assembleRuntime(deps: RuntimeDeps, platform: ReturnType<typeof cr
     metrics,
     handleTokenRequest,
     platform,
-    syncChanges: () => watcher.pollNow(),
+    changes,
+    revocations,
     async stop() {
       clearInterval(maintenance);
       clearInterval(rateLimitSync);

@@ -2,7 +2,7 @@ import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { getEnvironment } from '../platform/environments.ts';
-import { recordChange } from '../platform/change-feed.ts';
+import { writeWithChanges, type ChangeBus } from '../platform/change-feed.ts';
 import { recordAudit, type ActionContext } from '../platform/audit.ts';
 import { createKyselyStorage } from './kysely-repositories.ts';
 import type { BrowserSettings, EnvironmentRepository } from './storage.ts';
@@ -11,6 +11,8 @@ import type { BrowserSettings, EnvironmentRepository } from './storage.ts';
 export interface BrowserSettingsDeps {
   database: Database;
   clock: Clock;
+  /** This process's caches (a server); absent in the CLI. */
+  changes?: ChangeBus | undefined;
 }
 
 const MAX_ORIGINS = 50;
@@ -60,13 +62,13 @@ export async function setBrowserSettings(
   const allowWriteTokensInBrowser = input.allowWriteTokensInBrowser ?? current.allowWriteTokensInBrowser;
   const now = deps.clock.now();
   const row = { allowed_origins: JSON.stringify(allowedOrigins), allow_write_tokens_in_browser: allowWriteTokensInBrowser ? 1 : 0, updated_at: now };
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     await trx
       .insertInto('environment_browser_settings')
       .values({ environment_id: environmentId, ...row })
       .onConflict((conflict) => conflict.column('environment_id').doUpdateSet(row))
       .execute();
-    await recordChange(trx, 'environment', environmentId, now);
+    await record('environment', environmentId);
     await recordAudit(trx, context, {
       at: now,
       environmentId,

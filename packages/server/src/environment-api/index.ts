@@ -7,7 +7,6 @@ import { createInjectFetch } from '../http/inject-fetch.ts';
 import { HttpProblem, problemErrorHandler } from '../http/problem.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
-import { watchChanges } from '../platform/change-feed.ts';
 import { ALL_ASSET_CONTENT_TYPES } from './asset-kinds.ts';
 import { createDatabaseBlobStore, createDiskBlobStore, type BlobStore } from './blob-store.ts';
 import { addCorsHeaders, answerPreflight, assertNoWriteTokenInBrowser } from './browser-guard.ts';
@@ -115,8 +114,8 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
   const blobs = options.blobs ?? (database.dialect === 'postgres' ? createDatabaseBlobStore(database, () => clock.now()) : createDiskBlobStore(path.join(config.dataDir, 'blobs')));
   const verifier = options.verifier ?? createEnvironmentApiVerifier(app, runtime);
 
-  // Browser settings in memory, dropped when the change feed reports the environment (settings
-  // changed by the CLI or another instance, environment created or deleted).
+  // Browser settings in memory, dropped when the environment changes (settings changed here, by the
+  // CLI or by another instance; environment created or deleted).
   const access = new EnvironmentAccessCache(storage.environments, () => clock.now());
   // A deleted environment's rows go with it (cascade); its uploaded bytes are swept here, by every
   // instance that hears of the deletion (deleting what is gone already is no error).
@@ -127,21 +126,18 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
       runtime.logger.warn({ err: error, environmentId }, 'environment API: could not remove the uploads of a deleted environment');
     }
   };
-  const watcher = await watchChanges({
-    database,
-    intervalMilliseconds: config.changePollMilliseconds,
-    onChanges: async (changes) => {
-      const environments = new Set<string>();
-      for (const change of changes) {
-        if (change.kind !== 'environment') continue;
-        access.invalidate(change.subject);
-        environments.add(change.subject);
-      }
-      for (const environmentId of environments) await sweepUploadsIfDeleted(environmentId);
-    },
-    onError: (error) => runtime.logger.warn({ err: error }, 'environment API: could not read the change feed; will retry'),
+  // Every change this process applies, at once for a write made here and within the change-feed
+  // bound for one made elsewhere (the CLI, another instance).
+  const unsubscribe = runtime.changes.subscribe(async (changes) => {
+    const environments = new Set<string>();
+    for (const change of changes) {
+      if (change.kind !== 'environment') continue;
+      access.invalidate(change.subject);
+      environments.add(change.subject);
+    }
+    for (const environmentId of environments) await sweepUploadsIfDeleted(environmentId);
   });
-  app.addHook('onClose', async () => watcher.stop());
+  app.addHook('onClose', async () => unsubscribe());
 
   app.setErrorHandler(environmentApiErrorHandler);
   // An upload refused before its body was read (401, 403, 413, 415) leaves a client still sending
@@ -193,6 +189,11 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
     api.addHook('onRequest', async (request) => {
       const { environmentId } = request.params as { environmentId: string };
       const claims = request.accessToken;
+      if (runtime.revocations.isRevoked(claims)) {
+        throw new HttpProblem(401, 'invalid_token', 'the token has been revoked', {
+          'www-authenticate': `Bearer realm="${ENVIRONMENT_API_REALM}", error="invalid_token", error_description="the token has been revoked"`,
+        });
+      }
       if (claims.environment !== environmentId) {
         throw new HttpProblem(
           403,

@@ -18,7 +18,7 @@ describe.each(DIALECTS)('Environment API repositories (%s)', (dialect) => {
     await database.db.insertInto('environments').values([{ id: 'demo', name: 'demo', created_at: at, updated_at: at }, { id: 'other', name: 'other', created_at: at, updated_at: at }]).execute();
     await database.db
       .insertInto('integrations')
-      .values({ id: 'int_1', environment_id: 'demo', client_id: 'lkc_owner', name: 'Owner', description: '', disabled: 0, grant_version: 1, secret_generation: 1, created_at: at, updated_at: at, last_used_at: null })
+      .values({ id: 'int_1', environment_id: 'demo', client_id: 'lkc_owner', name: 'Owner', description: '', disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: at, updated_at: at, last_used_at: null })
       .execute();
   });
   afterAll(async () => {

@@ -9,6 +9,8 @@ export interface ClientRecord {
   clientId: string;
   disabled: boolean;
   grantVersion: number;
+  /** Tokens issued before this time (NumericDate seconds) are revoked; new ones carry an iat at or after it. 0 = none. */
+  tokensNotBefore: number;
   secrets: { generation: number; hash: Buffer; expiresAt: number | null }[];
   grants: Map<ApiId, readonly string[]>;
 }
@@ -26,6 +28,7 @@ async function loadClientRecord(database: Database, clientId: string): Promise<C
     clientId: row.client_id,
     disabled: row.disabled === 1,
     grantVersion: row.grant_version,
+    tokensNotBefore: Math.floor(row.tokens_not_before / 1000),
     secrets: secrets.map((s) => ({ generation: s.generation, hash: Buffer.from(s.secret_hash, 'hex'), expiresAt: s.expires_at })),
     grants: new Map(grants.map((g) => [g.api_id as ApiId, g.scopes.split(' ')])),
   };

@@ -7,13 +7,18 @@ import { open } from '../keys/sealed-box.js';
 import type { Sealing } from '../keys/signing-thread.ts';
 import type { MintedToken, SealedMintedToken } from './mint-access-token.ts';
 
-/** What identifies one cached token (design §4): equal keys get the same token. */
+/**
+ * What identifies one cached token (design §4): equal keys get the same token. `tokensNotBefore` is
+ * the integration's revocation time: revoking its tokens starts a new key, so the next request gets a
+ * new token instead of the revoked one (on every instance alike: it comes from the database).
+ */
 export interface TokenCacheKey {
   integrationId: string;
   apiId: string;
   scopes: readonly string[];
   grantVersion: number;
   secretGeneration: number;
+  tokensNotBefore: number;
 }
 
 /** Options of the token cache. */
@@ -31,7 +36,9 @@ export interface TokenCacheOptions {
 }
 
 function keyString(key: TokenCacheKey): string {
-  return `${key.integrationId}\n${key.apiId}\n${key.scopes.join(' ')}\n${key.grantVersion}\n${key.secretGeneration}`;
+  // The not-before joins the key only once set, so keys (and their stored rows) from before revocation existed stay the same.
+  const revoked = key.tokensNotBefore === 0 ? '' : `\n${key.tokensNotBefore}`;
+  return `${key.integrationId}\n${key.apiId}\n${key.scopes.join(' ')}\n${key.grantVersion}\n${key.secretGeneration}${revoked}`;
 }
 
 /** What the process holds for one key: its token, and the mint under way for it, if any. */
@@ -41,8 +48,18 @@ interface Slot {
   flight: Promise<MintedToken> | undefined;
 }
 
-type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number };
-const TOKEN_CACHE_COLUMNS = ['cache_key', 'integration_id', 'token_sealed', 'issued_at', 'expires_at'] as const;
+type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number; jti: string };
+const TOKEN_CACHE_COLUMNS = ['cache_key', 'integration_id', 'token_sealed', 'issued_at', 'expires_at', 'jti'] as const;
+
+/** The `jti` of a token stored before rows carried it (migration 0008). */
+function jtiOf(token: string): string {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
+    return typeof payload.jti === 'string' ? payload.jti : '';
+  } catch {
+    return '';
+  }
+}
 
 /**
  * Inserts token-cache rows in batches: one multi-row INSERT … ON CONFLICT … RETURNING for everything
@@ -66,7 +83,9 @@ class BatchedInserter {
         .onConflict((oc) =>
           onConflict === 'keep'
             ? oc.column('cache_key').doNothing()
-            : oc.column('cache_key').doUpdateSet((eb) => ({ token_sealed: eb.ref('excluded.token_sealed'), issued_at: eb.ref('excluded.issued_at'), expires_at: eb.ref('excluded.expires_at') })),
+            : oc
+                .column('cache_key')
+                .doUpdateSet((eb) => ({ token_sealed: eb.ref('excluded.token_sealed'), issued_at: eb.ref('excluded.issued_at'), expires_at: eb.ref('excluded.expires_at'), jti: eb.ref('excluded.jti') })),
         )
         .returning('cache_key'),
     );
@@ -207,9 +226,9 @@ export class TokenCache {
     // Only when the insert conflicts do we read what another instance (or an earlier run) stored.
     const minted = await mint({ key: tokenSealKey, context });
     // Only the token and its times stay in memory, not the sealed copy.
-    const fresh: MintedToken = { token: minted.token, issuedAt: minted.issuedAt, expiresAt: minted.expiresAt };
+    const fresh: MintedToken = { token: minted.token, jti: minted.jti, issuedAt: minted.issuedAt, expiresAt: minted.expiresAt };
     onMinted(fresh);
-    const values = { token_sealed: minted.sealed, issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
+    const values = { token_sealed: minted.sealed, issued_at: fresh.issuedAt, expires_at: fresh.expiresAt, jti: fresh.jti };
     const row = { cache_key: cacheKey, integration_id: integrationId, ...values };
     if (this.storeBehind !== undefined && this.storedBefore !== undefined && !this.storedBefore.has(cacheKey)) {
       this.storeBehind.insert(row).catch(this.options.soleWriter!.onStoreError);
@@ -231,8 +250,24 @@ export class TokenCache {
 
   /** The row another instance (or an earlier run) stored for `cacheKey`, with its token opened. */
   private async readRow(cacheKey: string, context: string) {
-    const row = await this.options.database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
-    return row ? { row, token: { token: open(this.options.tokenSealKey, row.token_sealed, context), issuedAt: row.issued_at, expiresAt: row.expires_at } } : null;
+    const row = await this.options.database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at', 'jti']).where('cache_key', '=', cacheKey).executeTakeFirst();
+    if (!row) return null;
+    const token = open(this.options.tokenSealKey, row.token_sealed, context);
+    return { row, token: { token, jti: row.jti ?? jtiOf(token), issuedAt: row.issued_at, expiresAt: row.expires_at } };
+  }
+
+  /**
+   * Forgets a revoked token (RFC 7009) wherever this process holds it, so the next request for its key
+   * mints a new one. Its row is deleted by the revocation itself (platform/revocations.ts). Rare, so a
+   * scan of the slots costs less than keeping an index by jti on every mint.
+   */
+  forgetToken(jti: string): void {
+    for (const slot of this.memory.values()) {
+      if (slot.token?.jti === jti) {
+        slot.token = undefined;
+        this.replacedWhileFresh++;
+      }
+    }
   }
 
   private remember(slot: Slot, token: MintedToken): MintedToken {

@@ -190,12 +190,13 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       outcome.audience = api.audience;
       outcome.scopes = scopes;
 
-      const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration };
+      const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration, tokensNotBefore: client.tokensNotBefore };
       // Read before the token: a memo entry must not outlive a replacement made while it is written.
       const cacheEpoch = deps.tokenCache.epoch;
       const found = deps.tokenCache.getOrMint(cacheKey, (sealing) => {
         const now = deps.clock.now();
-        return mintAccessToken(deps.keyStore.signer(now), { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes }, now, deps.tokenTtlSeconds, sealing);
+        const claims = { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes };
+        return mintAccessToken(deps.keyStore.signer(now), claims, now, deps.tokenTtlSeconds, sealing, client.tokensNotBefore);
       });
       const { token, minted } = found instanceof Promise ? await found : found;
       outcome.outcome = minted ? 'minted' : 'cached';

@@ -3,14 +3,22 @@ import pg from 'pg';
 import type { Schema } from '../storage/schema.ts';
 import type { Database } from '../storage/database.ts';
 
-/** What a change is about: an integration (subject = its client ID), an environment, or the signing keys. */
-export type ChangeKind = 'integration' | 'environment' | 'keys';
+/**
+ * What a change is about: an integration (subject = its client ID), an environment, the signing
+ * keys, or a revocation (subject = the revoked jti, client ID or environment id; the entry itself is
+ * in the revocations table).
+ */
+export type ChangeKind = 'integration' | 'environment' | 'keys' | 'revocation';
 
-/** One row of the change feed. */
-export interface Change {
-  seq: number;
+/** What changed, as this process's caches hear of it. */
+export interface ChangeNotice {
   kind: ChangeKind;
   subject: string;
+}
+
+/** One row of the change feed. */
+export interface Change extends ChangeNotice {
+  seq: number;
 }
 
 /**
@@ -19,6 +27,7 @@ export interface Change {
  * and drops its stale entries; this is how a CLI write reaches a running server.
  */
 export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
+  await serializeFeedWrites(trx);
   await trx.insertInto('changes').values({ kind, subject, at: now }).execute();
   // PostgreSQL: wake every listening instance when this commits (delivered at commit, dropped on
   // rollback), so invalidation takes milliseconds instead of a poll interval. SQLite has no
@@ -31,6 +40,79 @@ export const CHANGE_CHANNEL = 'latchkey_changes';
 
 function isPostgres(db: Kysely<Schema>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+// Any constant shared by every writer of the feeds (changes, revocations).
+const FEED_LOCK = 0x4c6b_4665;
+
+/**
+ * Makes feed rows commit in the order of their sequence numbers. Readers follow a feed by "seq after
+ * my cursor"; on PostgreSQL two transactions can take seq 10 and 11 and commit 11 first, and a reader
+ * that saw 11 would skip 10 for ever (a missed invalidation or revocation). A transaction-scoped
+ * advisory lock, taken before the row gets its seq and held until commit, rules that out. Feed writes
+ * are admin actions and revocations, rare enough to serialise. SQLite has one writer at a time already.
+ */
+export async function serializeFeedWrites(trx: Kysely<Schema>): Promise<void> {
+  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${FEED_LOCK})`.execute(trx);
+}
+
+/** Something in this process that must hear of a change: a cache, a subscriber hub. */
+export type ChangeListener = (changes: readonly ChangeNotice[]) => void | Promise<void>;
+
+/**
+ * This process's listeners of changes, whoever made them: a write made here (published before the
+ * write answers, so the very next request sees it) or one another process made (from the change feed).
+ */
+export class ChangeBus {
+  private readonly listeners = new Set<ChangeListener>();
+
+  constructor(private readonly onError: (error: unknown) => void = () => {}) {}
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells every listener, in order, and waits for each. A failing listener does not stop the others. */
+  async publish(changes: readonly ChangeNotice[]): Promise<void> {
+    if (changes.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        await listener(changes);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+  }
+}
+
+/** What a domain write needs to record changes: the database, and this process's bus if it has caches. */
+export interface ChangeWriterDeps {
+  database: Database;
+  /** Absent in the CLI: running servers learn of its writes from the change feed. */
+  changes?: ChangeBus | undefined;
+}
+
+/** Records change-feed rows inside a transaction (see writeWithChanges). */
+export type RecordChange = (kind: ChangeKind, subject: string) => Promise<void>;
+
+/**
+ * Runs `work` in one transaction, with `record` to append change-feed rows in it. Once the
+ * transaction has committed, this process's own caches have applied the changes before this returns:
+ * a write made through this server is in effect for the very next request it answers. Other
+ * processes learn of it from the feed (LISTEN/NOTIFY on PostgreSQL, else the poll).
+ */
+export async function writeWithChanges<T>(deps: ChangeWriterDeps, now: number, work: (trx: Kysely<Schema>, record: RecordChange) => Promise<T>): Promise<T> {
+  const recorded: ChangeNotice[] = [];
+  const result = await deps.database.db.transaction().execute((trx) =>
+    work(trx, async (kind, subject) => {
+      await recordChange(trx, kind, subject, now);
+      recorded.push({ kind, subject });
+    }),
+  );
+  await deps.changes?.publish(recorded);
+  return result;
 }
 
 /** The highest sequence number written so far (0 when empty). */
@@ -62,7 +144,7 @@ export interface ChangeWatcherOptions {
 
 /** A running poller; stop() waits for the poll in progress. */
 export interface ChangeWatcher {
-  /** Polls once now (tests call this instead of waiting for the interval). */
+  /** Polls once now (on start, and when PostgreSQL notifies). */
   pollNow(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
-import { recordChange } from './change-feed.ts';
+import { writeWithChanges, type ChangeBus } from './change-feed.ts';
 import { recordAudit, type ActionContext } from './audit.ts';
+import { revokeTokensOfEnvironment } from './revocations.ts';
 
 /** An environment as callers see it. */
 export interface Environment {
@@ -16,6 +17,8 @@ export interface Environment {
 export interface EnvironmentDeps {
   database: Database;
   clock: Clock;
+  /** This process's caches (a server); absent in the CLI, whose writes servers read from the change feed. */
+  changes?: ChangeBus | undefined;
 }
 
 const ENVIRONMENT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -41,17 +44,22 @@ function toEnvironment(row: { id: string; name: string; created_at: number; upda
   return { id: row.id, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
-/** Creates an environment; its name defaults to its id. */
+/**
+ * Creates an environment; its name defaults to its id. An id may be used again after its environment
+ * was deleted: the new environment is another tenant, and the deletion revoked every token of the old
+ * one (revokeTokensOfEnvironment) — tokens issued before the deletion's not-before second.
+ */
 export async function createEnvironment(deps: EnvironmentDeps, input: { id: string; name?: string }, context: ActionContext): Promise<Environment> {
   validateEnvironmentId(input.id);
   const name = validateDisplayName('name', input.name ?? input.id);
+  await waitOutDeletionSecond(deps, input.id);
   const now = deps.clock.now();
   const row = { id: input.id, name, created_at: now, updated_at: now };
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     const existing = await trx.selectFrom('environments').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw new ConflictError('environment_exists', `environment '${input.id}' already exists`);
     await trx.insertInto('environments').values(row).execute();
-    await recordChange(trx, 'environment', input.id, now);
+    await record('environment', input.id);
     await recordAudit(trx, context, { at: now, environmentId: input.id, action: 'environment.create', targetType: 'environment', targetId: input.id, details: { name } });
   });
   return toEnvironment(row);
@@ -72,12 +80,28 @@ export async function renameEnvironment(deps: EnvironmentDeps, id: string, name:
 }
 
 /**
- * Deletes an environment with all its integrations. Their tokens already issued stay valid until
- * they expire; no new ones are issued.
+ * An environment id deleted in this very second: its revocation refuses tokens with `iat` before the
+ * next second, which would include tokens of a new environment with the same id issued in this one.
+ * Re-creating it waits for that second to pass (at most a second, and only right after a deletion).
  */
-export async function deleteEnvironment(deps: EnvironmentDeps, id: string, context: ActionContext): Promise<void> {
+async function waitOutDeletionSecond(deps: EnvironmentDeps, id: string): Promise<void> {
+  const row = await deps.database.db
+    .selectFrom('revocations')
+    .select((eb) => eb.fn.max('not_before').as('not_before'))
+    .where('kind', '=', 'environment')
+    .where('subject', '=', id)
+    .executeTakeFirst();
+  const wait = Number(row?.not_before ?? 0) - deps.clock.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000)));
+}
+
+/**
+ * Deletes an environment with all its integrations, and revokes every token issued in it: no API
+ * that follows the revocation feed accepts them again, whatever environment later takes the same id.
+ */
+export async function deleteEnvironment(deps: EnvironmentDeps & { tokenTtlSeconds: number }, id: string, context: ActionContext): Promise<void> {
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     const row = await trx.selectFrom('environments').select('id').where('id', '=', id).executeTakeFirst();
     if (!row) throw new NotFoundError('environment', id);
     const integrations = await trx.selectFrom('integrations').select(['id', 'client_id']).where('environment_id', '=', id).execute();
@@ -91,9 +115,10 @@ export async function deleteEnvironment(deps: EnvironmentDeps, id: string, conte
     }
     await trx.deleteFrom('admin_environment_roles').where('environment_id', '=', id).execute();
     await trx.deleteFrom('environments').where('id', '=', id).execute();
-    for (const integration of integrations) await recordChange(trx, 'integration', integration.client_id, now);
-    await recordChange(trx, 'environment', id, now);
-    await recordAudit(trx, context, { at: now, environmentId: id, action: 'environment.delete', targetType: 'environment', targetId: id, details: { integrationsDeleted: integrations.length } });
+    await revokeTokensOfEnvironment(trx, record, id, now, deps.tokenTtlSeconds);
+    for (const integration of integrations) await record('integration', integration.client_id);
+    await record('environment', id);
+    await recordAudit(trx, context, { at: now, environmentId: id, action: 'environment.delete', targetType: 'environment', targetId: id, details: { integrationsDeleted: integrations.length, tokensRevoked: true } });
   });
 }
 

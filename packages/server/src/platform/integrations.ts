@@ -6,8 +6,9 @@ import { newId } from '../support/ids.ts';
 import type { ApiCatalogue, ApiId } from './apis.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { getEnvironment, validateDisplayName } from './environments.ts';
-import { recordChange } from './change-feed.ts';
+import { writeWithChanges, type ChangeBus } from './change-feed.ts';
 import { recordAudit, type ActionContext } from './audit.ts';
+import { revokeTokensOfIntegration, waitForRevocationSecond } from './revocations.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './secrets.ts';
 
 /** What the integration functions need. */
@@ -16,6 +17,10 @@ export interface IntegrationDeps {
   clock: Clock;
   apis: ApiCatalogue;
   secretHashKey: Buffer;
+  /** The configured access-token lifetime: revocations must outlive the tokens they cover. */
+  tokenTtlSeconds: number;
+  /** This process's caches (a server); absent in the CLI, whose writes servers read from the change feed. */
+  changes?: ChangeBus | undefined;
 }
 
 /** Scopes granted per API. An API missing from the map has no grant. */
@@ -47,6 +52,8 @@ export interface Integration {
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
+  /** Every token issued before this time (ms) is revoked; null when its tokens were never revoked. */
+  tokensRevokedAt: number | null;
 }
 
 /** An integration together with a secret that is shown this once and never again. */
@@ -118,14 +125,14 @@ export async function createIntegration(
   const now = deps.clock.now();
   const id = newId('int', now);
   const clientId = generateClientId();
-  const clientSecret = await deps.database.db.transaction().execute(async (trx) => {
+  const clientSecret = await writeWithChanges(deps, now, async (trx, record) => {
     await trx
       .insertInto('integrations')
-      .values({ id, environment_id: input.environmentId, client_id: clientId, name, description, disabled: 0, grant_version: 1, secret_generation: 1, created_at: now, updated_at: now })
+      .values({ id, environment_id: input.environmentId, client_id: clientId, name, description, disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: now, updated_at: now })
       .execute();
     await writeGrants(trx, id, grants);
     const secret = await insertSecret(trx, deps, id, 1, now);
-    await recordChange(trx, 'integration', clientId, now);
+    await record('integration', clientId);
     await recordAudit(trx, context, { at: now, environmentId: input.environmentId, action: 'integration.create', targetType: 'integration', targetId: clientId, details: { name, description, grants } });
     return secret;
   });
@@ -169,6 +176,7 @@ async function assembleIntegrations(deps: IntegrationDeps, rows: Schema['integra
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       lastUsedAt: row.last_used_at,
+      tokensRevokedAt: row.tokens_not_before > 0 ? row.tokens_not_before : null,
     };
   });
 }
@@ -241,7 +249,7 @@ export async function updateIntegration(deps: IntegrationDeps, clientId: string,
 /** Ends one secret now (e.g. a leaked one still in its grace period). The last active secret cannot be revoked: rotate instead. */
 export async function revokeSecret(deps: IntegrationDeps, clientId: string, secretId: string, context: ActionContext): Promise<Integration> {
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     const row = await requireIntegrationRow(trx, clientId);
     const secrets = await trx.selectFrom('integration_secrets').select(['id', 'generation', 'expires_at']).where('integration_id', '=', row.id).execute();
     const target = secrets.find((s) => s.id === secretId);
@@ -251,7 +259,7 @@ export async function revokeSecret(deps: IntegrationDeps, clientId: string, secr
       throw new ConflictError('last_secret', 'this is the integration\'s only valid secret: rotate the secret instead of revoking it, or disable the integration');
     }
     await trx.updateTable('integration_secrets').set({ expires_at: now }).where('id', '=', secretId).execute();
-    await recordChange(trx, 'integration', clientId, now);
+    await record('integration', clientId);
     await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.secret.revoke', targetType: 'integration', targetId: clientId, details: { secretId, generation: target.generation } });
   });
   return getIntegration(deps, clientId);
@@ -266,12 +274,14 @@ async function requireIntegrationRow(trx: Kysely<Schema>, clientId: string) {
 /**
  * Replaces the scopes of the APIs named in `grants` (others keep theirs). A real change bumps the
  * grant version, so the next token request gets a token with the new scopes instead of a cached one.
- * Tokens already issued keep their scopes until they expire.
+ * A change that removes any scope also revokes every token issued so far (they carry the removed
+ * scope); one that only adds scopes leaves them valid.
  */
 export async function setPermissions(deps: IntegrationDeps, clientId: string, grants: Grants, context: ActionContext): Promise<Integration> {
   const normalized = normalizeGrants(deps.apis, grants);
+  await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     const row = await requireIntegrationRow(trx, clientId);
     const current = await trx.selectFrom('integration_grants').selectAll().where('integration_id', '=', row.id).execute();
     const changed = (Object.entries(normalized) as [ApiId, string[]][]).some(
@@ -280,10 +290,19 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
     if (!changed) return;
     await writeGrants(trx, row.id, normalized);
     await trx.updateTable('integrations').set({ grant_version: row.grant_version + 1, updated_at: now }).where('id', '=', row.id).execute();
-    await recordChange(trx, 'integration', clientId, now);
+    await record('integration', clientId);
     const before: Grants = {};
     for (const g of current) before[g.api_id as ApiId] = g.scopes.split(' ');
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.permissions.set', targetType: 'integration', targetId: clientId, details: { before, after: normalized } });
+    const removesScopes = (Object.entries(normalized) as [ApiId, string[]][]).some(([apiId, scopes]) => (before[apiId] ?? []).some((scope) => !scopes.includes(scope)));
+    if (removesScopes) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await recordAudit(trx, context, {
+      at: now,
+      environmentId: row.environment_id,
+      action: 'integration.permissions.set',
+      targetType: 'integration',
+      targetId: clientId,
+      details: { before, after: normalized, ...(removesScopes ? { tokensRevoked: true } : {}) },
+    });
   });
   return getIntegration(deps, clientId);
 }
@@ -291,12 +310,20 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
 /**
  * Issues a new secret and starts a new secret generation. Older secrets stay valid for
  * `graceSeconds` (0 = they stop working at once), so deployments can roll over without downtime.
+ * `revokeTokens` (a suspected leak) also revokes every token issued so far.
  */
-export async function rotateSecret(deps: IntegrationDeps, clientId: string, options: { graceSeconds?: number }, context: ActionContext): Promise<IntegrationWithSecret> {
+export async function rotateSecret(
+  deps: IntegrationDeps,
+  clientId: string,
+  options: { graceSeconds?: number | undefined; revokeTokens?: boolean | undefined },
+  context: ActionContext,
+): Promise<IntegrationWithSecret> {
   const grace = options.graceSeconds ?? 0;
   if (!Number.isInteger(grace) || grace < 0 || grace > 30 * 86400) throw new ValidationError('graceSeconds', 'graceSeconds must be a whole number of seconds between 0 and 2592000 (30 days)');
+  const revokeTokens = options.revokeTokens === true;
+  if (revokeTokens) await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  const clientSecret = await deps.database.db.transaction().execute(async (trx) => {
+  const clientSecret = await writeWithChanges(deps, now, async (trx, record) => {
     const row = await requireIntegrationRow(trx, clientId);
     const generation = row.secret_generation + 1;
     const graceEnd = now + grace * 1000;
@@ -309,38 +336,82 @@ export async function rotateSecret(deps: IntegrationDeps, clientId: string, opti
       .execute();
     const secret = await insertSecret(trx, deps, row.id, generation, now);
     await trx.updateTable('integrations').set({ secret_generation: generation, updated_at: now }).where('id', '=', row.id).execute();
-    await recordChange(trx, 'integration', clientId, now);
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.secret.rotate', targetType: 'integration', targetId: clientId, details: { generation, graceSeconds: grace } });
+    await record('integration', clientId);
+    if (revokeTokens) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await recordAudit(trx, context, {
+      at: now,
+      environmentId: row.environment_id,
+      action: 'integration.secret.rotate',
+      targetType: 'integration',
+      targetId: clientId,
+      details: { generation, graceSeconds: grace, ...(revokeTokens ? { tokensRevoked: true } : {}) },
+    });
     return secret;
   });
   return { integration: await getIntegration(deps, clientId), clientSecret };
 }
 
-/** Disables (true) or re-enables (false) an integration. A disabled one gets invalid_client at once. */
+/**
+ * Disables (true) or re-enables (false) an integration. A disabled one gets invalid_client at once,
+ * and every token it holds is revoked; enabling it again does not bring those tokens back.
+ */
 export async function setIntegrationDisabled(deps: IntegrationDeps, clientId: string, disabled: boolean, context: ActionContext): Promise<Integration> {
+  if (disabled) await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     const row = await requireIntegrationRow(trx, clientId);
     if ((row.disabled === 1) === disabled) return;
     await trx.updateTable('integrations').set({ disabled: disabled ? 1 : 0, updated_at: now }).where('id', '=', row.id).execute();
-    await recordChange(trx, 'integration', clientId, now);
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: disabled ? 'integration.disable' : 'integration.enable', targetType: 'integration', targetId: clientId });
+    await record('integration', clientId);
+    if (disabled) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await recordAudit(trx, context, {
+      at: now,
+      environmentId: row.environment_id,
+      action: disabled ? 'integration.disable' : 'integration.enable',
+      targetType: 'integration',
+      targetId: clientId,
+      ...(disabled ? { details: { tokensRevoked: true } } : {}),
+    });
   });
   return getIntegration(deps, clientId);
 }
 
-/** Deletes an integration with its secrets, grants and cached tokens. */
-export async function deleteIntegration(deps: IntegrationDeps, clientId: string, context: ActionContext): Promise<void> {
+/**
+ * Revokes every token issued to an integration up to now, wherever it is presented: the token
+ * endpoint mints a new one on the next request, and every API that follows the revocation feed
+ * refuses the old ones.
+ */
+export async function revokeIntegrationTokens(deps: IntegrationDeps, clientId: string, context: ActionContext): Promise<Integration> {
+  await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, record) => {
     const row = await requireIntegrationRow(trx, clientId);
+    const notBefore = await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await recordAudit(trx, context, {
+      at: now,
+      environmentId: row.environment_id,
+      action: 'integration.tokens.revoke',
+      targetType: 'integration',
+      targetId: clientId,
+      details: { notBefore: new Date(notBefore * 1000).toISOString() },
+    });
+  });
+  return getIntegration(deps, clientId);
+}
+
+/** Deletes an integration with its secrets, grants and cached tokens, and revokes every token it was issued. */
+export async function deleteIntegration(deps: IntegrationDeps, clientId: string, context: ActionContext): Promise<void> {
+  await waitForRevocationSecond(deps, clientId);
+  const now = deps.clock.now();
+  await writeWithChanges(deps, now, async (trx, record) => {
+    const row = await requireIntegrationRow(trx, clientId);
+    await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
     // Children first: SQLite enforces ON DELETE CASCADE only with foreign_keys on, and being explicit
     // keeps the two dialects identical.
     await trx.deleteFrom('token_cache').where('integration_id', '=', row.id).execute();
     await trx.deleteFrom('integration_secrets').where('integration_id', '=', row.id).execute();
     await trx.deleteFrom('integration_grants').where('integration_id', '=', row.id).execute();
     await trx.deleteFrom('integrations').where('id', '=', row.id).execute();
-    await recordChange(trx, 'integration', clientId, now);
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.delete', targetType: 'integration', targetId: clientId, details: { name: row.name } });
+    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.delete', targetType: 'integration', targetId: clientId, details: { name: row.name, tokensRevoked: true } });
   });
 }

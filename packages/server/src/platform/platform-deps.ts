@@ -12,5 +12,5 @@ import type { IntegrationDeps } from './integrations.ts';
 export function createPlatformDeps(deps: { config: Config; database: Database; clock: Clock }): IntegrationDeps & { keys: DerivedKeys; masterKey: Buffer } {
   const masterKey = resolveMasterKey(deps.config);
   const keys = deriveKeys(masterKey);
-  return { database: deps.database, clock: deps.clock, apis: new ApiCatalogue(deps.config), secretHashKey: keys.secretHashKey, keys, masterKey };
+  return { database: deps.database, clock: deps.clock, apis: new ApiCatalogue(deps.config), secretHashKey: keys.secretHashKey, tokenTtlSeconds: deps.config.tokenTtlSeconds, keys, masterKey };
 }

@@ -20,7 +20,7 @@ describe.each(DIALECTS)('UsageRecorder (%s)', (dialect) => {
   beforeAll(async () => {
     testDatabase = await createTestDatabase(dialect);
     database = await openDatabase(testDatabase.url, { migrate: true });
-    const deps = { database, clock, apis, secretHashKey: randomBytes(32) };
+    const deps = { database, clock, apis, secretHashKey: randomBytes(32), tokenTtlSeconds: 86400 };
     await createEnvironment(deps, { id: 'usage' }, SYSTEM_CONTEXT);
     integrationId = (await createIntegration(deps, { environmentId: 'usage', name: 'usage' }, SYSTEM_CONTEXT)).integration.id;
   });

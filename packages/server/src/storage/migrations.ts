@@ -239,6 +239,30 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_revocation': {
+      async up(db: Kysely<any>) {
+        // Revocations (platform/revocations.ts): one row per revoked token (by jti), per integration
+        // ("every token issued before not_before") and per deleted environment. The feed that
+        // resource servers follow reads it by seq; a row lives only as long as the tokens it covers.
+        await (dialect === 'postgres'
+          ? db.schema.createTable('revocations').addColumn('seq', 'bigserial', (c) => c.primaryKey())
+          : db.schema.createTable('revocations').addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        )
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('not_before', time)
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('revocations_by_expiry').on('revocations').column('expires_at').execute();
+        await db.schema.createIndex('revocations_by_subject').on('revocations').columns(['kind', 'subject']).execute();
+        // Every token of an integration issued before this time (ms, a whole second) is revoked.
+        await db.schema.alterTable('integrations').addColumn('tokens_not_before', time, (c) => c.notNull().defaultTo(0)).execute();
+        // The cached token's jti, so revoking one token (RFC 7009) finds its row without opening every sealed token.
+        await db.schema.alterTable('token_cache').addColumn('jti', 'text').execute();
+        await db.schema.createIndex('token_cache_by_jti').on('token_cache').column('jti').execute();
+      },
+    },
   };
 }
 
@@ -260,5 +284,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0007_serving_lease';
+export const LATEST_MIGRATION = '0008_revocation';
 export { sql };

@@ -26,6 +26,8 @@ export interface IntegrationsTable {
   updated_at: number;
   /** Last successful token request, flushed periodically from memory (platform/usage-recorder.ts). */
   last_used_at: number | null;
+  /** Every token issued to it before this time (ms, a whole second) is revoked; 0 = none. */
+  tokens_not_before: number;
 }
 
 export interface IntegrationSecretsTable {
@@ -66,6 +68,8 @@ export interface TokenCacheTable {
   token_sealed: string;
   issued_at: number;
   expires_at: number;
+  /** The token's `jti`, so an RFC 7009 revocation finds its row. Null for rows from before 0008. */
+  jti: string | null;
 }
 
 export interface ChangesTable {
@@ -74,6 +78,18 @@ export interface ChangesTable {
   kind: string;
   subject: string;
   at: number;
+}
+
+export interface RevocationsTable {
+  seq: Generated<number>;
+  /** 'token' (subject = jti), 'client' (subject = client ID) or 'environment' (subject = environment id). */
+  kind: string;
+  subject: string;
+  /** client / environment: tokens issued before this time (ms, a whole second) are revoked. Null for 'token'. */
+  not_before: number | null;
+  /** When every token the row covers has expired (ms); the row is pruned after that. */
+  expires_at: number;
+  created_at: number;
 }
 
 export interface AdminsTable {
@@ -162,6 +178,7 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   token_cache: TokenCacheTable;
   changes: ChangesTable;
+  revocations: RevocationsTable;
   admins: AdminsTable;
   admin_environment_roles: AdminEnvironmentRolesTable;
   admin_sessions: AdminSessionsTable;

@@ -1,0 +1,191 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../storage/database.ts';
+import type { Schema } from '../storage/schema.ts';
+import type { Clock } from '../support/clock.ts';
+import { recordAudit, type ActionContext } from './audit.ts';
+import { serializeFeedWrites, writeWithChanges, type ChangeWriterDeps, type RecordChange } from './change-feed.ts';
+
+// Revocation: how authority already handed out is taken back (docs/revocation.md).
+//
+// Latchkey's access tokens are self-contained JWTs, so a revocation is a fact every verifier must
+// learn: "this jti", "every token of this integration issued before T", "every token of this
+// environment issued before T". Each is a row of `revocations`, which the in-memory list of every
+// server (platform/revocation-list.ts) and the feed resource servers follow read by seq. A row lives
+// only as long as the tokens it covers, so the feed stays as small as the set of live revoked tokens.
+
+/** One revocation as resource servers receive it (times are NumericDate seconds, as in JWTs). */
+export type RevocationEntry =
+  | { type: 'token'; jti: string; expiresAt: number }
+  | { type: 'client'; clientId: string; notBefore: number; expiresAt: number }
+  | { type: 'environment'; environmentId: string; notBefore: number; expiresAt: number };
+
+/** A revocation with its place in the feed. */
+export interface SequencedRevocation {
+  seq: number;
+  entry: RevocationEntry;
+}
+
+const LONGEST_TTL_SETTING = 'longest_token_ttl_seconds';
+
+/**
+ * Remembers the longest token lifetime this installation has used (LATCHKEY_TOKEN_TTL may be
+ * lowered later while older, longer-lived tokens are still out there), and returns it. A revocation
+ * that covers "every token issued before T" must outlive every such token.
+ */
+export async function recordTokenLifetime(database: Database, ttlSeconds: number): Promise<number> {
+  const longest = await readLongestTokenLifetime(database.db, ttlSeconds);
+  if (longest === ttlSeconds) {
+    await database.db
+      .insertInto('settings')
+      .values({ name: LONGEST_TTL_SETTING, value: String(ttlSeconds) })
+      .onConflict((conflict) => conflict.column('name').doUpdateSet({ value: String(ttlSeconds) }))
+      .execute();
+  }
+  return longest;
+}
+
+async function readLongestTokenLifetime(db: Kysely<Schema>, configuredSeconds: number): Promise<number> {
+  const row = await db.selectFrom('settings').select('value').where('name', '=', LONGEST_TTL_SETTING).executeTakeFirst();
+  const stored = Number(row?.value ?? 0);
+  return Math.max(configuredSeconds, Number.isFinite(stored) ? stored : 0);
+}
+
+/**
+ * The "not before" of a revocation made at `now` (ms): the next whole second. Every token issued up
+ * to `now` has `iat` ≤ floor(now) < it, and the token endpoint issues later tokens with
+ * `iat` ≥ it (mintAccessToken), so `iat < notBefore` refuses exactly the tokens issued before.
+ */
+export function notBeforeAfter(now: number): number {
+  return Math.floor(now / 1000) + 1;
+}
+
+/**
+ * Waits, before a revocation of this integration, until its previous one's not-before second has
+ * begun. Tokens issued right after that revocation carry `iat` = its not-before; a second revocation
+ * in the same second needs a later not-before to catch them, and this keeps that later value at the
+ * next whole second instead of drifting ahead of the clock. Only repeated revocations within one
+ * second wait (at most a second); revokeTokensOfIntegration stays exact without it under races.
+ */
+export async function waitForRevocationSecond(deps: { database: Database; clock: Clock }, clientId: string): Promise<void> {
+  const row = await deps.database.db.selectFrom('integrations').select('tokens_not_before').where('client_id', '=', clientId).executeTakeFirst();
+  const wait = (row?.tokens_not_before ?? 0) - deps.clock.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000)));
+}
+
+/** Inserts one revocation row and its change notice (other instances then read it by seq). */
+async function insertRevocation(trx: Kysely<Schema>, record: RecordChange, entry: RevocationEntry, now: number): Promise<void> {
+  await serializeFeedWrites(trx);
+  const subject = entry.type === 'token' ? entry.jti : entry.type === 'client' ? entry.clientId : entry.environmentId;
+  await trx
+    .insertInto('revocations')
+    .values({ kind: entry.type, subject, not_before: entry.type === 'token' ? null : entry.notBefore * 1000, expires_at: entry.expiresAt * 1000, created_at: now })
+    .execute();
+  await record('revocation', subject);
+}
+
+/**
+ * Revokes every token of one integration issued up to now, inside the caller's transaction: moves its
+ * `tokens_not_before` and writes a client entry. Returns the not-before (s). The new value is at
+ * least the next second, and always later than the previous one — tokens issued since the previous
+ * revocation carry that one as their `iat` — in one statement, so concurrent revocations stay exact.
+ */
+export async function revokeTokensOfIntegration(
+  trx: Kysely<Schema>,
+  record: RecordChange,
+  integration: { id: string; clientId: string },
+  now: number,
+  ttlSeconds: number,
+): Promise<number> {
+  const next = notBeforeAfter(now) * 1000;
+  const updated = await trx
+    .updateTable('integrations')
+    .set({ tokens_not_before: sql<number>`case when tokens_not_before >= ${next} then tokens_not_before + 1000 else ${next} end` })
+    .where('id', '=', integration.id)
+    .returning('tokens_not_before')
+    .executeTakeFirst();
+  const notBefore = Math.floor((updated?.tokens_not_before ?? next) / 1000);
+  const lifetime = await readLongestTokenLifetime(trx, ttlSeconds);
+  await insertRevocation(trx, record, { type: 'client', clientId: integration.clientId, notBefore, expiresAt: notBefore + lifetime }, now);
+  await record('integration', integration.clientId);
+  return notBefore;
+}
+
+/** Revokes every token of an environment issued up to now (it is being deleted), inside the caller's transaction. */
+export async function revokeTokensOfEnvironment(trx: Kysely<Schema>, record: RecordChange, environmentId: string, now: number, ttlSeconds: number): Promise<void> {
+  const notBefore = notBeforeAfter(now);
+  const lifetime = await readLongestTokenLifetime(trx, ttlSeconds);
+  await insertRevocation(trx, record, { type: 'environment', environmentId, notBefore, expiresAt: notBefore + lifetime }, now);
+}
+
+/**
+ * Revokes one token by its `jti` until it expires (RFC 7009), inside the caller's transaction, and
+ * drops it from the shared token cache so no instance hands it out again. Revoking it twice is a no-op.
+ */
+export async function revokeSingleToken(trx: Kysely<Schema>, record: RecordChange, token: { jti: string; expiresAt: number }, now: number): Promise<boolean> {
+  const existing = await trx.selectFrom('revocations').select('seq').where('kind', '=', 'token').where('subject', '=', token.jti).executeTakeFirst();
+  if (existing) return false;
+  await trx.deleteFrom('token_cache').where('jti', '=', token.jti).execute();
+  await insertRevocation(trx, record, { type: 'token', jti: token.jti, expiresAt: token.expiresAt }, now);
+  return true;
+}
+
+/**
+ * Revokes one access token (RFC 7009), audited: every API that follows the revocation feed refuses it
+ * from now until it expires, and no instance hands it out from the token cache again.
+ */
+export async function revokeAccessToken(
+  deps: ChangeWriterDeps & { clock: Clock },
+  token: { jti: string; exp: number; clientId: string; environmentId: string },
+  context: ActionContext,
+): Promise<void> {
+  const now = deps.clock.now();
+  await writeWithChanges(deps, now, async (trx, record) => {
+    const revoked = await revokeSingleToken(trx, record, { jti: token.jti, expiresAt: token.exp }, now);
+    if (!revoked) return;
+    await recordAudit(trx, context, {
+      at: now,
+      environmentId: token.environmentId,
+      action: 'token.revoke',
+      targetType: 'token',
+      targetId: token.jti,
+      details: { clientId: token.clientId, expiresAt: new Date(token.exp * 1000).toISOString() },
+    });
+  });
+}
+
+function toEntry(row: { kind: string; subject: string; not_before: number | null; expires_at: number }): RevocationEntry | undefined {
+  const expiresAt = Math.ceil(row.expires_at / 1000);
+  const notBefore = Math.floor((row.not_before ?? 0) / 1000);
+  switch (row.kind) {
+    case 'token':
+      return { type: 'token', jti: row.subject, expiresAt };
+    case 'client':
+      return { type: 'client', clientId: row.subject, notBefore, expiresAt };
+    case 'environment':
+      return { type: 'environment', environmentId: row.subject, notBefore, expiresAt };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Revocations written after `seq`, oldest first, at most `limit` rows; expired ones included (readers
+ * prune). `lastSeq` is the cursor to continue from (it also passes rows of a kind this version does
+ * not know, written by a newer one).
+ */
+export async function readRevocationsAfter(database: Database, seq: number, limit = 1000): Promise<{ revocations: SequencedRevocation[]; lastSeq: number; full: boolean }> {
+  const rows = await database.db.selectFrom('revocations').select(['seq', 'kind', 'subject', 'not_before', 'expires_at']).where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+  const revocations: SequencedRevocation[] = [];
+  let lastSeq = seq;
+  for (const row of rows) {
+    lastSeq = Number(row.seq);
+    const entry = toEntry(row);
+    if (entry) revocations.push({ seq: lastSeq, entry });
+  }
+  return { revocations, lastSeq, full: rows.length === limit };
+}
+
+/** Deletes revocations whose tokens have all expired (`now` in ms). */
+export async function pruneRevocations(database: Database, now: number): Promise<void> {
+  await database.db.deleteFrom('revocations').where('expires_at', '<', now).execute();
+}
