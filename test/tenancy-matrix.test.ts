@@ -62,6 +62,7 @@ const NEEDS: Record<RouteKey, Need> = {
   [`DELETE ${INTEGRATION}`]: write,
   [`POST ${INTEGRATION}/disable`]: write,
   [`POST ${INTEGRATION}/enable`]: write,
+  [`POST ${INTEGRATION}/revoke-tokens`]: write,
   [`GET ${INTEGRATION}/secrets`]: read,
   [`POST ${INTEGRATION}/secrets`]: write,
   [`DELETE ${INTEGRATION}/secrets/{secretId}`]: write,
@@ -96,7 +97,7 @@ const BODIES: Partial<Record<RouteKey, unknown>> = {
 };
 
 /** The tables that hold what the Platform API manages. */
-const BUSINESS_TABLES = ['environments', 'integrations', 'integration_secrets', 'integration_grants', 'signing_keys', 'admins', 'admin_environment_roles', 'changes'] as const;
+const BUSINESS_TABLES = ['environments', 'integrations', 'integration_secrets', 'integration_grants', 'signing_keys', 'admins', 'admin_environment_roles', 'changes', 'revocations'] as const;
 
 /** Every row of every business table (and the sessions, minus their idle timer), sorted. */
 async function snapshot(lk: TestLatchkey): Promise<Record<string, string[]>> {

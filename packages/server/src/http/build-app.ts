@@ -7,6 +7,7 @@ import { pingDatabase } from '../storage/database.ts';
 import { getEnvironment, validateEnvironmentId } from '../platform/environments.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
+import { revocationFeedRoutes } from './routes/revocation-feed.ts';
 import { environmentApiRoutes } from '../environment-api/index.ts';
 import { platformApiRoutes } from './routes/platform/index.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -46,6 +47,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
   await registerOpenApi(app, runtime);
   await app.register(tokenRoutes, { runtime });
   await app.register(discoveryRoutes, { runtime });
+  await app.register(revocationFeedRoutes, { runtime });
   await app.register(platformApiRoutes, { runtime });
   await app.register(environmentApiRoutes, { runtime });
   // Last: the console's SPA fallback must not shadow any API route.

@@ -1,10 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessTokenClaims, AccessTokenVerifier } from '@latchkey/resource';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createVerifier, type AccessTokenClaims, type AccessTokenVerifier } from '@latchkey/resource';
 import type { Runtime } from '../runtime.ts';
 import type { ActionContext } from '../platform/audit.ts';
 import { findAdminById, type Admin } from '../platform/admins.ts';
+import type { Integration } from '../platform/integrations.ts';
 import { loadSession, type Session, type SessionPolicy } from '../platform/sessions.ts';
+import { checkTokenHolder } from '../platform/token-holders.ts';
+import { createInjectFetch } from './inject-fetch.ts';
 import { HttpProblem } from './problem.ts';
 
 /** Who is calling the Platform API: a signed-in admin, or an integration with a Platform API token. */
@@ -36,10 +39,45 @@ function sameToken(a: string, b: string): boolean {
 }
 
 /**
+ * The verifier of Platform API tokens, built exactly as a third-party API's would be (metadata → JWKS
+ * → jose), its requests injected into this app rather than sent over a socket.
+ */
+export function createPlatformApiVerifier(app: FastifyInstance, runtime: Runtime): AccessTokenVerifier {
+  return createVerifier({
+    issuer: runtime.config.issuer,
+    audience: runtime.config.platformApiAudience,
+    jwksUri: `${runtime.config.issuer}/.well-known/jwks.json`,
+    fetch: createInjectFetch(app, runtime.config.issuer),
+    realm: REALM,
+    currentDate: () => new Date(runtime.clock.now()),
+  });
+}
+
+/** 401 invalid_token for a verified token that no longer speaks for its integration (RFC 6750 §3.1). */
+function revokedAuthority(reason: string): HttpProblem {
+  return new HttpProblem(401, 'invalid_token', reason, { 'www-authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${reason}"` });
+}
+
+/**
+ * Verifies a Platform API bearer token and checks it against live state on every request: the token
+ * is refused (401 invalid_token) once revoked, or once its integration is deleted, disabled, or no
+ * longer granted the Platform API. The Platform API can create credentials, so it never trusts a
+ * token on its signature alone. Returns the claims and the scopes the token may still use.
+ */
+export async function authenticatePlatformToken(runtime: Runtime, verifier: AccessTokenVerifier, authorization: string, url?: string): Promise<{ claims: AccessTokenClaims; scopes: Set<string> }> {
+  const claims = await verifier.verifyRequest({ authorization, url });
+  if (runtime.revocations.isRevoked(claims)) throw revokedAuthority('this token has been revoked');
+  const holder = await checkTokenHolder(runtime.database, claims, 'platform-api');
+  if (!holder.live) throw revokedAuthority(holder.reason);
+  return { claims, scopes: holder.scopes };
+}
+
+/**
  * Resolves the caller of every Platform API request. A bearer token is verified with
- * @latchkey/resource for the Platform API audience (any token problem is an RFC 6750 answer); otherwise
- * the session cookie is looked up. Cookie-authenticated requests that change state must carry the
- * session's CSRF token in `X-CSRF-Token` (synchronizer token; SameSite=Strict is the second layer).
+ * @latchkey/resource for the Platform API audience (any token problem is an RFC 6750 answer) and
+ * checked against live state (authenticatePlatformToken); otherwise the session cookie is looked up.
+ * Cookie-authenticated requests that change state must carry the session's CSRF token in
+ * `X-CSRF-Token` (synchronizer token; SameSite=Strict is the second layer).
  */
 export function createPlatformAuthHook(runtime: Runtime, verifier: AccessTokenVerifier, policy: SessionPolicy) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
@@ -47,8 +85,8 @@ export function createPlatformAuthHook(runtime: Runtime, verifier: AccessTokenVe
     // Only a Bearer credential is a token; any other scheme (say, Basic added by a proxy in front of
     // the console) leaves the session cookie in charge.
     if (request.headers.authorization !== undefined && /^bearer\s/i.test(request.headers.authorization)) {
-      const claims = await verifier.verifyRequest({ authorization: request.headers.authorization, url: request.url });
-      request.principal = { kind: 'integration', claims, scopes: new Set(claims.scope.split(' ')) };
+      const { claims, scopes } = await authenticatePlatformToken(runtime, verifier, request.headers.authorization, request.url);
+      request.principal = { kind: 'integration', claims, scopes };
       return;
     }
     const cookieValue = request.cookies?.[SESSION_COOKIE];
@@ -162,6 +200,30 @@ export async function enforceRouteAccess(request: FastifyRequest): Promise<void>
   }
   const environmentId = (request.params as { environmentId?: string }).environmentId ?? '';
   authorizeEnvironment(request, environmentId, access);
+}
+
+/**
+ * Takeover protection for an integration acting through the Platform API (admins are not limited
+ * here: their role already allows everything in the environment). It cannot change its own status
+ * (disable, enable, delete itself: an incident responder's disable must stick), and it cannot change,
+ * rotate or revoke the secrets of, revoke the tokens of, or delete an integration that holds a
+ * Platform API scope it does not hold itself — otherwise integrations:write could rotate the secret of
+ * an audit:read integration and use that.
+ */
+export function refuseTakeover(request: FastifyRequest, target: Integration, options: { changesStatus?: boolean } = {}): void {
+  const principal = requirePrincipal(request);
+  if (principal.kind !== 'integration') return;
+  if (options.changesStatus === true && target.clientId === principal.claims.client_id) {
+    throw new HttpProblem(403, 'own_status', 'an integration cannot disable, enable or delete itself; an environment admin can');
+  }
+  const missing = (target.grants['platform-api'] ?? []).filter((scope) => !principal.scopes.has(scope));
+  if (missing.length > 0) {
+    throw new HttpProblem(
+      403,
+      'scope_escalation',
+      `integration ${target.clientId} holds Platform API scopes this token does not (${missing.join(', ')}); only an environment admin or an integration holding them can change it, its secrets or its tokens`,
+    );
+  }
 }
 
 /**

@@ -37,6 +37,7 @@ const PLATFORM_API_SCOPES: ScopeDefinition[] = [
   { name: 'integrations:read', description: "Read this environment's integrations and their permissions" },
   { name: 'integrations:write', description: "Create and change this environment's integrations" },
   { name: 'audit:read', description: "Read this environment's audit log" },
+  { name: 'tokens:introspect', description: "Ask whether a token of this environment is active (RFC 7662 introspection), for APIs that do not verify tokens themselves" },
 ];
 
 /** The catalogue of APIs this server issues tokens for, with identifiers taken from the configuration. */

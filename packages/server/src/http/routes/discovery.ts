@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
+import { REVOCATION_FEED_PATH } from './revocation-feed.ts';
 
 /** RFC 8414 authorization server metadata for this issuer. */
 export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
@@ -10,6 +11,14 @@ export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    // RFC 7009 and RFC 7662; both authenticate clients as the token endpoint does.
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    // Latchkey extension: revoked tokens and revoked integrations for resource servers to follow
+    // (docs/revocation.md); @latchkey/resource subscribes to it.
+    latchkey_revocation_feed_endpoint: `${issuer}${REVOCATION_FEED_PATH}`,
     // No authorization endpoint: machine-to-machine only, so no response types.
     response_types_supported: [],
     scopes_supported: runtime.apis.apis.flatMap((api) => api.scopes.map((s) => s.name)),

@@ -1,13 +1,53 @@
-import type { FastifyInstance, FastifyError } from 'fastify';
+import type { FastifyInstance, FastifyError, FastifyRequest } from 'fastify';
+import { AccessTokenError } from '@latchkey/resource';
 import type { Runtime } from '../../runtime.ts';
+import { ClientAuthenticator } from '../../oauth/client-authentication.ts';
+import type { OAuthEndpointRequest, OAuthEndpointResponse } from '../../oauth/endpoint-support.ts';
 import { InvalidRequest, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
+import { createIntrospectionEndpoint, InsufficientScope, INTROSPECT_SCOPE, type IntrospectionCaller } from '../../oauth/introspection-endpoint.ts';
+import { createOwnTokenVerifier } from '../../oauth/own-token-verifier.ts';
+import { createRevocationEndpoint } from '../../oauth/revocation-endpoint.ts';
 import type { TokenRequestBody } from '../../oauth/token-request.ts';
 import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
+import { revokeAccessToken } from '../../platform/revocations.ts';
+import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
+import { HttpProblem } from '../problem.ts';
+
+/** The endpoint request of a Fastify request: what the framework-free endpoints take. */
+function endpointRequest(request: FastifyRequest): OAuthEndpointRequest {
+  return {
+    query: request.query as Record<string, unknown> | undefined,
+    authorization: request.headers.authorization,
+    body: (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
+    ip: request.ip,
+  };
+}
 
 /**
- * `POST /oauth/token`. This plugin has its own body parsers and error handler so every failure,
- * including the ones Fastify raises before the handler runs (size, content type, JSON), is answered
- * in RFC 6749 §5.2 form rather than Fastify's.
+ * The introspection caller behind a Platform API bearer token: verified, checked against live state
+ * (http/platform-auth.ts), holding tokens:introspect. Token problems become RFC 6750 answers.
+ */
+function bearerIntrospectionCaller(app: FastifyInstance, runtime: Runtime): (authorization: string) => Promise<IntrospectionCaller> {
+  const verifier = createPlatformApiVerifier(app, runtime);
+  return async (authorization) => {
+    try {
+      const { claims, scopes } = await authenticatePlatformToken(runtime, verifier, authorization);
+      if (!scopes.has(INTROSPECT_SCOPE)) throw new InsufficientScope();
+      return { clientId: claims.client_id, environmentId: String(claims.environment) };
+    } catch (error) {
+      if (error instanceof AccessTokenError) throw new OAuthError(error.error ?? 'invalid_token', error.statusCode, error.errorDescription, { ...error.headers });
+      if (error instanceof HttpProblem) throw new OAuthError(error.code, error.statusCode, error.message, error.headers);
+      throw error;
+    }
+  };
+}
+
+/**
+ * The OAuth endpoints on Fastify: `POST /oauth/token` (also answered by the node:http fast path,
+ * http/token-fast-path.ts), `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662).
+ * This plugin has its own body parsers and error handler so every failure, including the ones Fastify
+ * raises before a handler runs (size, content type, JSON), is answered in RFC 6749 §5.2 form rather
+ * than Fastify's.
  */
 export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
   const bodyLimit = runtime.config.tokenBodyLimitBytes;
@@ -36,23 +76,54 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
 
   app.post('/oauth/token', { bodyLimit }, async (request, reply) => {
     const started = runtime.metrics.startTokenTimer();
-    const response = await runtime.handleTokenRequest({
-      query: request.query as Record<string, unknown> | undefined,
-      authorization: request.headers.authorization,
-      body: (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
-      ip: request.ip,
-    });
+    const response = await runtime.handleTokenRequest(endpointRequest(request));
     runtime.metrics.observeTokenDuration(started);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
 
-  // RFC 6749 §3.2: the token endpoint takes POST only; a GET must never issue a token.
-  app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
-    url: '/oauth/token',
-    handler: async (_request, reply) => {
-      const response = oauthErrorResponse(new OAuthError('invalid_request', 405, 'the token endpoint accepts POST only'));
-      return reply.code(405).headers({ ...response.headers, allow: 'POST' }).send(response.body);
-    },
+  // Revocation and introspection authenticate clients as the token endpoint does, with an
+  // authenticator of their own (its verified-secret memo serves these endpoints' callers).
+  const clientAuth = { authenticator: new ClientAuthenticator(runtime.directory, runtime.keys.secretHashKey, runtime.clock), rateLimiter: runtime.rateLimiter };
+  const verifyOwnToken = createOwnTokenVerifier({ issuer: runtime.config.issuer, keyStore: runtime.keyStore, clock: runtime.clock });
+  const revoke = createRevocationEndpoint({
+    ...clientAuth,
+    logger: runtime.logger,
+    verifyOwnToken,
+    revoke: (claims, client, ip) =>
+      revokeAccessToken(runtime.platform, { jti: claims.jti, exp: claims.exp, clientId: client.clientId, environmentId: client.environmentId }, {
+        actor: { type: 'integration', id: client.clientId, environmentId: client.environmentId },
+        ip,
+      }),
   });
+  const introspect = createIntrospectionEndpoint({
+    ...clientAuth,
+    logger: runtime.logger,
+    directory: runtime.directory,
+    verifyOwnToken,
+    isRevoked: (claims) => runtime.revocations.isRevoked(claims),
+    authenticateBearer: bearerIntrospectionCaller(app, runtime),
+  });
+  const endpoints: [string, (request: OAuthEndpointRequest) => Promise<OAuthEndpointResponse>][] = [
+    ['/oauth/revoke', revoke],
+    ['/oauth/introspect', introspect],
+  ];
+  for (const [url, handle] of endpoints) {
+    app.post(url, { bodyLimit }, async (request, reply) => {
+      const response = await handle(endpointRequest(request));
+      return reply.code(response.statusCode).headers(response.headers).send(response.body);
+    });
+  }
+
+  // RFC 6749 §3.2: the token endpoint takes POST only; a GET must never issue a token. The same for
+  // revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1).
+  for (const url of ['/oauth/token', ...endpoints.map(([path]) => path)]) {
+    app.route({
+      method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      handler: async (_request, reply) => {
+        const response = oauthErrorResponse(new OAuthError('invalid_request', 405, `${url} accepts POST only`));
+        return reply.code(405).headers({ ...response.headers, allow: 'POST' }).send(response.body);
+      },
+    });
+  }
 }

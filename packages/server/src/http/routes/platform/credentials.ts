@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../../runtime.ts';
 import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration } from '../../../platform/integrations.ts';
-import { actionContext, authorizeEnvironment, refuseScopeEscalation } from '../../platform-auth.ts';
+import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
 import { errorResponses, Grants, IntegrationDto, IntegrationParams, SecretDto, toIntegrationDto, toSecretDto } from './schemas.ts';
 
 const PermissionsDto = Type.Object({
@@ -17,12 +17,14 @@ function flatten(grants: DomainGrants): Set<string> {
   return new Set(Object.entries(grants).flatMap(([api, scopes]) => (scopes ?? []).map((scope) => `${api}:${scope}`)));
 }
 
-const NOTE = 'The next token request gets the new scopes; tokens already issued keep their scopes until they expire.';
+const NOTE_ADDED = 'The next token request gets the new scopes; tokens already issued keep theirs until they expire.';
+const NOTE_REMOVED = 'The next token request gets the new scopes; every token issued before this change was revoked, since it carries a removed scope.';
 
 /** The permissions response: the new grants and, scope by scope, what changed. */
 function describePermissionChange(before: Integration, after: Integration) {
   const [was, now] = [flatten(before.grants), flatten(after.grants)];
-  return { grants: after.grants, grantVersion: after.grantVersion, changed: { added: [...now].filter((s) => !was.has(s)), removed: [...was].filter((s) => !now.has(s)) }, note: NOTE };
+  const removed = [...was].filter((s) => !now.has(s));
+  return { grants: after.grants, grantVersion: after.grantVersion, changed: { added: [...now].filter((s) => !was.has(s)), removed }, note: removed.length > 0 ? NOTE_REMOVED : NOTE_ADDED };
 }
 
 /** Secrets (rotate, list, revoke) and permissions (get, set, preset) of an integration. */
@@ -44,14 +46,17 @@ export async function credentialRoutes(app: FastifyInstance, { runtime }: { runt
         tags: ['Secrets'],
         summary: 'Rotate the secret; the previous one keeps working for graceSeconds. The new secret is shown this once.',
         params: IntegrationParams,
-        body: Type.Object({ graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 2592000, default: 0 })) }),
+        body: Type.Object({
+          graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 2592000, default: 0 })),
+          revokeTokens: Type.Optional(Type.Boolean({ default: false, description: 'Also revoke every token issued so far (a suspected leak)' })),
+        }),
         response: { 201: Type.Object({ integration: IntegrationDto, clientSecret: Type.String() }), ...errorResponses },
       },
     },
     async (request, reply) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
-      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
-      const result = await rotateSecret(deps, request.params.clientId, { graceSeconds: request.body.graceSeconds ?? 0 }, actionContext(request));
+      refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId));
+      const result = await rotateSecret(deps, request.params.clientId, { graceSeconds: request.body.graceSeconds ?? 0, revokeTokens: request.body.revokeTokens }, actionContext(request));
       return reply.code(201).header('cache-control', 'no-store').send({ integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret });
     },
   );
@@ -61,7 +66,7 @@ export async function credentialRoutes(app: FastifyInstance, { runtime }: { runt
     { schema: { tags: ['Secrets'], summary: 'Revoke one secret now', params: Type.Object({ environmentId: Type.String(), clientId: Type.String(), secretId: Type.String({ maxLength: 100 }) }), response: { 200: IntegrationDto, ...errorResponses } } },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
-      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId));
       return toIntegrationDto(await revokeSecret(deps, request.params.clientId, request.params.secretId, actionContext(request)));
     },
   );
@@ -87,6 +92,7 @@ export async function credentialRoutes(app: FastifyInstance, { runtime }: { runt
       authorizeEnvironment(request, request.params.environmentId, 'write');
       refuseScopeEscalation(request, request.body.grants['platform-api']);
       const before = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      refuseTakeover(request, before);
       return describePermissionChange(before, await setPermissions(deps, request.params.clientId, request.body.grants, actionContext(request)));
     },
   );
@@ -105,6 +111,7 @@ export async function credentialRoutes(app: FastifyInstance, { runtime }: { runt
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
       const before = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      refuseTakeover(request, before);
       const preset = { 'environment-api': deps.apis.presetScopes(request.body.preset) };
       return describePermissionChange(before, await setPermissions(deps, request.params.clientId, preset, actionContext(request)));
     },

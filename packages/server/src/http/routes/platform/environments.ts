@@ -55,7 +55,7 @@ export async function environmentRoutes(app: FastifyInstance, { runtime }: { run
 
   api.delete(
     '/api/v1/environments/:environmentId',
-    { schema: { tags: TAGS, summary: 'Delete an environment and its integrations (platform admins). Tokens already issued stay valid until they expire.', params: EnvironmentParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { schema: { tags: TAGS, summary: 'Delete an environment and its integrations (platform admins). Every token issued in it is revoked at once, and stays refused if the id is used again.', params: EnvironmentParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       requirePlatformAdmin(request);
       await deleteEnvironment(deps, request.params.environmentId, actionContext(request));

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import { createVerifier } from '@latchkey/resource';
 import type { Runtime } from '../../../runtime.ts';
-import { createInjectFetch } from '../../inject-fetch.ts';
-import { createPlatformAuthHook, enforceRouteAccess } from '../../platform-auth.ts';
+import { createPlatformApiVerifier, createPlatformAuthHook, enforceRouteAccess } from '../../platform-auth.ts';
 import { problemErrorHandler } from '../../problem.ts';
 import { sessionRoutes } from './session.ts';
 import { environmentRoutes } from './environments.ts';
@@ -18,14 +16,7 @@ import { activityRoutes } from './activity.ts';
  */
 export async function platformApiRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
   await app.register(cookie);
-  const verifier = createVerifier({
-    issuer: runtime.config.issuer,
-    audience: runtime.config.platformApiAudience,
-    jwksUri: `${runtime.config.issuer}/.well-known/jwks.json`,
-    fetch: createInjectFetch(app, runtime.config.issuer),
-    realm: 'latchkey-platform-api',
-    currentDate: () => new Date(runtime.clock.now()),
-  });
+  const verifier = createPlatformApiVerifier(app, runtime);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', createPlatformAuthHook(runtime, verifier, runtime.config.session));
   app.addHook('preValidation', enforceRouteAccess);

@@ -7,16 +7,17 @@ import {
   deleteIntegration,
   getIntegrationInEnvironment,
   listIntegrationsPage,
+  revokeIntegrationTokens,
   setIntegrationDisabled,
   updateIntegration,
   type Grants as DomainGrants,
 } from '../../../platform/integrations.ts';
 import { getEnvironment } from '../../../platform/environments.ts';
-import { actionContext, authorizeEnvironment, refuseScopeEscalation } from '../../platform-auth.ts';
+import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
 import { EnvironmentParams, errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto } from './schemas.ts';
 
 const TAGS = ['Integrations'];
-const STILL_VALID = 'Tokens already issued stay valid until they expire.';
+const REVOKES = 'Every token issued to it so far is revoked at once: Latchkey refuses it, and so does every API that follows the revocation feed (docs/revocation.md).';
 
 /** Integrations of an environment: list, create (secret shown once), get, edit, disable, enable, delete. */
 export async function integrationRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
@@ -94,7 +95,7 @@ export async function integrationRoutes(app: FastifyInstance, { runtime }: { run
     },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
-      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId));
       return toIntegrationDto(await updateIntegration(deps, request.params.clientId, request.body, actionContext(request)));
     },
   );
@@ -105,25 +106,42 @@ export async function integrationRoutes(app: FastifyInstance, { runtime }: { run
       {
         schema: {
           tags: TAGS,
-          summary: verb === 'disable' ? `Stop issuing tokens to an integration. ${STILL_VALID}` : 'Issue tokens to a disabled integration again',
+          summary: verb === 'disable' ? `Stop issuing tokens to an integration. ${REVOKES}` : 'Issue tokens to a disabled integration again (tokens revoked when it was disabled stay revoked)',
           params: IntegrationParams,
           response: { 200: IntegrationDto, ...errorResponses },
         },
       },
       async (request) => {
         authorizeEnvironment(request, request.params.environmentId, 'write');
-        await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+        refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId), { changesStatus: true });
         return toIntegrationDto(await setIntegrationDisabled(deps, request.params.clientId, verb === 'disable', actionContext(request)));
       },
     );
   }
 
+  api.post(
+    '/api/v1/environments/:environmentId/integrations/:clientId/revoke-tokens',
+    {
+      schema: {
+        tags: TAGS,
+        summary: `Revoke every token issued to an integration so far (a suspected leak). The next token request gets a new token.`,
+        params: IntegrationParams,
+        response: { 200: IntegrationDto, ...errorResponses },
+      },
+    },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId));
+      return toIntegrationDto(await revokeIntegrationTokens(deps, request.params.clientId, actionContext(request)));
+    },
+  );
+
   api.delete(
     '/api/v1/environments/:environmentId/integrations/:clientId',
-    { schema: { tags: TAGS, summary: `Delete an integration. ${STILL_VALID}`, params: IntegrationParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { schema: { tags: TAGS, summary: `Delete an integration. ${REVOKES}`, params: IntegrationParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
-      await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
+      refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId), { changesStatus: true });
       await deleteIntegration(deps, request.params.clientId, actionContext(request));
       return reply.code(204).send(null);
     },

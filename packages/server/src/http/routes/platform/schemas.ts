@@ -46,6 +46,7 @@ export const IntegrationDto = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  tokensRevokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Every token issued before this time is revoked; null if none ever was' }),
 });
 
 export const EnvironmentDto = Type.Object({
@@ -95,6 +96,7 @@ export function toIntegrationDto(integration: Integration): Static<typeof Integr
     createdAt: isoTime(integration.createdAt),
     updatedAt: isoTime(integration.updatedAt),
     lastUsedAt: isoTimeOrNull(integration.lastUsedAt),
+    tokensRevokedAt: isoTimeOrNull(integration.tokensRevokedAt),
   };
 }
 
