@@ -17,6 +17,8 @@ const READ_SCOPES = ['templates:read', 'projects:read', 'media:read', 'fonts:rea
 const ALL_SCOPES = ['templates:read', 'templates:write', 'projects:read', 'projects:write', 'media:read', 'media:write', 'fonts:read', 'fonts:write'];
 /** What the server is given to see a CLI change in (issue 2, point 4). */
 const VISIBLE_WITHIN_MS = 2000;
+/** The documented bound for a revocation written by the CLI to reach a running server (docs/revocation.md). */
+const REVOKED_WITHIN_MS = 1000;
 const SLOW = 120_000;
 
 /** Every command the CLI has besides `serve`; each must have been run with --json by the end. */
@@ -31,6 +33,7 @@ const COMMANDS = [
   'integrations disable',
   'integrations enable',
   'integrations delete',
+  'integrations revoke-tokens',
   'keys rotate',
   'keys list',
 ];
@@ -325,6 +328,41 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     const shown = await cli('integrations', 'show', clientId);
     expect(shown.stdout).toMatch(/#3 active/);
     expectNoSecretsIn([shown]);
+  });
+
+  it('revoke-tokens and rotate-secret --revoke-tokens: earlier tokens refused by the Environment API within 1 s, new ones work', { timeout: SLOW }, async () => {
+    const created = await cliJson('integrations', 'create', '--env', 'staging', '--name', 'Leaky backend', '--preset', 'read-only');
+    const leaky = { clientId: created.client_id as string, clientSecret: remember(created.client_secret) };
+    const templates = (token: string) => fetch(`${lk.url}/api/v1/environments/staging/templates`, { headers: { authorization: `Bearer ${token}` } }).then(async (res) => ({ status: res.status, body: await res.text() }));
+    const refusedWithin = (what: string, token: string) =>
+      within(what, async () => {
+        const answer = await templates(token);
+        return answer.status === 401 ? { done: true, value: answer } : { done: false, last: answer };
+      }, REVOKED_WITHIN_MS);
+
+    const before = (await requestToken(leaky.clientId, leaky.clientSecret)).body.access_token as string;
+    expect((await templates(before)).status).toBe(200);
+    const revoked = await cli('integrations', 'revoke-tokens', leaky.clientId);
+    expect(revoked.stdout).toMatch(/^Revoked every token of lkc_\S+ issued before \d{4}-\d\d-\d\dT/);
+    expect((await refusedWithin('the earlier token refused after revoke-tokens', before)).body).toContain('invalid_token');
+    const fresh = await within('a new token after revoke-tokens', async () => {
+      const response = await requestToken(leaky.clientId, leaky.clientSecret);
+      return response.body.access_token !== before ? { done: true, value: response.body.access_token as string } : { done: false, last: response.body };
+    }, REVOKED_WITHIN_MS);
+    expect((await templates(fresh)).status).toBe(200);
+    const shown = await cliJson('integrations', 'revoke-tokens', leaky.clientId);
+    expect(shown).toMatchObject({ clientId: leaky.clientId, tokensRevokedAt: expect.any(Number) });
+    await refusedWithin('the token issued before the second revoke-tokens refused', fresh);
+
+    const current = (await within('a token after the second revoke-tokens', async () => {
+      const response = await requestToken(leaky.clientId, leaky.clientSecret);
+      return response.body.access_token !== fresh ? { done: true, value: response.body.access_token as string } : { done: false, last: response.body };
+    }, REVOKED_WITHIN_MS));
+    const rotated = await cliJson('integrations', 'rotate-secret', leaky.clientId, '--grace', '60', '--revoke-tokens');
+    remember(rotated.client_secret);
+    expect(rotated.tokens_revoked).toBe(true);
+    await refusedWithin('tokens refused after rotate-secret --revoke-tokens', current);
+    await cliFails(EXIT.notFound, 'integrations', 'revoke-tokens', 'lkc_doesnotexist0000000000');
   });
 
   it('disable → 401 within 2 s; enable → tokens again', { timeout: SLOW }, async () => {

@@ -14,6 +14,7 @@ export function formatIntegration(integration: Integration): string {
     `  Platform API     ${integration.grants['platform-api']?.join(' ') || '(no access)'}`,
     `  Secrets          ${integration.secrets.map((s) => `#${s.generation} ${s.status}${s.expiresAt ? ` until ${time(s.expiresAt)}` : ''}`).join(', ')}`,
     `  Created          ${time(integration.createdAt)}`,
+    ...(integration.tokensRevokedAt === null ? [] : [`  Tokens revoked   issued before ${time(integration.tokensRevokedAt)}`]),
   ];
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@ import { registerIntegrationsShow } from './integrations/show.ts';
 import { registerIntegrationsSetPermissions } from './integrations/set-permissions.ts';
 import { registerIntegrationsRotateSecret } from './integrations/rotate-secret.ts';
 import { registerIntegrationsSetStatus } from './integrations/set-status.ts';
+import { registerIntegrationsRevokeTokens } from './integrations/revoke-tokens.ts';
 import { registerKeysRotate } from './keys/rotate.ts';
 import { registerKeysList } from './keys/list.ts';
 import { registerAdmins } from './admins/admins.ts';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerIntegrationsSetPermissions(integrations);
   registerIntegrationsRotateSecret(integrations);
   registerIntegrationsSetStatus(integrations);
+  registerIntegrationsRevokeTokens(integrations);
 
   const keys = program.command('keys').description('manage signing keys');
   registerKeysRotate(keys);
