@@ -61,6 +61,42 @@ describe('three instances over one PostgreSQL database', () => {
     expect(Date.now() - changedAt).toBeLessThan(3000);
   });
 
+  it('refuses a token revoked on one instance on every instance within a second, and hands out a new one', async () => {
+    const { integration, clientSecret } = await instances[0]!.createIntegration();
+    const issued = (await token(instances[0]!, integration.clientId, clientSecret)).body.access_token!;
+    const templates = (lk: TestLatchkey, accessToken: string) => fetch(`${lk.url}/api/v1/environments/demo/templates`, { headers: { authorization: `Bearer ${accessToken}` } }).then((res) => res.status);
+    for (const lk of instances) expect(await templates(lk, issued)).toBe(200);
+    // A subscriber of the revocation feed on the third instance, caught up before the revocation.
+    const feed = new AbortController();
+    const stream = await fetch(`${instances[2]!.url}/oauth/revocations`, { headers: { accept: 'text/event-stream' }, signal: feed.signal });
+    const reader = stream.body!.getReader();
+    let events = '';
+    const read = async (pattern: string) => {
+      while (!events.includes(pattern)) events += new TextDecoder().decode((await reader.read()).value);
+    };
+    await read('event: ready');
+
+    const revoked = await fetch(`${instances[0]!.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { authorization: basicAuthorization(integration.clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: issued }),
+    });
+    expect(revoked.status).toBe(200);
+    // At once where it was revoked; within a second everywhere else (LISTEN/NOTIFY: the poll is 10 s).
+    expect(await templates(instances[0]!, issued)).toBe(401);
+    for (const lk of instances.slice(1)) await within(1000, async () => ((await templates(lk, issued)) === 401 ? true : undefined));
+    const jti = decodeJwt(issued).jti!;
+    await Promise.race([read(jti), new Promise((_, reject) => setTimeout(() => reject(new Error('feed subscriber did not hear of the revocation within 1 s')), 1000))]);
+    feed.abort();
+    for (const lk of instances) {
+      const next = await within(1000, async () => {
+        const answer = await token(lk, integration.clientId, clientSecret);
+        return answer.body.access_token !== issued ? answer.body.access_token : undefined;
+      });
+      expect(await templates(lk, next!)).toBe(200);
+    }
+  });
+
   it('never fails verification anywhere while a key is rotated on one instance', async () => {
     const { integration, clientSecret } = await instances[0]!.createIntegration();
     const runtime = instances[2]!.server.runtime;
