@@ -38,7 +38,8 @@ const EXPECTED_OUTPUT: { when: RegExp; prints: RegExp[] }[] = [
   { when: /graceSeconds/, prints: [/"generation":2,.*"status":"active"/, /"generation":1,.*"status":"expiring"/] },
   { when: /permissions\/preset/, prints: [/"changed":\{"added":\[\],"removed":\[[^\]]*"environment-api:templates:write"/, /"grants":\{"environment-api":\["templates:read","media:read"\]\}/] },
   { when: /\/audit\?/, prints: [/"action":"integration\.permissions\.set"/, /"actor":\{"type":"admin","id":"readme-admin@example\.com"\}/, /"nextCursor":\d+/] },
-  { when: /Bearer \$TOKEN/, prints: [/^\{"integrations":\[\{[^\n]*"name":"Editor backend"/, /"nextCursor":null/] },
+  { when: /integrations\?name=editor/, prints: [/^\{"integrations":\[\{[^\n]*"name":"Editor backend"/, /"nextCursor":null/] },
+  { when: /oauth\/revoke/, prints: [/^401$/, /"tokensRevokedAt":"\d{4}-/] },
   { when: /-X DELETE "\$LATCHKEY_URL\/api\/v1\/session"/, prints: [/^$/] },
 ];
 
@@ -88,6 +89,7 @@ describe('README: Platform API examples', () => {
     const editor = await getIntegration(lk.server.runtime.platform, created[0]!.client_id);
     expect(editor.grants).toEqual({ 'environment-api': ['templates:read', 'media:read'] });
     expect(editor.secrets.map((s) => s.status)).toEqual(['active', 'expiring']);
+    expect(editor.tokensRevokedAt).not.toBeNull();
     // Signed out at the end.
     expect(await lk.database.db.selectFrom('admin_sessions').selectAll().execute()).toEqual([]);
     // The examples never print a secret.
