@@ -418,6 +418,9 @@ describe.each(DIALECTS)('authority that can be taken back (%s)', (dialect) => {
         }
       };
       await readUntil(/event: ready\n/);
+      const metrics = await (await fetch(`${lk.url}/metrics`)).text();
+      expect(Number(/^latchkey_revocation_feed_streams (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(Number(/^latchkey_revocations_live (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
       const who = await createIntegration('demo', { name: 'pushed', preset: 'all' });
       expect((await root.request('POST', `/api/v1/environments/demo/integrations/${who.clientId}/revoke-tokens`)).status).toBe(200);
       await readUntil(new RegExp(`"clientId":"${who.clientId}"`));

@@ -165,7 +165,7 @@ async function assembleRuntime(
   // Every 2 s (sooner when 2,000 audit entries are waiting): minted tokens are audited one by one,
   // and smaller flushes keep each pause short.
   usage.start(2);
-  const metrics = createMetrics(database, { auditEntriesDropped: () => usage.auditEntriesDropped });
+  const metrics = createMetrics(database, { auditEntriesDropped: () => usage.auditEntriesDropped, revocationsLive: () => revocations.size });
   shareRegistryWithPrimary(metrics.registry);
 
   const maintenance = setInterval(() => {

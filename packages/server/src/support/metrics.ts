@@ -16,7 +16,7 @@ export interface Metrics {
  * Creates a registry per runtime (tests run several in one process, so nothing is global).
  * Recording costs a counter increment and a histogram bucket update on the hot path.
  */
-export function createMetrics(database: Database, sources: { auditEntriesDropped?: () => number } = {}): Metrics {
+export function createMetrics(database: Database, sources: { auditEntriesDropped?: () => number; revocationsLive?: () => number } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   // Successful requests are counted in plain numbers and folded into the counter when it is read:
@@ -47,6 +47,12 @@ export function createMetrics(database: Database, sources: { auditEntriesDropped
       const total = readDropped();
       this.inc(total - reported);
       reported = total;
+    } });
+  }
+  const readRevocations = sources.revocationsLive;
+  if (readRevocations) {
+    new Gauge({ name: 'latchkey_revocations_live', help: 'Revocations whose tokens have not all expired yet (what the revocation feed holds)', registers: [registry], collect() {
+      this.set(readRevocations());
     } });
   }
   const pool = database.pool;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
+import { Gauge } from 'prom-client';
 import type { Runtime } from '../../runtime.ts';
 import { InvalidRequest, OAuthError } from '../../oauth/errors.ts';
 import { oauthErrorResponse } from '../../oauth/endpoint-support.ts';
@@ -48,6 +49,12 @@ function eventOf(revocation: SequencedRevocation): string {
  */
 export async function revocationFeedRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
   const streams = new Set<ServerResponse>();
+  const registry = runtime.metrics.registry;
+  if (registry.getSingleMetric('latchkey_revocation_feed_streams') === undefined) {
+    new Gauge({ name: 'latchkey_revocation_feed_streams', help: 'Resource servers following the revocation feed (Server-Sent Events) on this instance', registers: [registry], collect() {
+      this.set(streams.size);
+    } });
+  }
   // Streams never end by themselves; a server shutting down ends them so it can close.
   app.addHook('preClose', async () => {
     for (const stream of streams) stream.end();
