@@ -52,7 +52,22 @@ describe.each(DIALECTS)('OpenAPI document (%s)', (dialect) => {
     expect(registered.length).toBeGreaterThan(20);
     expect(registered.filter((key) => !documented.has(key))).toEqual(NOT_OPERATIONS);
     // …and documents nothing that is not served.
-    expect([...documented].filter((key) => !registered.includes(key as (typeof registered)[number]))).toEqual([]);
+    const served = registeredRoutes(lk.server.app);
+    expect([...documented].filter((key) => !served.includes(key as (typeof served)[number]))).toEqual([]);
+  });
+
+  it('documents the OAuth endpoints next to the token endpoint, revocation and introspection included', () => {
+    const oauth = operations.filter((op) => op.tags.includes('OAuth'));
+    expect(oauth.map((op) => op.key).sort()).toEqual(['GET /oauth/revocations', 'POST /oauth/introspect', 'POST /oauth/revoke', 'POST /oauth/token']);
+    for (const op of oauth) {
+      expect(op.operation.summary, op.key).toBeTruthy();
+      expect(op.operation.security, op.key).toEqual([]);
+    }
+    for (const key of ['POST /oauth/revoke', 'POST /oauth/introspect']) {
+      const content = oauth.find((op) => op.key === key)!.operation.requestBody.content;
+      expect(Object.keys(content).sort(), key).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+      expect(content['application/x-www-form-urlencoded'].schema.required, key).toEqual(['token']);
+    }
   });
 
   it('documents every Platform API area, with a summary, tags and path parameters for each operation', () => {

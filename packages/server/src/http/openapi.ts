@@ -7,7 +7,7 @@ import { validateEnvironmentId } from '../platform/environments.ts';
 /**
  * Registers @fastify/swagger (before any route, so it sees them all) to build the OpenAPI 3.1
  * document from the same TypeBox schemas that validate requests, and Swagger UI at /docs. Only
- * routes with tags are documented: the OAuth endpoints are described by RFC 8414 metadata instead.
+ * routes with tags are documented; the OAuth endpoints (tag OAuth) describe themselves in http/routes/oauth-schemas.ts.
  */
 export async function registerOpenApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   await app.register(swagger, {

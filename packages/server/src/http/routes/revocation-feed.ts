@@ -5,6 +5,7 @@ import type { Runtime } from '../../runtime.ts';
 import { InvalidRequest, OAuthError } from '../../oauth/errors.ts';
 import { oauthErrorResponse } from '../../oauth/endpoint-support.ts';
 import type { SequencedRevocation } from '../../platform/revocations.ts';
+import { revocationFeedRouteSchema } from './oauth-schemas.ts';
 
 /** Path of the revocation feed; named in the discovery metadata as `latchkey_revocation_feed_endpoint`. */
 export const REVOCATION_FEED_PATH = '/oauth/revocations';
@@ -60,7 +61,8 @@ export async function revocationFeedRoutes(app: FastifyInstance, { runtime }: { 
     for (const stream of streams) stream.end();
   });
 
-  app.get(REVOCATION_FEED_PATH, async (request: FastifyRequest<{ Querystring: { after?: string } }>, reply: FastifyReply) => {
+  // The schema documents; the cursor is read and checked here, so a bad one is an RFC 6749 error.
+  app.get(REVOCATION_FEED_PATH, { schema: revocationFeedRouteSchema, validatorCompiler: () => () => true }, async (request: FastifyRequest, reply: FastifyReply) => {
     let after: number | undefined;
     try {
       after = readCursor((request.query as { after?: unknown }).after, 'after') ?? readCursor(request.headers['last-event-id'], 'Last-Event-ID');
@@ -73,7 +75,7 @@ export async function revocationFeedRoutes(app: FastifyInstance, { runtime }: { 
       return reply
         .header('cache-control', 'no-store')
         .header('content-type', 'application/json; charset=utf-8')
-        .send({ entries: page.revocations.map((revocation) => revocation.entry), cursor: String(page.cursor), hasMore: page.hasMore });
+        .send(JSON.stringify({ entries: page.revocations.map((revocation) => revocation.entry), cursor: String(page.cursor), hasMore: page.hasMore }));
     }
     if (streams.size >= MAX_STREAMS) {
       const response = oauthErrorResponse(new OAuthError('temporarily_unavailable', 503, 'too many revocation feed subscribers on this instance; retry shortly', { 'retry-after': '5' }));

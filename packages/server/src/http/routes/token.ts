@@ -12,6 +12,10 @@ import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
 import { revokeAccessToken } from '../../platform/revocations.ts';
 import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
 import { HttpProblem } from '../problem.ts';
+import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
+
+// The endpoints read their own bodies (readTokenParameters): their schemas document, never validate.
+const documentOnly = () => () => true;
 
 /** The endpoint request of a Fastify request: what the framework-free endpoints take. */
 function endpointRequest(request: FastifyRequest): OAuthEndpointRequest {
@@ -74,7 +78,7 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
 
-  app.post('/oauth/token', { bodyLimit }, async (request, reply) => {
+  app.post('/oauth/token', { bodyLimit, schema: tokenRouteSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     const started = runtime.metrics.startTokenTimer();
     const response = await runtime.handleTokenRequest(endpointRequest(request));
     runtime.metrics.observeTokenDuration(started);
@@ -103,12 +107,12 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     isRevoked: (claims) => runtime.revocations.isRevoked(claims),
     authenticateBearer: bearerIntrospectionCaller(app, runtime),
   });
-  const endpoints: [string, (request: OAuthEndpointRequest) => Promise<OAuthEndpointResponse>][] = [
-    ['/oauth/revoke', revoke],
-    ['/oauth/introspect', introspect],
+  const endpoints: [string, (request: OAuthEndpointRequest) => Promise<OAuthEndpointResponse>, Record<string, unknown>][] = [
+    ['/oauth/revoke', revoke, revocationRouteSchema],
+    ['/oauth/introspect', introspect, introspectionRouteSchema],
   ];
-  for (const [url, handle] of endpoints) {
-    app.post(url, { bodyLimit }, async (request, reply) => {
+  for (const [url, handle, schema] of endpoints) {
+    app.post(url, { bodyLimit, schema, validatorCompiler: documentOnly }, async (request, reply) => {
       const response = await handle(endpointRequest(request));
       return reply.code(response.statusCode).headers(response.headers).send(response.body);
     });
