@@ -403,6 +403,36 @@ describe.each(DIALECTS)('authority that can be taken back (%s)', (dialect) => {
       expect(((await bad.json()) as { error: string }).error).toBe('invalid_request');
     });
 
+    it('holds one entry per integration however often its tokens are revoked', async () => {
+      const who = await createIntegration('demo', { name: 'revoked often', preset: 'all' });
+      for (let i = 0; i < 3; i++) expect((await root.request('POST', `/api/v1/environments/demo/integrations/${who.clientId}/revoke-tokens`)).status).toBe(200);
+      const all = (await (await fetch(`${lk.url}/oauth/revocations`)).json()) as { entries: { type: string; clientId?: string; notBefore?: number }[] };
+      const mine = all.entries.filter((entry) => entry.clientId === who.clientId);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.notBefore).toBe(Math.floor(Date.parse((await root.request('GET', `/api/v1/environments/demo/integrations/${who.clientId}`)).body.tokensRevokedAt) / 1000));
+    });
+
+    it('bounds what one client adds by revoking its tokens one by one: past 100, it revokes them all at once', async () => {
+      const who = await createIntegration('demo', { name: 'revocation flood', preset: 'all' });
+      const bystander = await accessToken(lk, who, { scope: 'fonts:read' });
+      const before = (await (await fetch(`${lk.url}/oauth/revocations`)).json()) as { cursor: string };
+      for (let i = 0; i < 100; i++) {
+        const issued = await accessToken(lk, who);
+        expect((await oauthPost(lk, '/oauth/revoke', who, { token: issued })).status).toBe(200);
+      }
+      expect((await envApi(lk, bystander, 'GET', '/demo/fonts')).status).toBe(200);
+      const last = await accessToken(lk, who);
+      expect((await oauthPost(lk, '/oauth/revoke', who, { token: last })).status).toBe(200);
+      expectInvalidToken(await envApi(lk, last, 'GET', '/demo/templates'));
+      // The 101st revoked every token of the client issued so far, in one entry.
+      expectInvalidToken(await envApi(lk, bystander, 'GET', '/demo/fonts'));
+      const added = (await (await fetch(`${lk.url}/oauth/revocations?after=${before.cursor}`)).json()) as { entries: { type: string; clientId?: string }[] };
+      expect(added.entries.filter((entry) => entry.type === 'token')).toHaveLength(100);
+      expect(added.entries.filter((entry) => entry.type === 'client' && entry.clientId === who.clientId)).toHaveLength(1);
+      const fresh = await accessToken(lk, who);
+      expect((await envApi(lk, fresh, 'GET', '/demo/templates')).status).toBe(200);
+    });
+
     it('pushes a revocation to a Server-Sent Events subscriber as it happens, and resumes after Last-Event-ID', async () => {
       const controller = new AbortController();
       const stream = await fetch(`${lk.url}/oauth/revocations`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });

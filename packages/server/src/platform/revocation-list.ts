@@ -57,6 +57,11 @@ class RevocationIndex {
   }
 }
 
+/** What a client or environment entry is about, as one key. */
+function subjectOf(entry: RevocationEntry): string {
+  return entry.type === 'client' ? `client ${entry.clientId}` : entry.type === 'environment' ? `environment ${entry.environmentId}` : `token ${entry.jti}`;
+}
+
 /** Called with revocations in feed order, as this process reads them. */
 export type RevocationListener = (revocations: readonly SequencedRevocation[]) => void;
 
@@ -136,6 +141,9 @@ export class RevocationList {
       const live = revocations.filter((revocation) => revocation.entry.expiresAt >= nowSeconds);
       for (const revocation of live) this.index.apply(revocation.entry);
       if (live.length > 0) {
+        // A client or environment entry supersedes the earlier ones for the same subject (as in the table).
+        const superseded = new Set(live.filter(({ entry }) => entry.type !== 'token').map(({ entry }) => subjectOf(entry)));
+        if (superseded.size > 0) this.log = this.log.filter(({ entry }) => entry.type === 'token' || !superseded.has(subjectOf(entry)));
         this.log.push(...live);
         for (const listener of this.listeners) listener(live);
       }

@@ -72,13 +72,19 @@ export async function waitForRevocationSecond(deps: { database: Database; clock:
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000)));
 }
 
-/** Inserts one revocation row and its change notice (other instances then read it by seq). */
-async function insertRevocation(trx: Kysely<Schema>, record: RecordChange, entry: RevocationEntry, now: number): Promise<void> {
+/**
+ * Inserts one revocation row and its change notice (other instances then read it by seq). A client or
+ * environment entry supersedes the earlier ones for the same subject — a later not-before covers
+ * every token they covered, for at least as long — so those rows are dropped: however often an
+ * integration's tokens are revoked, the feed holds one entry for it.
+ */
+async function insertRevocation(trx: Kysely<Schema>, record: RecordChange, entry: RevocationEntry, now: number, clientId: string | null = null): Promise<void> {
   await serializeFeedWrites(trx);
   const subject = entry.type === 'token' ? entry.jti : entry.type === 'client' ? entry.clientId : entry.environmentId;
+  if (entry.type !== 'token') await trx.deleteFrom('revocations').where('kind', '=', entry.type).where('subject', '=', subject).execute();
   await trx
     .insertInto('revocations')
-    .values({ kind: entry.type, subject, not_before: entry.type === 'token' ? null : entry.notBefore * 1000, expires_at: entry.expiresAt * 1000, created_at: now })
+    .values({ kind: entry.type, subject, client_id: clientId, not_before: entry.type === 'token' ? null : entry.notBefore * 1000, expires_at: entry.expiresAt * 1000, created_at: now })
     .execute();
   await record('revocation', subject);
 }
@@ -117,16 +123,45 @@ export async function revokeTokensOfEnvironment(trx: Kysely<Schema>, record: Rec
   await insertRevocation(trx, record, { type: 'environment', environmentId, notBefore, expiresAt: notBefore + lifetime }, now);
 }
 
+/** Live single-token revocations one client may have before its next one revokes all its tokens instead. */
+export const TOKEN_REVOCATIONS_PER_CLIENT = 100;
+
 /**
  * Revokes one token by its `jti` until it expires (RFC 7009), inside the caller's transaction, and
  * drops it from the shared token cache so no instance hands it out again. Revoking it twice is a no-op.
+ *
+ * Every resource server holds every live revocation in memory, so one client must not be able to grow
+ * the feed without bound (revoke, get a new token, revoke, …). Past TOKEN_REVOCATIONS_PER_CLIENT live
+ * single-token revocations, the next one revokes every token of the client issued so far instead — one
+ * entry that covers them all, as RFC 7009 §2.1 allows ("may cause the revocation of related tokens").
  */
-export async function revokeSingleToken(trx: Kysely<Schema>, record: RecordChange, token: { jti: string; expiresAt: number }, now: number): Promise<boolean> {
+export async function revokeSingleToken(
+  trx: Kysely<Schema>,
+  record: RecordChange,
+  token: { jti: string; expiresAt: number; clientId: string },
+  now: number,
+  ttlSeconds: number,
+): Promise<'revoked' | 'already' | 'all-of-client'> {
   const existing = await trx.selectFrom('revocations').select('seq').where('kind', '=', 'token').where('subject', '=', token.jti).executeTakeFirst();
-  if (existing) return false;
+  if (existing) return 'already';
   await trx.deleteFrom('token_cache').where('jti', '=', token.jti).execute();
-  await insertRevocation(trx, record, { type: 'token', jti: token.jti, expiresAt: token.expiresAt }, now);
-  return true;
+  const live = await trx
+    .selectFrom('revocations')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('client_id', '=', token.clientId)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  if (Number(live?.count ?? 0) >= TOKEN_REVOCATIONS_PER_CLIENT) {
+    const integration = await trx.selectFrom('integrations').select('id').where('client_id', '=', token.clientId).executeTakeFirst();
+    if (integration) {
+      // The single-token rows stay until they expire: deleting them would let the count, and the
+      // feed's subscribers' memory, grow again by another hundred on every round.
+      await revokeTokensOfIntegration(trx, record, { id: integration.id, clientId: token.clientId }, now, ttlSeconds);
+      return 'all-of-client';
+    }
+  }
+  await insertRevocation(trx, record, { type: 'token', jti: token.jti, expiresAt: token.expiresAt }, now, token.clientId);
+  return 'revoked';
 }
 
 /**
@@ -134,21 +169,21 @@ export async function revokeSingleToken(trx: Kysely<Schema>, record: RecordChang
  * from now until it expires, and no instance hands it out from the token cache again.
  */
 export async function revokeAccessToken(
-  deps: ChangeWriterDeps & { clock: Clock },
+  deps: ChangeWriterDeps & { clock: Clock; tokenTtlSeconds: number },
   token: { jti: string; exp: number; clientId: string; environmentId: string },
   context: ActionContext,
 ): Promise<void> {
   const now = deps.clock.now();
   await writeWithChanges(deps, now, async (trx, record) => {
-    const revoked = await revokeSingleToken(trx, record, { jti: token.jti, expiresAt: token.exp }, now);
-    if (!revoked) return;
+    const outcome = await revokeSingleToken(trx, record, { jti: token.jti, expiresAt: token.exp, clientId: token.clientId }, now, deps.tokenTtlSeconds);
+    if (outcome === 'already') return;
     await recordAudit(trx, context, {
       at: now,
       environmentId: token.environmentId,
       action: 'token.revoke',
       targetType: 'token',
       targetId: token.jti,
-      details: { clientId: token.clientId, expiresAt: new Date(token.exp * 1000).toISOString() },
+      details: { clientId: token.clientId, expiresAt: new Date(token.exp * 1000).toISOString(), ...(outcome === 'all-of-client' ? { allTokensOfClient: true } : {}) },
     });
   });
 }

@@ -250,12 +250,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         )
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('subject', 'text', (c) => c.notNull())
+          // The integration a revoked token belonged to ('token' rows), to bound how many one client can add.
+          .addColumn('client_id', 'text')
           .addColumn('not_before', time)
           .addColumn('expires_at', time, (c) => c.notNull())
           .addColumn('created_at', time, (c) => c.notNull())
           .execute();
         await db.schema.createIndex('revocations_by_expiry').on('revocations').column('expires_at').execute();
         await db.schema.createIndex('revocations_by_subject').on('revocations').columns(['kind', 'subject']).execute();
+        await db.schema.createIndex('revocations_by_client').on('revocations').columns(['client_id', 'expires_at']).execute();
         // Every token of an integration issued before this time (ms, a whole second) is revoked.
         await db.schema.alterTable('integrations').addColumn('tokens_not_before', time, (c) => c.notNull().defaultTo(0)).execute();
         // The cached token's jti, so revoking one token (RFC 7009) finds its row without opening every sealed token.

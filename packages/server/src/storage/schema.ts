@@ -85,6 +85,8 @@ export interface RevocationsTable {
   /** 'token' (subject = jti), 'client' (subject = client ID) or 'environment' (subject = environment id). */
   kind: string;
   subject: string;
+  /** 'token' rows: the client ID the token was issued to. */
+  client_id: string | null;
   /** client / environment: tokens issued before this time (ms, a whole second) are revoked. Null for 'token'. */
   not_before: number | null;
   /** When every token the row covers has expired (ms); the row is pruned after that. */
