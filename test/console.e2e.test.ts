@@ -1,10 +1,10 @@
 // The web console end to end, in a real Chromium against a real server serving the built console
 // (issue 4): sign in; create an integration in the page; copy its secret from the page; use it over
 // HTTP for a token; switch it to Read-only in the page and see the next token's scopes shrink; rotate
-// the secret; find every step in the audit view. Revoking tokens (issue 13) — all of them, or with a
-// rotation — is proven the way an application meets it: the Environment API refuses the earlier
-// token on the very next request. Along the way the page must run clean under the console's CSP,
-// and a screenshot of every screen goes to docs/console/.
+// the secret; find every step in the audit view. Revoking tokens (issue 13) — all of them, with a
+// rotation, or by removing scopes, disabling or deleting — is proven the way an application meets
+// it: the Environment API refuses the earlier token on the very next request. Along the way the page
+// must run clean under the console's CSP, and a screenshot of every screen goes to docs/console/.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -267,24 +267,31 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Permissions' }).click();
     await page.getByRole('heading', { name: 'Permissions', exact: true }).waitFor();
     await page.getByText('Tokens with write permissions must never be sent to a browser / front-end').waitFor();
+    expect(await page.getByTestId('permissions-revokes').count()).toBe(0);
     await page.getByRole('button', { name: 'Read-only' }).click();
     await eventually(() => page.getByText('Tokens with write permissions must never be sent to a browser').count()).toBe(0);
+    // Before saving, the page says what removing scopes does to the tokens already out there.
+    expect(await page.getByTestId('permissions-revokes').textContent()).toContain('Saving removes scopes, so every token issued to this integration so far is revoked');
     await page.getByRole('button', { name: 'Save permissions' }).click();
     const result = page.getByTestId('permissions-result');
     await result.waitFor();
     const saved = (await result.textContent())!;
     expect(saved).toContain('Removed: templates:write (Environment API), projects:write (Environment API), media:write (Environment API), fonts:write (Environment API)');
-    expect(saved).toContain('The next token request gets the new scopes');
+    expect(saved).toContain('The next token request gets the new scopes; every token issued before this change was revoked');
     await shoot(page, 'permissions', true);
 
-    // The next token has only the read scopes.
+    // Removing scopes revoked the earlier token; the next token has only the read scopes.
+    await expectRefused(lk, first.body.access_token!);
     const second = await postToken(lk, clientId, clientSecret);
     expect(second.status).toBe(200);
     expect(second.body.scope).toBe(READ_ONLY);
     expect(second.body.access_token).not.toBe(first.body.access_token);
+    expect((await readTemplates(lk, second.body.access_token!)).status).toBe(200);
 
     // Rotate with a grace period: the new secret is shown once; old and new both work during the grace.
     await page.getByRole('link', { name: 'General' }).click();
+    // The General tab shows the revocation the save made.
+    await eventually(() => page.getByTestId('tokens-revoked').textContent()).toMatch(/^Tokens issued before .+ are revoked\.$/);
     await page.getByRole('button', { name: 'Rotate secret…' }).click();
     const rotate = page.getByRole('dialog', { name: 'Rotate the Client Secret' });
     await rotate.getByLabel('Keep the current secret working for 1 hour').check();
@@ -334,14 +341,20 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await page.goto(`/environments/demo/integrations/${clientId}`);
     await page.getByRole('button', { name: 'Disable…' }).click();
     const disable = page.getByRole('dialog', { name: 'Disable Render backend?' });
-    await eventually(() => disable.textContent()).toContain('Tokens already issued stay valid until they expire.');
+    await eventually(() => disable.textContent()).toContain('Every token issued to it so far is revoked');
+    expect(await disable.textContent()).toContain('Enabling it again does not bring those tokens back.');
     await disable.getByRole('button', { name: 'Disable integration' }).click();
     await page.getByRole('button', { name: 'Enable…' }).waitFor();
     expect((await postToken(lk, clientId, rotated)).status).toBe(401);
+    await expectRefused(lk, second.body.access_token!);
     await page.getByRole('button', { name: 'Enable…' }).click();
     await page.getByRole('dialog', { name: 'Enable Render backend?' }).getByRole('button', { name: 'Enable integration' }).click();
     await page.getByRole('button', { name: 'Disable…' }).waitFor();
-    expect((await postToken(lk, clientId, rotated)).status).toBe(200);
+    const afterEnable = await postToken(lk, clientId, rotated);
+    expect(afterEnable.status).toBe(200);
+    expect(afterEnable.body.access_token).not.toBe(second.body.access_token);
+    await expectRefused(lk, second.body.access_token!);
+    expect((await readTemplates(lk, afterEnable.body.access_token!)).status).toBe(200);
 
     expect(cspAndPageErrors(watched)).toEqual([]);
     await watched.context.close();
@@ -420,10 +433,11 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await eventually(() => audit.locator(`tbody tr[data-target="${clientId}"]`).count()).toBe(1);
     expect(await audit.locator('tbody tr').getAttribute('data-action')).toBe('integration.tokens.revoke');
 
-    // Deleting the integration revokes the tokens it still has (the server's promise since issue 13).
+    // Deleting the integration revokes the tokens it still has.
     await page.goto(`/environments/demo/integrations/${clientId}`);
     await page.getByRole('button', { name: 'Delete…' }).click();
     const remove = page.getByRole('dialog', { name: 'Delete Leaky backend?' });
+    await eventually(() => remove.textContent()).toContain('Every token issued to it is revoked');
     await remove.getByRole('button', { name: 'Delete integration' }).click();
     await page.locator('.toast.visible', { hasText: 'Deleted Leaky backend' }).waitFor();
     await expectRefused(lk, afterRotation.body.access_token!);
@@ -501,7 +515,7 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
 
     await page.getByRole('button', { name: 'Delete environment…' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete environment Staging (EU)?' });
-    await eventually(() => confirm.textContent()).toContain('Tokens already issued stay valid until they expire.');
+    await eventually(() => confirm.textContent()).toContain('Every token issued in it is revoked');
     expect(await confirm.getByRole('button', { name: 'Delete environment' }).isDisabled()).toBe(true);
     await confirm.getByLabel('Type staging to confirm').fill('staging');
     await confirm.getByRole('button', { name: 'Delete environment' }).click();

@@ -531,8 +531,10 @@ function TokenCard({ environmentId, integration }: { environmentId: string; inte
           <p className="muted">
             The snippets read the secret from the <code>{SECRET_VARIABLE}</code> environment variable, so it never lands in code or shell history. The server caches tokens: asking again returns the same token until about an hour before it expires.
           </p>
-          <Notice tone="danger" title="A token cannot be taken back">
-            <p>Tokens keep their permissions until they expire: disabling the integration, rotating its secret or removing scopes does not change a token already issued. Handle tokens — above all those with write permissions — with the same care as the secret.</p>
+          <Notice tone="danger" title="Handle tokens with the same care as the secret">
+            <p>
+              A token keeps its permissions until it expires or is revoked. Disabling or deleting the integration, and removing any of its scopes, revoke every token issued before; adding scopes and revoking one secret do not, and neither does rotating the secret unless you choose to. If a token may have leaked, revoke all tokens (under Credentials). A revoked token is refused everywhere it is checked: {REVOCATION_REACH}.
+            </p>
           </Notice>
           <h4>API documentation for this environment</h4>
           <ul className="link-list">
@@ -565,7 +567,7 @@ function Snippet({ id, labelledBy, language, text }: { id: string; labelledBy: s
   );
 }
 
-/** Disable, enable and delete: each confirmation says what happens to tokens already out there. */
+/** Disable, enable and delete: each confirmation says what happens to tokens already out there (disable and delete revoke them). */
 function DangerZone({ environmentId, integration, onChange }: { environmentId: string; integration: Integration; onChange: (i: Integration) => void }) {
   const session = useSession();
   const [confirm, setConfirm] = useState<'toggle' | 'delete' | null>(null);
@@ -585,7 +587,7 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
       <div className="danger-row">
         <div>
           <strong>{integration.disabled ? 'Enable this integration' : 'Disable this integration'}</strong>
-          <p className="muted">{integration.disabled ? 'It is disabled: token requests get invalid_client. Enabling lets it get tokens again with its current secrets.' : 'Token requests are refused at once; you can enable it again later.'}</p>
+          <p className="muted">{integration.disabled ? 'It is disabled: token requests get invalid_client. Enabling lets it get tokens again with its current secrets.' : 'Token requests are refused and every token issued so far is revoked, at once; you can enable it again later.'}</p>
         </div>
         <button type="button" className={`button ${integration.disabled ? 'secondary' : 'danger-outline'}`} onClick={() => setConfirm('toggle')}>
           {integration.disabled ? 'Enable…' : 'Disable…'}
@@ -594,7 +596,7 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
       <div className="danger-row">
         <div>
           <strong>Delete this integration</strong>
-          <p className="muted">Its Client ID and secrets stop working for good.</p>
+          <p className="muted">Its Client ID, secrets and tokens stop working for good.</p>
         </div>
         <button type="button" className="button danger" onClick={() => setConfirm('delete')}>
           Delete…
@@ -610,10 +612,10 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
         onClose={close}
         consequence={
           integration.disabled ? (
-            <p>{integration.name} can get tokens again with its current secrets and permissions.</p>
+            <p>{integration.name} can get new tokens again with its current secrets and permissions. Tokens revoked when it was disabled stay revoked.</p>
           ) : (
             <p>
-              {integration.name} can no longer get new tokens: every request gets invalid_client. <strong>Tokens already issued stay valid until they expire.</strong>
+              {integration.name} can no longer get new tokens: every request gets invalid_client. <strong>Every token issued to it so far is revoked:</strong> {REVOCATION_REACH}. Enabling it again does not bring those tokens back.
             </p>
           )
         }
@@ -635,7 +637,7 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
         onClose={close}
         consequence={
           <p>
-            The integration, its Client ID and all its secrets are deleted; applications using them get invalid_client. <strong>Tokens already issued stay valid until they expire.</strong> This cannot be undone.
+            The integration, its Client ID and all its secrets are deleted; applications using them get invalid_client. <strong>Every token issued to it is revoked:</strong> {REVOCATION_REACH}. This cannot be undone.
           </p>
         }
         onConfirm={async () => {
