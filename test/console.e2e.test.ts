@@ -1,8 +1,10 @@
 // The web console end to end, in a real Chromium against a real server serving the built console
 // (issue 4): sign in; create an integration in the page; copy its secret from the page; use it over
 // HTTP for a token; switch it to Read-only in the page and see the next token's scopes shrink; rotate
-// the secret; find every step in the audit view. Along the way the page must run clean under the
-// console's CSP, and a screenshot of every screen goes to docs/console/.
+// the secret; find every step in the audit view. Revoking tokens (issue 13) — all of them, with a
+// rotation, or by removing scopes, disabling or deleting — is proven the way an application meets
+// it: the Environment API refuses the earlier token on the very next request. Along the way the page
+// must run clean under the console's CSP, and a screenshot of every screen goes to docs/console/.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,6 +81,20 @@ async function signIn(page: Page, scope: Page | Locator = page, who = ADMIN): Pr
 async function postToken(lk: TestLatchkey, clientId: string, clientSecret: string): Promise<{ status: number; body: { access_token?: string; scope?: string; error?: string } }> {
   const response = await lk.postToken({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
   return { status: response.status, body: (await response.json()) as { access_token?: string; scope?: string } };
+}
+
+/** GET the demo environment's templates with a bearer token, as an application calling the Environment API would. */
+async function readTemplates(lk: TestLatchkey, accessToken: string): Promise<{ status: number; challenge: string | null; code?: string }> {
+  const response = await fetch(`${lk.url}/api/v1/environments/demo/templates`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const body = (await response.json()) as { code?: string };
+  return { status: response.status, challenge: response.headers.get('www-authenticate'), code: body.code };
+}
+
+/** The Environment API refuses `accessToken` as revoked: 401 invalid_token (RFC 6750 §3.1), in the header and the problem body. */
+async function expectRefused(lk: TestLatchkey, accessToken: string): Promise<void> {
+  const answer = await readTemplates(lk, accessToken);
+  expect(answer).toMatchObject({ status: 401, code: 'invalid_token' });
+  expect(answer.challenge).toMatch(/error="invalid_token"/);
 }
 
 describe.skipIf(!hasChromium())('web console in Chromium', () => {
@@ -251,33 +267,44 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Permissions' }).click();
     await page.getByRole('heading', { name: 'Permissions', exact: true }).waitFor();
     await page.getByText('Tokens with write permissions must never be sent to a browser / front-end').waitFor();
+    expect(await page.getByTestId('permissions-revokes').count()).toBe(0);
     await page.getByRole('button', { name: 'Read-only' }).click();
     await eventually(() => page.getByText('Tokens with write permissions must never be sent to a browser').count()).toBe(0);
+    // Before saving, the page says what removing scopes does to the tokens already out there.
+    expect(await page.getByTestId('permissions-revokes').textContent()).toContain('Saving removes scopes, so every token issued to this integration so far is revoked');
     await page.getByRole('button', { name: 'Save permissions' }).click();
     const result = page.getByTestId('permissions-result');
     await result.waitFor();
     const saved = (await result.textContent())!;
     expect(saved).toContain('Removed: templates:write (Environment API), projects:write (Environment API), media:write (Environment API), fonts:write (Environment API)');
-    expect(saved).toContain('The next token request gets the new scopes');
+    expect(saved).toContain('The next token request gets the new scopes; every token issued before this change was revoked');
     await shoot(page, 'permissions', true);
 
-    // The next token has only the read scopes.
+    // Removing scopes revoked the earlier token; the next token has only the read scopes.
+    await expectRefused(lk, first.body.access_token!);
     const second = await postToken(lk, clientId, clientSecret);
     expect(second.status).toBe(200);
     expect(second.body.scope).toBe(READ_ONLY);
     expect(second.body.access_token).not.toBe(first.body.access_token);
+    expect((await readTemplates(lk, second.body.access_token!)).status).toBe(200);
 
     // Rotate with a grace period: the new secret is shown once; old and new both work during the grace.
     await page.getByRole('link', { name: 'General' }).click();
+    // The General tab shows the revocation the save made.
+    await eventually(() => page.getByTestId('tokens-revoked').textContent()).toMatch(/^Tokens issued before .+ are revoked\.$/);
     await page.getByRole('button', { name: 'Rotate secret…' }).click();
     const rotate = page.getByRole('dialog', { name: 'Rotate the Client Secret' });
     await rotate.getByLabel('Keep the current secret working for 1 hour').check();
     await eventually(() => rotate.textContent()).toContain('keeps working for 1 hour');
+    expect(await rotate.getByLabel('Also revoke every token issued so far').isChecked()).toBe(false);
+    expect(await rotate.textContent()).toContain('Tokens already issued stay valid until they expire.');
     await shoot(page, 'rotate-secret');
     await rotate.getByRole('button', { name: 'Rotate secret' }).click();
     await eventually(() => page.getByTestId('secret-once').textContent()).toContain('Your new Client Secret');
     const rotated = await page.getByTestId('client-secret').inputValue();
     expect(rotated).not.toBe(clientSecret);
+    // Rotating without revoking leaves the earlier token valid.
+    expect((await readTemplates(lk, second.body.access_token!)).status).toBe(200);
     expect((await postToken(lk, clientId, rotated)).body.scope).toBe(READ_ONLY);
     expect((await postToken(lk, clientId, clientSecret)).status).toBe(200);
     await eventually(() => page.getByTestId('secrets').textContent()).toContain('In grace period');
@@ -314,14 +341,106 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await page.goto(`/environments/demo/integrations/${clientId}`);
     await page.getByRole('button', { name: 'Disable…' }).click();
     const disable = page.getByRole('dialog', { name: 'Disable Render backend?' });
-    await eventually(() => disable.textContent()).toContain('Tokens already issued stay valid until they expire.');
+    await eventually(() => disable.textContent()).toContain('Every token issued to it so far is revoked');
+    expect(await disable.textContent()).toContain('Enabling it again does not bring those tokens back.');
     await disable.getByRole('button', { name: 'Disable integration' }).click();
     await page.getByRole('button', { name: 'Enable…' }).waitFor();
     expect((await postToken(lk, clientId, rotated)).status).toBe(401);
+    await expectRefused(lk, second.body.access_token!);
     await page.getByRole('button', { name: 'Enable…' }).click();
     await page.getByRole('dialog', { name: 'Enable Render backend?' }).getByRole('button', { name: 'Enable integration' }).click();
     await page.getByRole('button', { name: 'Disable…' }).waitFor();
-    expect((await postToken(lk, clientId, rotated)).status).toBe(200);
+    const afterEnable = await postToken(lk, clientId, rotated);
+    expect(afterEnable.status).toBe(200);
+    expect(afterEnable.body.access_token).not.toBe(second.body.access_token);
+    await expectRefused(lk, second.body.access_token!);
+    expect((await readTemplates(lk, afterEnable.body.access_token!)).status).toBe(200);
+
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('revokes every token of an integration from the General tab, alone or with a rotation: the Environment API refuses the earlier ones at once', async () => {
+    const { integration, clientSecret } = await lk.createIntegration({ name: 'Leaky backend' });
+    const { clientId } = integration;
+    const leaked = await postToken(lk, clientId, clientSecret);
+    expect(leaked.status).toBe(200);
+    expect((await readTemplates(lk, leaked.body.access_token!)).status).toBe(200);
+
+    const watched = await openPage(browser, lk.url);
+    const { page } = watched;
+    await page.goto(`/environments/demo/integrations/${clientId}`);
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Credentials' }).waitFor();
+    const revokedLine = page.getByTestId('tokens-revoked');
+    expect(await revokedLine.textContent()).toBe('Each token works until it expires, unless it is revoked.');
+
+    // The confirmation names the consequence, with Cancel focused first.
+    await page.getByRole('button', { name: 'Revoke all tokens…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke all tokens of Leaky backend?' });
+    await eventually(() => confirm.textContent()).toContain('Every token issued to Leaky backend so far stops working on every API that checks revocation');
+    const consequence = (await confirm.textContent())!;
+    expect(consequence).toContain("Latchkey's own APIs refuse it at once, and APIs that use @latchkey/resource within a second");
+    expect(consequence).toContain('Applications simply request a new token');
+    expect(consequence).toContain('Use this when a token may have leaked');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await shoot(page, 'revoke-tokens');
+    await confirm.getByRole('button', { name: 'Revoke all tokens' }).click();
+    // The toast shows once the revoke request has answered: the very next request is the proof.
+    await page.locator('.toast.visible', { hasText: 'Revoked every token issued to Leaky backend so far' }).waitFor();
+    await expectRefused(lk, leaked.body.access_token!);
+    const fresh = await postToken(lk, clientId, clientSecret);
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.access_token).not.toBe(leaked.body.access_token);
+    expect((await readTemplates(lk, fresh.body.access_token!)).status).toBe(200);
+
+    // The page shows the cut-off the API answered with.
+    const afterRevoke = (await (await page.request.get(`/api/v1/environments/demo/integrations/${clientId}`)).json()) as { tokensRevokedAt: string };
+    expect(await revokedLine.textContent()).toMatch(/^Tokens issued before .+ are revoked\.$/);
+    expect(await revokedLine.locator('time').getAttribute('datetime')).toBe(afterRevoke.tokensRevokedAt);
+
+    // A rotation can revoke them too; the dialog says so once the box is ticked.
+    await page.getByRole('button', { name: 'Rotate secret…' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate the Client Secret' });
+    const revokeBox = rotate.getByLabel('Also revoke every token issued so far');
+    await revokeBox.waitFor();
+    expect(await rotate.getByText('Choose this if the secret or a token may have leaked.').count()).toBe(1);
+    await revokeBox.check();
+    await eventually(() => rotate.textContent()).toContain("Every token issued so far is revoked: Latchkey's own APIs refuse it at once");
+    expect(await rotate.textContent()).not.toContain('Tokens already issued stay valid');
+    await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+    await eventually(() => page.getByTestId('secret-once').textContent()).toContain('Your new Client Secret');
+    await expectRefused(lk, fresh.body.access_token!);
+    const newSecret = await page.getByTestId('client-secret').inputValue();
+    const afterRotation = await postToken(lk, clientId, newSecret);
+    expect(afterRotation.status).toBe(200);
+    expect((await readTemplates(lk, afterRotation.body.access_token!)).status).toBe(200);
+    // As the hint warns, the old secret still gets new tokens during its grace period.
+    expect((await postToken(lk, clientId, clientSecret)).status).toBe(200);
+    await eventually(async () => Date.parse((await revokedLine.locator('time').getAttribute('datetime'))!)).toBeGreaterThan(Date.parse(afterRevoke.tokensRevokedAt));
+    // A revocation is chosen per incident: the box starts unticked next time.
+    await page.getByRole('button', { name: 'Rotate secret…' }).click();
+    expect(await rotate.getByLabel('Also revoke every token issued so far').isChecked()).toBe(false);
+    await rotate.getByRole('button', { name: 'Cancel' }).click();
+
+    // The audit log names the revocation.
+    await page.goto('/environments/demo/audit');
+    const audit = page.getByTestId('audit');
+    await audit.waitFor();
+    await page.getByLabel('Action').selectOption({ label: 'All tokens revoked' });
+    await page.getByLabel('Actor').fill(ADMIN.email);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await eventually(() => audit.locator(`tbody tr[data-target="${clientId}"]`).count()).toBe(1);
+    expect(await audit.locator('tbody tr').getAttribute('data-action')).toBe('integration.tokens.revoke');
+
+    // Deleting the integration revokes the tokens it still has.
+    await page.goto(`/environments/demo/integrations/${clientId}`);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const remove = page.getByRole('dialog', { name: 'Delete Leaky backend?' });
+    await eventually(() => remove.textContent()).toContain('Every token issued to it is revoked');
+    await remove.getByRole('button', { name: 'Delete integration' }).click();
+    await page.locator('.toast.visible', { hasText: 'Deleted Leaky backend' }).waitFor();
+    await expectRefused(lk, afterRotation.body.access_token!);
 
     expect(cspAndPageErrors(watched)).toEqual([]);
     await watched.context.close();
@@ -396,7 +515,7 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
 
     await page.getByRole('button', { name: 'Delete environment…' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete environment Staging (EU)?' });
-    await eventually(() => confirm.textContent()).toContain('Tokens already issued stay valid until they expire.');
+    await eventually(() => confirm.textContent()).toContain('Every token issued in it is revoked');
     expect(await confirm.getByRole('button', { name: 'Delete environment' }).isDisabled()).toBe(true);
     await confirm.getByLabel('Type staging to confirm').fill('staging');
     await confirm.getByRole('button', { name: 'Delete environment' }).click();
@@ -416,7 +535,9 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await page.getByText('Viewer: read only').waitFor();
     await page.getByRole('link', { name: 'Render backend' }).click();
     await page.getByRole('heading', { name: 'Credentials' }).waitFor();
-    for (const name of ['Create Integration', 'Rotate secret…', 'Disable…', 'Delete…', 'Save']) expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    for (const name of ['Create Integration', 'Rotate secret…', 'Revoke all tokens…', 'Disable…', 'Delete…', 'Save']) expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    // Disabling it revoked its earlier tokens: a viewer sees that too.
+    expect(await page.getByTestId('tokens-revoked').textContent()).toMatch(/^Tokens issued before .+ are revoked\.$/);
     await page.getByRole('link', { name: 'Permissions' }).click();
     await page.getByText('You can view these permissions; an admin of this environment can change them.').waitFor();
     expect(await page.getByRole('checkbox', { name: /templates:read/ }).isDisabled()).toBe(true);

@@ -132,8 +132,12 @@ export const setIntegrationDisabled = (environmentId: string, clientId: string, 
   send<Integration>('POST', `${integrationPath(environmentId, clientId)}/${disabled ? 'disable' : 'enable'}`);
 export const deleteIntegration = (environmentId: string, clientId: string) => send<void>('DELETE', integrationPath(environmentId, clientId));
 
-export const rotateSecret = (environmentId: string, clientId: string, graceSeconds: number) =>
-  send<IntegrationWithSecret>('POST', `${integrationPath(environmentId, clientId)}/secrets`, { graceSeconds });
+/** Revokes every token issued to the integration so far; answers the integration with its new `tokensRevokedAt`. */
+export const revokeIntegrationTokens = (environmentId: string, clientId: string) => send<Integration>('POST', `${integrationPath(environmentId, clientId)}/revoke-tokens`);
+
+/** Rotates the secret; `revokeTokens` also revokes every token issued so far (a suspected leak). */
+export const rotateSecret = (environmentId: string, clientId: string, options: { graceSeconds: number; revokeTokens: boolean }) =>
+  send<IntegrationWithSecret>('POST', `${integrationPath(environmentId, clientId)}/secrets`, options);
 export const revokeSecret = (environmentId: string, clientId: string, secretId: string) =>
   send<Integration>('DELETE', `${integrationPath(environmentId, clientId)}/secrets/${enc(secretId)}`);
 export const listSecrets = (environmentId: string, clientId: string) => send<{ secrets: Secret[] }>('GET', `${integrationPath(environmentId, clientId)}/secrets`).then((r) => r.secrets);

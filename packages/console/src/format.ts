@@ -27,6 +27,13 @@ export function formatDateTime(iso: string): string {
   return absolute.format(new Date(iso));
 }
 
+const toTheSecond = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** "Nov 27, 2025, 11:47:05 PM": for instants where the second matters (a revocation's cut-off). */
+export function formatDateTimeToTheSecond(iso: string): string {
+  return toTheSecond.format(new Date(iso));
+}
+
 /** A grace period in words: "1 hour", "7 days". */
 export function formatDuration(seconds: number): string {
   if (seconds === 0) return 'no grace period';

@@ -14,10 +14,12 @@ const ACTIONS: { value: string; label: string }[] = [
   { value: 'integration.permissions.set', label: 'Permissions changed' },
   { value: 'integration.secret.rotate', label: 'Secret rotated' },
   { value: 'integration.secret.revoke', label: 'Secret revoked' },
+  { value: 'integration.tokens.revoke', label: 'All tokens revoked' },
   { value: 'integration.disable', label: 'Integration disabled' },
   { value: 'integration.enable', label: 'Integration enabled' },
   { value: 'integration.delete', label: 'Integration deleted' },
   { value: 'token.issue', label: 'Token issued' },
+  { value: 'token.revoke', label: 'Token revoked by its client' },
   { value: 'environment.*', label: 'Environment changes' },
 ];
 

@@ -3,6 +3,7 @@ import { deleteEnvironment, renameEnvironment } from '../api.ts';
 import { useDraft } from '../drafts.ts';
 import { useAction, useSession, useTitle } from '../hooks.ts';
 import { navigate } from '../router.ts';
+import { REVOCATION_REACH } from '../revocation.ts';
 import type { Environment } from '../wire.ts';
 import { ConfirmDialog, Field, FormError, Icon, Time } from '../components/ui.tsx';
 
@@ -93,7 +94,7 @@ export function EnvironmentSettingsPage({ environment, onChanged }: { environmen
       {isPlatformAdmin && (
         <section className="card danger-zone" aria-labelledby="env-danger">
           <h2 id="env-danger">Delete this environment</h2>
-          <p>Deletes the environment with all its integrations: none of them can get a token any more. Tokens already issued stay valid until they expire.</p>
+          <p>Deletes the environment with all its integrations: none of them can get a token any more, and every token issued in it is revoked.</p>
           <button type="button" className="button danger" onClick={() => setConfirming(true)}>
             Delete environment…
           </button>
@@ -116,7 +117,7 @@ export function EnvironmentSettingsPage({ environment, onChanged }: { environmen
         consequence={
           <>
             <p>
-              Every integration in <strong>{environment.id}</strong> is deleted and can no longer get tokens. <strong>Tokens already issued stay valid until they expire.</strong> This cannot be undone.
+              Every integration in <strong>{environment.id}</strong> is deleted and can no longer get tokens. <strong>Every token issued in it is revoked:</strong> {REVOCATION_REACH}. They stay refused if an environment with the ID {environment.id} is created again. This cannot be undone.
             </p>
           </>
         }

@@ -1,8 +1,9 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
-import { deleteIntegration, getApiCatalogue, getServerMetadata, getUsage, revokeSecret, rotateSecret, setIntegrationDisabled, updateIntegration } from '../api.ts';
+import { deleteIntegration, getApiCatalogue, getServerMetadata, getUsage, revokeIntegrationTokens, revokeSecret, rotateSecret, setIntegrationDisabled, updateIntegration } from '../api.ts';
 import { useDraft } from '../drafts.ts';
 import { useAction, useResource, useSession } from '../hooks.ts';
-import { formatDuration } from '../format.ts';
+import { formatDateTimeToTheSecond, formatDuration } from '../format.ts';
+import { REVOCATION_REACH } from '../revocation.ts';
 import { navigate, pathTo } from '../router.ts';
 import type { RevealedSecret } from '../secret-handoff.ts';
 import { buildSnippet, SECRET_VARIABLE, SNIPPET_LANGUAGES, type SnippetLanguage } from '../snippets.ts';
@@ -147,10 +148,18 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
   const session = useSession();
   const [rotating, setRotating] = useState(false);
   const [grace, setGrace] = useState(86400);
+  const [revokeTokens, setRevokeTokens] = useState(false);
   const rotate = useAction(rotateSecret);
   const [revoking, setRevoking] = useState<Secret | null>(null);
   const revoke = useAction(revokeSecret);
   const clientIdField = useId();
+  const revokeTokensHint = useId();
+  const closeRotate = () => {
+    setRotating(false);
+    // A revocation is chosen per incident, never carried over to the next rotation.
+    setRevokeTokens(false);
+    rotate.reset();
+  };
   return (
     <section className="card" aria-labelledby="credentials-title">
       <h3 id="credentials-title">Credentials</h3>
@@ -175,6 +184,7 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
           </button>
         )}
       </div>
+      <IssuedTokens environmentId={environmentId} integration={integration} onChange={onChange} canWrite={canWrite} />
       <h4>Secrets</h4>
       <SecretsTable secrets={integration.secrets} canWrite={canWrite} onRevoke={setRevoking} />
 
@@ -184,21 +194,20 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
         confirmLabel="Rotate secret"
         pending={rotate.pending}
         error={rotate.error}
-        onClose={() => {
-          setRotating(false);
-          rotate.reset();
-        }}
+        onClose={closeRotate}
         consequence={
           <p>
-            A new Client Secret is created and shown once. {grace === 0 ? 'The current secret stops working at once' : `The current secret keeps working for ${formatDuration(grace)}, then stops`} — give your applications the new one before then. Tokens already issued stay valid until they expire.
+            A new Client Secret is created and shown once. {grace === 0 ? 'The current secret stops working at once' : `The current secret keeps working for ${formatDuration(grace)}, then stops`} — give your applications the new one before then.{' '}
+            {revokeTokens ? `Every token issued so far is revoked: ${REVOCATION_REACH}.` : 'Tokens already issued stay valid until they expire.'}
           </p>
         }
         onConfirm={async () => {
-          const result = await rotate.run(environmentId, integration.clientId, grace);
+          const result = await rotate.run(environmentId, integration.clientId, { graceSeconds: grace, revokeTokens });
           if (!result) return;
-          setRotating(false);
+          closeRotate();
           onChange(result.integration);
           onReveal({ clientId: integration.clientId, secret: result.clientSecret, reason: 'rotated' });
+          if (revokeTokens) session.notify('Secret rotated and every earlier token revoked');
         }}
       >
         <fieldset className="radio-group">
@@ -210,6 +219,15 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
             </label>
           ))}
         </fieldset>
+        <div className="field">
+          <label className="checkbox">
+            <input type="checkbox" checked={revokeTokens} onChange={(e) => setRevokeTokens(e.target.checked)} aria-describedby={revokeTokensHint} />
+            <span>Also revoke every token issued so far</span>
+          </label>
+          <p className="hint" id={revokeTokensHint}>
+            Choose this if the secret or a token may have leaked. If the secret leaked, also stop the current secret now: during a grace period it can still get new tokens.
+          </p>
+        </div>
       </ConfirmDialog>
 
       <ConfirmDialog
@@ -223,7 +241,7 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
           setRevoking(null);
           revoke.reset();
         }}
-        consequence={<p>Applications still using this secret get invalid_client from now on. Tokens already issued with it stay valid until they expire.</p>}
+        consequence={<p>Applications still using this secret get invalid_client from now on. Tokens already issued with it stay valid until they expire; to stop those too, revoke all tokens.</p>}
         onConfirm={async () => {
           if (!revoking) return;
           const updated = await revoke.run(environmentId, integration.clientId, revoking.id);
@@ -234,6 +252,62 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
         }}
       />
     </section>
+  );
+}
+
+/** When the integration's tokens were last revoked as a whole and, for admins, revoking them all now (a suspected leak). */
+function IssuedTokens({ environmentId, integration, onChange, canWrite }: { environmentId: string; integration: Integration; onChange: (i: Integration) => void; canWrite: boolean }) {
+  const session = useSession();
+  const [confirming, setConfirming] = useState(false);
+  const revoke = useAction(revokeIntegrationTokens);
+  const close = () => {
+    setConfirming(false);
+    revoke.reset();
+  };
+  return (
+    <div className="field">
+      <span className="label">Issued tokens</span>
+      <p className="tokens-revoked" data-testid="tokens-revoked">
+        {integration.tokensRevokedAt ? (
+          <>
+            Tokens issued before{' '}
+            <time dateTime={integration.tokensRevokedAt}>{formatDateTimeToTheSecond(integration.tokensRevokedAt)}</time>{' '}
+            are revoked.
+          </>
+        ) : (
+          'Each token works until it expires, unless it is revoked.'
+        )}
+      </p>
+      {canWrite && (
+        <button type="button" className="button danger-outline" onClick={() => setConfirming(true)}>
+          Revoke all tokens…
+        </button>
+      )}
+      <ConfirmDialog
+        open={confirming}
+        title={`Revoke all tokens of ${integration.name}?`}
+        danger
+        confirmLabel="Revoke all tokens"
+        pending={revoke.pending}
+        error={revoke.error}
+        onClose={close}
+        consequence={
+          <>
+            <p>
+              <strong>Every token issued to {integration.name} so far stops working on every API that checks revocation:</strong> {REVOCATION_REACH}. Applications simply request a new token; their Client ID and secret keep working.
+            </p>
+            <p>Use this when a token may have leaked. If the secret may have leaked too, rotate the secret instead and tick “Also revoke every token issued so far”.</p>
+          </>
+        }
+        onConfirm={async () => {
+          const updated = await revoke.run(environmentId, integration.clientId);
+          if (!updated) return;
+          close();
+          onChange(updated);
+          session.notify(`Revoked every token issued to ${updated.name} so far`);
+        }}
+      />
+    </div>
   );
 }
 
@@ -457,8 +531,10 @@ function TokenCard({ environmentId, integration }: { environmentId: string; inte
           <p className="muted">
             The snippets read the secret from the <code>{SECRET_VARIABLE}</code> environment variable, so it never lands in code or shell history. The server caches tokens: asking again returns the same token until about an hour before it expires.
           </p>
-          <Notice tone="danger" title="A token cannot be taken back">
-            <p>Tokens keep their permissions until they expire: disabling the integration, rotating its secret or removing scopes does not change a token already issued. Handle tokens — above all those with write permissions — with the same care as the secret.</p>
+          <Notice tone="danger" title="Handle tokens with the same care as the secret">
+            <p>
+              A token keeps its permissions until it expires or is revoked. Disabling or deleting the integration, and removing any of its scopes, revoke every token issued before; adding scopes and revoking one secret do not, and neither does rotating the secret unless you choose to. If a token may have leaked, revoke all tokens (under Credentials). A revoked token is refused everywhere it is checked: {REVOCATION_REACH}.
+            </p>
           </Notice>
           <h4>API documentation for this environment</h4>
           <ul className="link-list">
@@ -491,7 +567,7 @@ function Snippet({ id, labelledBy, language, text }: { id: string; labelledBy: s
   );
 }
 
-/** Disable, enable and delete: each confirmation says what happens to tokens already out there. */
+/** Disable, enable and delete: each confirmation says what happens to tokens already out there (disable and delete revoke them). */
 function DangerZone({ environmentId, integration, onChange }: { environmentId: string; integration: Integration; onChange: (i: Integration) => void }) {
   const session = useSession();
   const [confirm, setConfirm] = useState<'toggle' | 'delete' | null>(null);
@@ -511,7 +587,7 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
       <div className="danger-row">
         <div>
           <strong>{integration.disabled ? 'Enable this integration' : 'Disable this integration'}</strong>
-          <p className="muted">{integration.disabled ? 'It is disabled: token requests get invalid_client. Enabling lets it get tokens again with its current secrets.' : 'Token requests are refused at once; you can enable it again later.'}</p>
+          <p className="muted">{integration.disabled ? 'It is disabled: token requests get invalid_client. Enabling lets it get tokens again with its current secrets.' : 'Token requests are refused and every token issued so far is revoked, at once; you can enable it again later.'}</p>
         </div>
         <button type="button" className={`button ${integration.disabled ? 'secondary' : 'danger-outline'}`} onClick={() => setConfirm('toggle')}>
           {integration.disabled ? 'Enable…' : 'Disable…'}
@@ -520,7 +596,7 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
       <div className="danger-row">
         <div>
           <strong>Delete this integration</strong>
-          <p className="muted">Its Client ID and secrets stop working for good.</p>
+          <p className="muted">Its Client ID, secrets and tokens stop working for good.</p>
         </div>
         <button type="button" className="button danger" onClick={() => setConfirm('delete')}>
           Delete…
@@ -536,10 +612,10 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
         onClose={close}
         consequence={
           integration.disabled ? (
-            <p>{integration.name} can get tokens again with its current secrets and permissions.</p>
+            <p>{integration.name} can get new tokens again with its current secrets and permissions. Tokens revoked when it was disabled stay revoked.</p>
           ) : (
             <p>
-              {integration.name} can no longer get new tokens: every request gets invalid_client. <strong>Tokens already issued stay valid until they expire.</strong>
+              {integration.name} can no longer get new tokens: every request gets invalid_client. <strong>Every token issued to it so far is revoked:</strong> {REVOCATION_REACH}. Enabling it again does not bring those tokens back.
             </p>
           )
         }
@@ -561,7 +637,7 @@ function DangerZone({ environmentId, integration, onChange }: { environmentId: s
         onClose={close}
         consequence={
           <p>
-            The integration, its Client ID and all its secrets are deleted; applications using them get invalid_client. <strong>Tokens already issued stay valid until they expire.</strong> This cannot be undone.
+            The integration, its Client ID and all its secrets are deleted; applications using them get invalid_client. <strong>Every token issued to it is revoked:</strong> {REVOCATION_REACH}. This cannot be undone.
           </p>
         }
         onConfirm={async () => {

@@ -5,19 +5,27 @@ import { applyPreset, describeScopeKey, flattenGrants, groupByResource, matchesP
 import type { ApiCatalogue, Integration, PermissionsResult } from '../wire.ts';
 import { ErrorState, FormError, Loading, Notice } from '../components/ui.tsx';
 
+interface PermissionsProps {
+  environmentId: string;
+  integration: Integration;
+  onChange: (integration: Integration) => void;
+  /** Reloads the integration: a save that removes scopes also moves its `tokensRevokedAt`, which the PUT response does not carry. */
+  onReload: () => void;
+}
+
 /** Permissions: scopes per API and resource, the Read-only and All permissions presets, and a save that says what changed. */
-export function PermissionsTab({ environmentId, integration, onChange }: { environmentId: string; integration: Integration; onChange: (integration: Integration) => void }) {
+export function PermissionsTab({ environmentId, integration, onChange, onReload }: PermissionsProps) {
   const catalogue = useResource('api-catalogue', getApiCatalogue);
   if (catalogue.status === 'loading') return <Loading label="Loading scopes…" />;
   if (catalogue.status === 'error') return <ErrorState what="the scope catalogue" error={catalogue.error} onRetry={catalogue.reload} />;
-  return <PermissionsEditor environmentId={environmentId} integration={integration} onChange={onChange} catalogue={catalogue.data} />;
+  return <PermissionsEditor environmentId={environmentId} integration={integration} onChange={onChange} onReload={onReload} catalogue={catalogue.data} />;
 }
 
 function sameSet(a: ScopeSet, b: ScopeSet): boolean {
   return a.size === b.size && [...a].every((key) => b.has(key));
 }
 
-function PermissionsEditor({ environmentId, integration, onChange, catalogue }: { environmentId: string; integration: Integration; onChange: (integration: Integration) => void; catalogue: ApiCatalogue }) {
+function PermissionsEditor({ environmentId, integration, onChange, onReload, catalogue }: PermissionsProps & { catalogue: ApiCatalogue }) {
   const session = useSession();
   const canWrite = session.canWrite(environmentId);
   const saved = flattenGrants(integration.grants);
@@ -25,6 +33,8 @@ function PermissionsEditor({ environmentId, integration, onChange, catalogue }: 
   const [result, setResult] = useState<PermissionsResult | null>(null);
   const save = useAction(setPermissions);
   const dirty = !sameSet(selected, saved);
+  // The server revokes every earlier token when a save removes any scope (those tokens carry it).
+  const removesScopes = [...saved].some((key) => !selected.has(key));
   // When the saved grants change underneath (reloaded after signing in again) and nothing is being
   // edited, follow them; unsaved edits are kept. Runs only when the saved grants change.
   const savedKey = [...saved].sort().join(' ');
@@ -58,6 +68,7 @@ function PermissionsEditor({ environmentId, integration, onChange, catalogue }: 
         if (!response) return;
         setResult(response);
         onChange({ ...integration, grants: response.grants, grantVersion: response.grantVersion });
+        if (response.changed?.removed.length) onReload();
       }}
     >
       <section className="card" aria-labelledby="permissions-title">
@@ -125,6 +136,11 @@ function PermissionsEditor({ environmentId, integration, onChange, catalogue }: 
         <div className="save-bar">
           <FormError error={save.error} />
           {result && <SaveResult result={result} catalogue={catalogue} />}
+          {dirty && removesScopes && (
+            <p className="hint" data-testid="permissions-revokes">
+              Saving removes scopes, so every token issued to this integration so far is revoked; applications get new tokens with the new scopes.
+            </p>
+          )}
           <div className="form-actions">
             <button type="submit" className="button primary" disabled={!dirty || save.pending}>
               {save.pending ? 'Saving…' : 'Save permissions'}
@@ -150,7 +166,7 @@ function PermissionsEditor({ environmentId, integration, onChange, catalogue }: 
   );
 }
 
-/** What the save changed, from the PUT response's `changed`, and what that means for tokens. */
+/** What the save changed, from the PUT response's `changed`, and what that means for tokens (the server's `note`; the same words if it sent none). */
 function SaveResult({ result, catalogue }: { result: PermissionsResult; catalogue: ApiCatalogue }) {
   const added = result.changed?.added ?? [];
   const removed = result.changed?.removed ?? [];
@@ -167,7 +183,7 @@ function SaveResult({ result, catalogue }: { result: PermissionsResult; catalogu
         <strong className="notice-title">Permissions saved</strong>
         {added.length > 0 && <p>Added: {added.map((key) => describeScopeKey(key, catalogue)).join(', ')}</p>}
         {removed.length > 0 && <p>Removed: {removed.map((key) => describeScopeKey(key, catalogue)).join(', ')}</p>}
-        <p>{result.note ?? 'The next token request gets the new scopes; tokens already issued keep their scopes until they expire.'}</p>
+        <p>{result.note ?? (removed.length > 0 ? 'The next token request gets the new scopes; every token issued before this change was revoked, since it carries a removed scope.' : 'The next token request gets the new scopes; tokens already issued keep theirs until they expire.')}</p>
       </div>
     </div>
   );

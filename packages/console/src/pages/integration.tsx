@@ -53,7 +53,7 @@ export function IntegrationPage({ environmentId, clientId, tab }: { environmentI
       {tab === 'general' ? (
         <GeneralTab environmentId={environmentId} integration={data} onChange={integration.set} revealed={revealed} onReveal={setRevealed} />
       ) : (
-        <PermissionsTab environmentId={environmentId} integration={data} onChange={integration.set} />
+        <PermissionsTab environmentId={environmentId} integration={data} onChange={integration.set} onReload={integration.reload} />
       )}
     </article>
   );
