@@ -294,7 +294,10 @@ function IssuedTokens({ environmentId, integration, onChange, canWrite }: { envi
         consequence={
           <>
             <p>
-              <strong>Every token issued to {integration.name} so far stops working on every API that checks revocation:</strong> {REVOCATION_REACH}. Applications simply request a new token; their Client ID and secret keep working.
+              <strong>Every token issued to {integration.name} so far stops working on every API that checks revocation:</strong> {REVOCATION_REACH}.{' '}
+              {integration.disabled
+                ? 'It is disabled, so it gets no new token until it is enabled again.'
+                : 'Applications simply request a new token; their Client ID and secret keep working.'}
             </p>
             <p>Use this when a token may have leaked. If the secret may have leaked too, rotate the secret instead and tick “Also revoke every token issued so far”.</p>
           </>
