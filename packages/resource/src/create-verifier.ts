@@ -1,9 +1,10 @@
 import { jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { AccessTokenClaims } from './claims.ts';
-import type { FetchLike } from './discover-jwks-uri.ts';
 import { AccessTokenError } from './errors.ts';
 import { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
+import { createIssuerMetadataLoader } from './issuer-metadata.ts';
+import type { FetchLike } from './issuer-metadata.ts';
 import { createJwksSource, JwksUnavailableError, MissingKeyIdError } from './jwks-source.ts';
 import { LruCache } from './lru-cache.ts';
 import { assertScopes } from './scopes.ts';
@@ -132,7 +133,9 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
   // Called through a wrapper so the global fetch never runs with a foreign `this`.
   const fetchImpl: FetchLike = userFetch ?? ((input, init) => globalThis.fetch(input, init));
 
-  const keys = createJwksSource({ issuer, jwksUri, fetch: fetchImpl, now, cooldownMs, maxAgeMs });
+  // One metadata document serves every discovery (jwks_uri, and the revocation feed to come).
+  const loadMetadata = createIssuerMetadataLoader(issuer, fetchImpl);
+  const keys = createJwksSource({ loadMetadata, jwksUri, fetch: fetchImpl, now, cooldownMs, maxAgeMs });
   const cache = cacheSize === 0 ? undefined : new LruCache<string, CacheEntry>(cacheSize);
 
   async function verify(token: string): Promise<AccessTokenClaims> {

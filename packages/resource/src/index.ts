@@ -20,7 +20,7 @@ export {
   SUPPORTED_ALGORITHMS,
 } from './create-verifier.ts';
 export type { AccessTokenVerifier, BearerRequest, SupportedAlgorithm, VerifierOptions } from './create-verifier.ts';
-export type { FetchLike } from './discover-jwks-uri.ts';
+export type { FetchLike } from './issuer-metadata.ts';
 export { AccessTokenError } from './errors.ts';
 export type { AccessTokenErrorCode, AccessTokenErrorOptions, BearerErrorCode } from './errors.ts';
 export { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
