@@ -28,6 +28,7 @@ export { assertScopes, hasScopes, parseScope, validateScopes } from './scopes.ts
 export { isRevocationEntry, RevocationSet } from './revocation-set.ts';
 export type { RevocableClaims, RevocationEntry } from './revocation-set.ts';
 export type { RevocationSource, RevocationState, RevocationStatus } from './revocation-source.ts';
+export type { RevocationOptions } from './verifier-revocation.ts';
 // The adapters import their frameworks as types only, so loading this entry point loads neither.
 export { latchkeyExpress, requireScopes as expressRequireScopes } from './express.ts';
 export { latchkeyFastify, requireScopes as fastifyRequireScopes } from './fastify.ts';
