@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AUDIENCE, b64url, createSigningKey, FakeIssuer } from '../test/support/fake-issuer.ts';
+import { rejection } from '../test/support/rejection.ts';
 import type { SigningKey } from '../test/support/fake-issuer.ts';
 import { createVerifier, verifyAccessToken } from './create-verifier.ts';
 import type { AccessTokenVerifier, VerifierOptions } from './create-verifier.ts';
@@ -29,16 +30,6 @@ function makeVerifier(options: Partial<VerifierOptions> = {}): AccessTokenVerifi
 
 function key(name: string): SigningKey {
   return issuer.keys[name] as SigningKey;
-}
-
-/** The AccessTokenError a promise rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<AccessTokenError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(AccessTokenError);
-  return error as AccessTokenError;
 }
 
 async function expectInvalid(token: string, description?: string): Promise<AccessTokenError> {
@@ -278,10 +269,18 @@ describe('createVerifier: keys', () => {
     expect(issuer.jwksHits).toBe(0);
   });
 
-  it('uses jwksUri without discovery when given', async () => {
-    verifier = makeVerifier({ jwksUri: `${issuer.issuer}/.well-known/jwks.json` });
+  it('uses jwksUri without discovery when given (and revocation is off)', async () => {
+    verifier = makeVerifier({ jwksUri: `${issuer.issuer}/.well-known/jwks.json`, revocation: false });
     await verifier.verify(await issuer.sign());
     expect(issuer.hits.get('/.well-known/oauth-authorization-server')).toBeUndefined();
+    expect(issuer.jwksHits).toBe(1);
+  });
+
+  it('with jwksUri given, still reads the metadata once, for the revocation feed', async () => {
+    verifier = makeVerifier({ jwksUri: `${issuer.issuer}/.well-known/jwks.json` });
+    await verifier.verify(await issuer.sign());
+    await verifier.verify(await issuer.sign());
+    expect(issuer.hits.get('/.well-known/oauth-authorization-server')).toBe(1);
     expect(issuer.jwksHits).toBe(1);
   });
 
@@ -459,4 +458,5 @@ describe('createVerifier: misuse', () => {
 
 afterEach(() => {
   issuer.now = Date.UTC(2030, 0, 1);
+  verifier.close();
 });

@@ -1,12 +1,17 @@
 import { jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
+import { nonNegative, requireUrl } from './check-options.ts';
 import type { AccessTokenClaims } from './claims.ts';
-import type { FetchLike } from './discover-jwks-uri.ts';
 import { AccessTokenError } from './errors.ts';
 import { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
+import { createIssuerMetadataLoader } from './issuer-metadata.ts';
+import type { FetchLike } from './issuer-metadata.ts';
 import { createJwksSource, JwksUnavailableError, MissingKeyIdError } from './jwks-source.ts';
 import { LruCache } from './lru-cache.ts';
+import type { RevocationStatus } from './revocation-source.ts';
 import { assertScopes } from './scopes.ts';
+import { createVerifierRevocation } from './verifier-revocation.ts';
+import type { RevocationOptions } from './verifier-revocation.ts';
 
 /** JWS algorithms a verifier may accept: asymmetric only (RFC 9068 §4, RFC 8725 §3.1). */
 export const SUPPORTED_ALGORITHMS = Object.freeze([
@@ -47,10 +52,18 @@ export interface VerifierOptions {
   readonly cacheMaxAgeSeconds?: number;
   /** Realm in `WWW-Authenticate` challenges. Default: the (first) audience. */
   readonly realm?: string;
-  /** The `fetch` used for discovery and JWKS. Default: the global one. */
+  /**
+   * The `fetch` used for discovery and JWKS, and then also for the revocation feed (streamed).
+   * Default: the global one, and node:http(s) with an unref'd socket for the feed.
+   */
   readonly fetch?: FetchLike;
   /** The clock, for tests; jose's `currentDate` as a function. Default: the system clock. */
   readonly currentDate?: () => Date;
+  /**
+   * Refusing revoked tokens: by default the issuer's revocation feed is followed (started on the
+   * first verification); `false` turns revocation checks off; see {@link RevocationOptions}.
+   */
+  readonly revocation?: false | RevocationOptions;
 }
 
 /** A request as the framework adapters see it, reduced to what authentication needs. */
@@ -77,12 +90,18 @@ export interface AccessTokenVerifier {
   readonly audience: readonly string[];
   /** How many JWKS fetches were started so far (for tests and metrics). */
   jwksFetchCount(): number;
+  /** Where revocation checking stands: feed state, entries held, staleness (for health checks). */
+  revocationStatus(): RevocationStatus;
+  /** Stops the revocation feed for good; verification goes on with the revocations already held. */
+  close(): void;
 }
 
 interface CacheEntry {
   readonly claims: AccessTokenClaims;
   /** Milliseconds since the epoch after which the entry must not be used. */
   readonly usableUntil: number;
+  /** The revocation source's version the claims were last checked against. */
+  version: number;
 }
 
 // RFC 9068 §2.2 requires iss, exp, aud, sub, client_id, iat, jti; Latchkey always sends scope.
@@ -95,6 +114,11 @@ const REQUIRED_CLAIMS = ['iss', 'aud', 'exp', 'iat', 'sub', 'client_id', 'jti', 
  * caches the keys, and checks the signature (jose), `typ` = `at+jwt`, the algorithm, `iss`,
  * `aud`, `exp`/`nbf`/`iat` and the required claims. A token seen before is answered from a bounded
  * cache without re-verifying, and never after its `exp`.
+ *
+ * Revoked tokens are refused (`ERR_TOKEN_REVOKED`), cached ones included: by default the verifier
+ * follows the issuer's revocation feed, starting on the first verification (which waits briefly
+ * for it to catch up); `revocation: { source }` consults an in-process source instead. Call
+ * `close()` to stop the feed; it never keeps the process alive on its own.
  *
  * @example
  * import { createVerifier } from '@latchkey/resource';
@@ -132,8 +156,28 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
   // Called through a wrapper so the global fetch never runs with a foreign `this`.
   const fetchImpl: FetchLike = userFetch ?? ((input, init) => globalThis.fetch(input, init));
 
-  const keys = createJwksSource({ issuer, jwksUri, fetch: fetchImpl, now, cooldownMs, maxAgeMs });
+  // One metadata document serves every discovery (jwks_uri, the revocation feed).
+  const loadMetadata = createIssuerMetadataLoader(issuer, fetchImpl);
+  const keys = createJwksSource({ loadMetadata, jwksUri, fetch: fetchImpl, now, cooldownMs, maxAgeMs });
   const cache = cacheSize === 0 ? undefined : new LruCache<string, CacheEntry>(cacheSize);
+  const { source: revocations, failClosed, feed } = createVerifierRevocation(options.revocation, {
+    issuer,
+    loadMetadata,
+    fetch: userFetch,
+    now,
+    clockToleranceSeconds: clockTolerance,
+  });
+  let feedStarted = feed === undefined;
+  // The first start's wait for the feed to catch up, while it lasts.
+  let feedStartup: Promise<void> | undefined;
+
+  /** Throws if the claims are revoked, or if the source is stale and the policy is to fail closed. Returns the version checked. */
+  function assertNotRevoked(claims: AccessTokenClaims): number {
+    const version = revocations.version;
+    if (revocations.isRevoked(claims)) throw new AccessTokenError('ERR_TOKEN_REVOKED', { realm });
+    if (failClosed && revocations.status().stale) throw new AccessTokenError('ERR_REVOCATION_UNAVAILABLE', { realm });
+    return version;
+  }
 
   async function verify(token: string): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new TypeError('token must be a string');
@@ -142,9 +186,21 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     if (cache !== undefined) {
       const hit = cache.get(token);
       if (hit !== undefined) {
-        if (at < hit.usableUntil) return hit.claims;
+        if (at < hit.usableUntil) {
+          // The only revocation cost of a hit: re-check when the source has changed since.
+          if (hit.version === revocations.version) return hit.claims;
+          hit.version = assertNotRevoked(hit.claims);
+          return hit.claims;
+        }
         cache.delete(token);
       }
+    }
+    if (!feedStarted) {
+      feedStarted = true;
+      // Started alongside the key discovery; awaited only once the signature has been checked.
+      feedStartup = (feed as NonNullable<typeof feed>).start().then(() => {
+        feedStartup = undefined;
+      });
     }
     let payload: JWTPayload;
     try {
@@ -163,8 +219,11 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
       throw toAccessTokenError(error, realm);
     }
     const claims = checkClaims(payload, at, clockTolerance, realm);
+    // A freshly started API must not accept a token revoked long ago: wait (briefly) for the feed.
+    if (feedStartup !== undefined) await feedStartup;
+    const version = assertNotRevoked(claims);
     const usableUntil = Math.min(claims.exp * 1000, at + cacheMaxAgeMs);
-    if (cache !== undefined && usableUntil > at) cache.set(token, { claims, usableUntil });
+    if (cache !== undefined && usableUntil > at) cache.set(token, { claims, usableUntil, version });
     return claims;
   }
 
@@ -181,6 +240,11 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     issuer,
     audience,
     jwksFetchCount: keys.fetchCount,
+    revocationStatus: () => revocations.status(),
+    close() {
+      feedStarted = true; // a closed verifier never starts its feed
+      feed?.close();
+    },
   };
 }
 
@@ -264,13 +328,6 @@ function toAccessTokenError(error: unknown, realm: string): AccessTokenError {
   }
 }
 
-function requireUrl(value: unknown, name: string): string {
-  if (typeof value !== 'string' || !URL.canParse(value) || !/^https?:\/\//.test(value)) {
-    throw new TypeError(`${name} must be an absolute http(s) URL`);
-  }
-  return value;
-}
-
 function normaliseAudience(value: unknown): readonly string[] {
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : [];
   if (list.length === 0 || !list.every((item) => typeof item === 'string' && item !== '')) {
@@ -289,10 +346,4 @@ function normaliseAlgorithms(value: readonly string[] | undefined): readonly str
     }
   }
   return Object.freeze([...value]);
-}
-
-function nonNegative(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number`);
-  return value;
 }

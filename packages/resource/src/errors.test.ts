@@ -9,8 +9,10 @@ describe('AccessTokenError (RFC 6750 §3)', () => {
     ['ERR_TOKEN_IN_QUERY', 400, 'invalid_request'],
     ['ERR_TOKEN_INVALID', 401, 'invalid_token'],
     ['ERR_TOKEN_EXPIRED', 401, 'invalid_token'],
+    ['ERR_TOKEN_REVOKED', 401, 'invalid_token'],
     ['ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope'],
     ['ERR_JWKS_UNAVAILABLE', 503, 'temporarily_unavailable'],
+    ['ERR_REVOCATION_UNAVAILABLE', 503, 'temporarily_unavailable'],
   ])('%s is %i %s', (code, status, error) => {
     const thrown = new AccessTokenError(code, { realm: 'api' });
     expect(thrown.code).toBe(code);
@@ -34,10 +36,18 @@ describe('AccessTokenError (RFC 6750 §3)', () => {
     expect(Object.keys(error.body)).toEqual(['error', 'error_description', 'scope']);
   });
 
-  it('sends no challenge for a key-loading failure', () => {
-    const error = new AccessTokenError('ERR_JWKS_UNAVAILABLE', { realm: 'api' });
-    expect(error.wwwAuthenticate).toBeUndefined();
-    expect(error.headers).toEqual({});
+  it('sends no challenge for a key-loading or revocation-list failure', () => {
+    for (const code of ['ERR_JWKS_UNAVAILABLE', 'ERR_REVOCATION_UNAVAILABLE'] as const) {
+      const error = new AccessTokenError(code, { realm: 'api' });
+      expect(error.wwwAuthenticate).toBeUndefined();
+      expect(error.headers).toEqual({});
+    }
+  });
+
+  it('says a revoked token has been revoked, in the challenge and the body', () => {
+    const error = new AccessTokenError('ERR_TOKEN_REVOKED', { realm: 'api' });
+    expect(error.wwwAuthenticate).toBe('Bearer realm="api", error="invalid_token", error_description="the token has been revoked"');
+    expect(error.body).toEqual({ error: 'invalid_token', error_description: 'the token has been revoked' });
   });
 
   it('refuses text that would break the quoted-string', () => {

@@ -5,8 +5,10 @@ export type AccessTokenErrorCode =
   | 'ERR_TOKEN_IN_QUERY'
   | 'ERR_TOKEN_INVALID'
   | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_REVOKED'
   | 'ERR_INSUFFICIENT_SCOPE'
-  | 'ERR_JWKS_UNAVAILABLE';
+  | 'ERR_JWKS_UNAVAILABLE'
+  | 'ERR_REVOCATION_UNAVAILABLE';
 
 /** The RFC 6750 §3.1 error code sent to the client, or none when no credentials were sent. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
@@ -38,6 +40,8 @@ const SPECS: Readonly<Record<AccessTokenErrorCode, CodeSpec>> = {
   },
   ERR_TOKEN_INVALID: { statusCode: 401, error: 'invalid_token', description: 'the access token is invalid' },
   ERR_TOKEN_EXPIRED: { statusCode: 401, error: 'invalid_token', description: 'the access token has expired' },
+  // RFC 6750 §3.1 invalid_token covers "revoked" by name.
+  ERR_TOKEN_REVOKED: { statusCode: 401, error: 'invalid_token', description: 'the token has been revoked' },
   ERR_INSUFFICIENT_SCOPE: {
     statusCode: 403,
     error: 'insufficient_scope',
@@ -49,6 +53,12 @@ const SPECS: Readonly<Record<AccessTokenErrorCode, CodeSpec>> = {
     statusCode: 503,
     error: 'temporarily_unavailable',
     description: 'the token signing keys could not be loaded, try again later',
+  },
+  // Only with failClosed: the revocation list is not known to be current. 503 for the same reason.
+  ERR_REVOCATION_UNAVAILABLE: {
+    statusCode: 503,
+    error: 'temporarily_unavailable',
+    description: 'the token revocation list is not up to date, try again later',
   },
 };
 
@@ -86,7 +96,7 @@ export class AccessTokenError extends Error {
   readonly errorDescription: string;
   readonly realm: string | undefined;
   readonly scope: string | undefined;
-  /** The `WWW-Authenticate` header value (RFC 6750 §3); `undefined` for ERR_JWKS_UNAVAILABLE. */
+  /** The `WWW-Authenticate` header value (RFC 6750 §3); `undefined` for the 503s (nothing is wrong with the token). */
   readonly wwwAuthenticate: string | undefined;
   /** Response headers to send, fastify-style (`error.headers`). */
   readonly headers: Readonly<Record<string, string>>;
@@ -107,7 +117,7 @@ export class AccessTokenError extends Error {
     this.errorDescription = description;
     this.realm = options.realm;
     this.scope = options.scope;
-    this.wwwAuthenticate = code === 'ERR_JWKS_UNAVAILABLE' ? undefined : formatChallenge(this);
+    this.wwwAuthenticate = spec.statusCode === 503 ? undefined : formatChallenge(this);
     this.headers = this.wwwAuthenticate === undefined ? {} : { 'www-authenticate': this.wwwAuthenticate };
     // Key order on the wire: error first, as in the RFC 6749 §5.2 examples.
     this.body = {

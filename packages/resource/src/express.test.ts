@@ -7,15 +7,30 @@ import { AUDIENCE, FakeIssuer } from '../test/support/fake-issuer.ts';
 import { createVerifier } from './create-verifier.ts';
 import { latchkeyExpress, requireScopes } from './express.ts';
 import * as entry from './index.ts';
+import { RevocationSet } from './revocation-set.ts';
+import type { RevocationSource } from './revocation-source.ts';
 
 let issuer: FakeIssuer;
 let server: Server;
+const revocations = new RevocationSet();
 let base: string;
 
 beforeAll(async () => {
   issuer = await FakeIssuer.start();
-  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, realm: 'environment-api', currentDate: issuer.currentDate });
+  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, realm: 'environment-api', currentDate: issuer.currentDate, revocation: { source: revocations } });
+  // A revocation source that cannot vouch for being current, with a fail-closed verifier.
+  const stale: RevocationSource = { version: 0, isRevoked: () => false, status: () => ({ ...revocations.status(), state: 'unreachable', stale: true }) };
+  const strictVerifier = createVerifier({
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    realm: 'environment-api',
+    currentDate: issuer.currentDate,
+    revocation: { source: stale, failClosed: true },
+  });
   const app = express();
+  app.get('/strict/templates', latchkeyExpress(strictVerifier), (_req, res) => {
+    res.json({ leaked: true });
+  });
   app.get('/health', (_req, res) => {
     res.json({ ok: true });
   });
@@ -91,6 +106,27 @@ describe('latchkeyExpress over real HTTP', () => {
     const response = await get(`/api/templates?access_token=${await issuer.sign()}`);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('answers a revoked token 401 invalid_token, and 503 when a fail-closed revocation list is stale', async () => {
+    const token = await issuer.sign();
+    revocations.apply({ type: 'token', jti: 'replayed', expiresAt: Math.floor(issuer.now / 1000) + 3600 });
+    const revoked = await issuer.sign({ jti: 'replayed' });
+    expect((await get('/api/templates', token)).status).toBe(200);
+    const response = await get('/api/templates', revoked);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer realm="environment-api", error="invalid_token", error_description="the token has been revoked"',
+    );
+    expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'the token has been revoked' });
+
+    const unavailable = await get('/strict/templates', token);
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get('www-authenticate')).toBeNull();
+    expect(await unavailable.json()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'the token revocation list is not up to date, try again later',
+    });
   });
 
   it('leaves routes it is not mounted on public, and fails closed on misuse', async () => {

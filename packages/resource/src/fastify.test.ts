@@ -5,6 +5,8 @@ import { AUDIENCE, FakeIssuer } from '../test/support/fake-issuer.ts';
 import { createVerifier } from './create-verifier.ts';
 import { latchkeyFastify, requireScopes } from './fastify.ts';
 import * as entry from './index.ts';
+import { RevocationSet } from './revocation-set.ts';
+import type { RevocationSource } from './revocation-source.ts';
 
 let issuer: FakeIssuer;
 let app: FastifyInstance;
@@ -115,6 +117,27 @@ describe('latchkeyFastify', () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers['www-authenticate']).toBeUndefined();
     expect(response.json()).toMatchObject({ error: 'temporarily_unavailable' });
+  });
+
+  it('answers a revoked token 401 invalid_token, and 503 when a fail-closed revocation list is stale', async () => {
+    const revocations = new RevocationSet();
+    const stale: RevocationSource = { version: 0, isRevoked: () => false, status: () => ({ ...revocations.status(), state: 'unreachable', stale: true }) };
+    const revoked = await issuer.sign();
+    revocations.apply({ type: 'client', clientId: 'int_client', notBefore: Math.floor(issuer.now / 1000) + 1, expiresAt: Math.floor(issuer.now / 1000) + 3600 });
+    for (const [revocation, status, body, challenge] of [
+      [{ source: revocations }, 401, { error: 'invalid_token', error_description: 'the token has been revoked' }, 'Bearer realm="environment-api", error="invalid_token", error_description="the token has been revoked"'],
+      [{ source: stale, failClosed: true }, 503, { error: 'temporarily_unavailable', error_description: 'the token revocation list is not up to date, try again later' }, undefined],
+    ] as const) {
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, realm: 'environment-api', currentDate: issuer.currentDate, revocation });
+      const guarded = Fastify();
+      await guarded.register(latchkeyFastify(verifier));
+      guarded.get('/templates', async () => ({ leaked: true }));
+      const response = await guarded.inject({ method: 'GET', url: '/templates', headers: { authorization: `Bearer ${revoked}` } });
+      await guarded.close();
+      expect(response.statusCode).toBe(status);
+      expect(response.headers['www-authenticate']).toBe(challenge);
+      expect(response.json()).toEqual(body);
+    }
   });
 
   it('leaves routes outside its scope public', async () => {

@@ -20,11 +20,15 @@ export {
   SUPPORTED_ALGORITHMS,
 } from './create-verifier.ts';
 export type { AccessTokenVerifier, BearerRequest, SupportedAlgorithm, VerifierOptions } from './create-verifier.ts';
-export type { FetchLike } from './discover-jwks-uri.ts';
+export type { FetchLike } from './issuer-metadata.ts';
 export { AccessTokenError } from './errors.ts';
 export type { AccessTokenErrorCode, AccessTokenErrorOptions, BearerErrorCode } from './errors.ts';
 export { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
 export { assertScopes, hasScopes, parseScope, validateScopes } from './scopes.ts';
+export { isRevocationEntry, RevocationSet } from './revocation-set.ts';
+export type { RevocableClaims, RevocationEntry } from './revocation-set.ts';
+export type { RevocationSource, RevocationState, RevocationStatus } from './revocation-source.ts';
+export type { RevocationOptions } from './verifier-revocation.ts';
 // The adapters import their frameworks as types only, so loading this entry point loads neither.
 export { latchkeyExpress, requireScopes as expressRequireScopes } from './express.ts';
 export { latchkeyFastify, requireScopes as fastifyRequireScopes } from './fastify.ts';

@@ -1,7 +1,7 @@
 import { createLocalJWKSet } from 'jose';
 import type { CompactJWSHeaderParameters, FlattenedJWSInput, JWTVerifyGetKey } from 'jose';
-import { discoverJwksUri, fetchJson } from './discover-jwks-uri.ts';
-import type { FetchLike } from './discover-jwks-uri.ts';
+import { fetchJson, metadataUrl } from './issuer-metadata.ts';
+import type { FetchLike, IssuerMetadata } from './issuer-metadata.ts';
 
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 
@@ -17,7 +17,8 @@ export class MissingKeyIdError extends Error {
 
 /** Options for {@link createJwksSource}. */
 export interface JwksSourceOptions {
-  readonly issuer: string;
+  /** The issuer's metadata (RFC 8414), shared with the other discoveries; read for `jwks_uri`. */
+  readonly loadMetadata: () => Promise<IssuerMetadata>;
   /** Skip discovery and fetch keys from this URL. */
   readonly jwksUri?: string | undefined;
   readonly fetch: FetchLike;
@@ -45,11 +46,11 @@ export interface JwksSource {
  * the background and kept if the refresh fails, so an issuer outage does not reject valid tokens.
  *
  * @example
- * const keys = createJwksSource({ issuer, fetch, now: Date.now, cooldownMs: 30_000, maxAgeMs: 600_000 });
+ * const keys = createJwksSource({ loadMetadata, fetch, now: Date.now, cooldownMs: 30_000, maxAgeMs: 600_000 });
  * await jwtVerify(token, keys.getKey, { issuer, audience });
  */
 export function createJwksSource(options: JwksSourceOptions): JwksSource {
-  const { issuer, now, cooldownMs, maxAgeMs } = options;
+  const { now, cooldownMs, maxAgeMs } = options;
   let jwksUri = options.jwksUri;
   let keys: LocalKeySet | undefined;
   let fetchedAt = Number.NEGATIVE_INFINITY;
@@ -66,7 +67,7 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
     fetches += 1;
     inflight = (async () => {
       try {
-        jwksUri ??= await discoverJwksUri(issuer, options.fetch);
+        jwksUri ??= await discoverJwksUri(options.loadMetadata);
         const jwks = await fetchJson(options.fetch, jwksUri);
         // Throws JWKSInvalid for anything that is not a {"keys":[…]} document.
         keys = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
@@ -115,4 +116,11 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
   }
 
   return { getKey, fetchCount: () => fetches };
+}
+
+/** Reads `jwks_uri` from the issuer's metadata (RFC 8414 §2: required when the issuer signs anything). */
+async function discoverJwksUri(loadMetadata: () => Promise<IssuerMetadata>): Promise<string> {
+  const jwksUri = metadataUrl(await loadMetadata(), 'jwks_uri');
+  if (jwksUri === undefined) throw new Error('the issuer metadata has no jwks_uri');
+  return jwksUri;
 }
