@@ -134,7 +134,9 @@ export async function runVerifyBenchmarks(options: VerifyBenchmarkOptions = {}):
     const joseKey = await importJWK(jwk, header.alg);
     const joseOptions = { issuer: config.issuer, audience: config.environmentApiAudience, algorithms: [header.alg], typ: 'at+jwt' };
 
-    const verifierOptions = { issuer: config.issuer, audience: config.environmentApiAudience, fetch: createInjectFetch(app, config.issuer) };
+    // Revocation checks on, fed by the server's own list (the inject fetch cannot carry the feed's
+    // stream): the same check a subscribed resource server makes on every verification.
+    const verifierOptions = { issuer: config.issuer, audience: config.environmentApiAudience, fetch: createInjectFetch(app, config.issuer), revocation: { source: runtime.revocations } };
     const uncached = createVerifier({ ...verifierOptions, cacheSize: 0 });
     const cached = createVerifier(verifierOptions);
     await verifyAccessToken(token, uncached); // loads the JWKS

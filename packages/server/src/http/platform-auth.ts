@@ -50,6 +50,8 @@ export function createPlatformApiVerifier(app: FastifyInstance, runtime: Runtime
     fetch: createInjectFetch(app, runtime.config.issuer),
     realm: REALM,
     currentDate: () => new Date(runtime.clock.now()),
+    // This server's own revocation list: a revocation made here is refused by the very next request.
+    revocation: { source: runtime.revocations },
   });
 }
 
@@ -65,8 +67,8 @@ function revokedAuthority(reason: string): HttpProblem {
  * token on its signature alone. Returns the claims and the scopes the token may still use.
  */
 export async function authenticatePlatformToken(runtime: Runtime, verifier: AccessTokenVerifier, authorization: string, url?: string): Promise<{ claims: AccessTokenClaims; scopes: Set<string> }> {
+  // A revoked token is refused by the verifier (ERR_TOKEN_REVOKED), fed by this server's revocation list.
   const claims = await verifier.verifyRequest({ authorization, url });
-  if (runtime.revocations.isRevoked(claims)) throw revokedAuthority('this token has been revoked');
   const holder = await checkTokenHolder(runtime.database, claims, 'platform-api');
   if (!holder.live) throw revokedAuthority(holder.reason);
   return { claims, scopes: holder.scopes };

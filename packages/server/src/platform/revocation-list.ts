@@ -1,61 +1,7 @@
+import { isRevocationEntry, RevocationSet, type RevocableClaims, type RevocationEntry, type RevocationSource, type RevocationStatus } from '@latchkey/resource';
 import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
-import { readRevocationsAfter, type RevocationEntry, type SequencedRevocation } from './revocations.ts';
-
-/** The claims a revocation check looks at. */
-export interface RevocableClaims {
-  jti: string;
-  client_id: string;
-  iat: number;
-  environment?: unknown;
-}
-
-/** Where each revoked thing stands: what a check needs, kept per key. */
-class RevocationIndex {
-  private readonly tokens = new Map<string, number>();
-  private readonly clients = new Map<string, { notBefore: number; expiresAt: number }>();
-  private readonly environments = new Map<string, { notBefore: number; expiresAt: number }>();
-  version = 0;
-
-  apply(entry: RevocationEntry): void {
-    if (entry.type === 'token') {
-      const known = this.tokens.get(entry.jti);
-      if (known !== undefined && known >= entry.expiresAt) return;
-      this.tokens.set(entry.jti, entry.expiresAt);
-    } else {
-      const map = entry.type === 'client' ? this.clients : this.environments;
-      const key = entry.type === 'client' ? entry.clientId : entry.environmentId;
-      const known = map.get(key);
-      if (known !== undefined && known.notBefore >= entry.notBefore && known.expiresAt >= entry.expiresAt) return;
-      map.set(key, { notBefore: Math.max(known?.notBefore ?? 0, entry.notBefore), expiresAt: Math.max(known?.expiresAt ?? 0, entry.expiresAt) });
-    }
-    this.version++;
-  }
-
-  isRevoked(claims: RevocableClaims): boolean {
-    if (this.tokens.has(claims.jti)) return true;
-    const client = this.clients.get(claims.client_id);
-    if (client !== undefined && claims.iat < client.notBefore) return true;
-    if (typeof claims.environment !== 'string') return false;
-    const environment = this.environments.get(claims.environment);
-    return environment !== undefined && claims.iat < environment.notBefore;
-  }
-
-  environmentNotBefore(environmentId: string): number {
-    return this.environments.get(environmentId)?.notBefore ?? 0;
-  }
-
-  prune(nowSeconds: number): void {
-    let removed = false;
-    for (const [jti, expiresAt] of this.tokens) if (expiresAt < nowSeconds) removed = this.tokens.delete(jti);
-    for (const map of [this.clients, this.environments]) for (const [key, value] of map) if (value.expiresAt < nowSeconds) removed = map.delete(key);
-    if (removed) this.version++;
-  }
-
-  get size(): number {
-    return this.tokens.size + this.clients.size + this.environments.size;
-  }
-}
+import { readRevocationsAfter, type SequencedRevocation } from './revocations.ts';
 
 /** What a client or environment entry is about, as one key. */
 function subjectOf(entry: RevocationEntry): string {
@@ -71,9 +17,13 @@ export type RevocationListener = (revocations: readonly SequencedRevocation[]) =
  * serves to resource servers. It reads the `revocations` table in seq order: everything live at
  * start, then whatever is newer whenever the change bus says a revocation was written — at once for a
  * write made in this process, within the change-feed bound for one made elsewhere.
+ *
+ * It is the in-process revocation source of the server's own verifiers (@latchkey/resource's
+ * `revocation: { source }`), so its APIs apply a revocation synchronously, with the very data
+ * structure every resource server holds.
  */
-export class RevocationList {
-  private readonly index = new RevocationIndex();
+export class RevocationList implements RevocationSource {
+  private readonly index = new RevocationSet();
   /** Live revocations in feed order (for the feed's backlog). */
   private log: SequencedRevocation[] = [];
   private cursorSeq = 0;
@@ -106,9 +56,9 @@ export class RevocationList {
     return this.index.isRevoked(claims);
   }
 
-  /** The earliest `iat` a new token of this environment may carry (seconds; 0 when none is set). */
-  environmentNotBefore(environmentId: string): number {
-    return this.index.environmentNotBefore(environmentId);
+  /** Always live: this list is the authority's own. */
+  status(): RevocationStatus {
+    return this.index.status();
   }
 
   /**
@@ -138,7 +88,8 @@ export class RevocationList {
     for (;;) {
       const { revocations, lastSeq, full } = await readRevocationsAfter(this.database, this.cursorSeq);
       this.cursorSeq = lastSeq;
-      const live = revocations.filter((revocation) => revocation.entry.expiresAt >= nowSeconds);
+      // Rows this version cannot read as an entry (a newer server's) are skipped, never applied half-way.
+      const live = revocations.filter((revocation) => isRevocationEntry(revocation.entry) && revocation.entry.expiresAt > nowSeconds);
       for (const revocation of live) this.index.apply(revocation.entry);
       if (live.length > 0) {
         // A client or environment entry supersedes the earlier ones for the same subject (as in the table).
@@ -159,7 +110,7 @@ export class RevocationList {
     const revocations: SequencedRevocation[] = [];
     for (; start < this.log.length && revocations.length < limit; start++) {
       const revocation = this.log[start]!;
-      if (revocation.entry.expiresAt >= nowSeconds) revocations.push(revocation);
+      if (revocation.entry.expiresAt > nowSeconds) revocations.push(revocation);
     }
     const hasMore = start < this.log.length;
     const last = revocations.length > 0 ? revocations[revocations.length - 1]!.seq : hasMore ? this.log[start - 1]!.seq : Math.max(after, this.cursorSeq);
@@ -188,6 +139,6 @@ export class RevocationList {
   prune(): void {
     const nowSeconds = this.clock.now() / 1000;
     this.index.prune(nowSeconds);
-    this.log = this.log.filter((revocation) => revocation.entry.expiresAt >= nowSeconds);
+    this.log = this.log.filter((revocation) => revocation.entry.expiresAt > nowSeconds);
   }
 }

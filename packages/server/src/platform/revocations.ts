@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { RevocationEntry } from '@latchkey/resource';
 import type { Database } from '../storage/database.ts';
 import type { Schema } from '../storage/schema.ts';
 import type { Clock } from '../support/clock.ts';
@@ -14,10 +15,7 @@ import { serializeFeedWrites, writeWithChanges, type ChangeWriterDeps, type Reco
 // only as long as the tokens it covers, so the feed stays as small as the set of live revoked tokens.
 
 /** One revocation as resource servers receive it (times are NumericDate seconds, as in JWTs). */
-export type RevocationEntry =
-  | { type: 'token'; jti: string; expiresAt: number }
-  | { type: 'client'; clientId: string; notBefore: number; expiresAt: number }
-  | { type: 'environment'; environmentId: string; notBefore: number; expiresAt: number };
+export type { RevocationEntry };
 
 /** A revocation with its place in the feed. */
 export interface SequencedRevocation {
