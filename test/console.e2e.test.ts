@@ -84,16 +84,16 @@ async function postToken(lk: TestLatchkey, clientId: string, clientSecret: strin
 }
 
 /** GET the demo environment's templates with a bearer token, as an application calling the Environment API would. */
-async function readTemplates(lk: TestLatchkey, accessToken: string): Promise<{ status: number; challenge: string | null; code?: string }> {
+async function readTemplates(lk: TestLatchkey, accessToken: string): Promise<{ status: number; challenge: string | null; error?: string; description?: string }> {
   const response = await fetch(`${lk.url}/api/v1/environments/demo/templates`, { headers: { authorization: `Bearer ${accessToken}` } });
-  const body = (await response.json()) as { code?: string };
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), code: body.code };
+  const body = (await response.json()) as { error?: string; error_description?: string };
+  return { status: response.status, challenge: response.headers.get('www-authenticate'), error: body.error, description: body.error_description };
 }
 
-/** The Environment API refuses `accessToken` as revoked: 401 invalid_token (RFC 6750 §3.1), in the header and the problem body. */
+/** The Environment API refuses `accessToken` as revoked: 401 invalid_token (RFC 6750 §3.1), in the header and the body. */
 async function expectRefused(lk: TestLatchkey, accessToken: string): Promise<void> {
   const answer = await readTemplates(lk, accessToken);
-  expect(answer).toMatchObject({ status: 401, code: 'invalid_token' });
+  expect(answer).toMatchObject({ status: 401, error: 'invalid_token', description: 'the token has been revoked' });
   expect(answer.challenge).toMatch(/error="invalid_token"/);
 }
 

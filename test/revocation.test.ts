@@ -102,6 +102,10 @@ describe.each(DIALECTS)('authority that can be taken back (%s)', (dialect) => {
         const answer = await platform.request(method, path, { body });
         expectProblem(answer, 401, 'invalid_token');
       }
+      // … and introspection by the new tenant calls them inactive (the new tenant's own token is active).
+      const introspector = await createIntegration('acme', { name: 'gateway', grants: { 'platform-api': ['tokens:introspect'] } });
+      expect((await oauthPost(lk, '/oauth/introspect', introspector, { token: envToken })).text).toBe('{"active":false}');
+      expect((await oauthPost(lk, '/oauth/introspect', introspector, { token: tenantToken })).body.active).toBe(true);
       // The new tenant's token, issued in the same second as the deletion, is not caught by it.
       const listed = await envApi(lk, tenantToken, 'GET', '/acme/templates');
       expect(listed.status).toBe(200);
