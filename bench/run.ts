@@ -4,8 +4,9 @@
  *   (a) bare node:http            (b) Latchkey, cached token
  *   (c) Latchkey, minting always  (d) node-oidc-provider ES256 (RS256 listed for reference)
  *
- * Prints requests/s and p50/p99 per scenario and the ratios b/a, b/d, c/d against their targets, then
- * writes docs/benchmarks.md and docs/benchmarks.svg. Settings (environment variables):
+ * Prints requests/s, the server's CPU time per request and p50/p99 per scenario, and the ratios b/a,
+ * b/d, c/d against their targets (and by CPU per request), then writes docs/benchmarks.md and
+ * docs/benchmarks.svg. Settings (environment variables):
  * BENCH_DURATION (s, 10), BENCH_CONNECTIONS (100), BENCH_THREADS (2), BENCH_WARMUP (s, 2),
  * BENCH_ROUNDS (interleaved rounds per scenario, each reporting its median, 5),
  * BENCH_INTEGRATIONS (seeded for (c), 600), BENCH_QUIET_WAIT (s to wait per scenario for other
@@ -24,7 +25,7 @@ import { describeLoad, envNumber, loadSettingsFromEnv, runLoad } from './load.ts
 import { bareHttpScenario, defaultPeersSource, installPeers, oidcProviderScenario } from './peers.ts';
 import { installCleanupHandlers, stopAll } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
-import { computeRatios, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
+import { computeRatios, cpuMicrosPerRequest, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
 import type { LoadResult, Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
 import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
 import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
@@ -63,6 +64,12 @@ function verifySection(rows: VerifyRow[]): string {
 const OTHER_CPU_WARNING = 10;
 
 const log = (line: string): void => console.log(`[bench] ${line}`);
+
+/** "server CPU 38.2 µs/request" for a log line. */
+function describeCpu(result: LoadResult): string {
+  const micros = cpuMicrosPerRequest(result);
+  return micros === undefined ? 'server CPU not read' : `server CPU ${micros.toFixed(1)} µs/request`;
+}
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -127,7 +134,7 @@ async function main(): Promise<number> {
           const runs = runsOf.get(scenario.key) ?? [];
           runs.push({ result, otherCpuPercent: foreignCpuPercent(before, cpuSnapshot()) });
           runsOf.set(scenario.key, runs);
-          log(`(${scenario.key}) round ${round}/${rounds}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+          log(`(${scenario.key}) round ${round}/${rounds}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, ${describeCpu(result)}, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
         } catch (err) {
           outcome.error = err instanceof Error ? err.message : String(err);
           log(`(${scenario.key}) did not run: ${outcome.error}`);
@@ -145,7 +152,11 @@ async function main(): Promise<number> {
       const result: LoadResult = { ...median.result, ...(median.result.distinct ? { distinct: { ...median.result.distinct, wrapped: runs.some((r) => r.result.distinct?.wrapped) } } : {}) };
       outcome.result = result;
       outcome.otherCpuPercent = Math.max(...runs.map((r) => r.otherCpuPercent ?? 0));
-      if (runs.length > 1) outcome.notes.push(`median of ${runs.length} rounds: ${runs.map((r) => Math.round(r.result.requestsPerSecond).toLocaleString('en-US')).join(', ')} requests/s`);
+      if (runs.length > 1) {
+        const cpu = runs.map((r) => cpuMicrosPerRequest(r.result));
+        const cpuNote = cpu.every((c) => c !== undefined) ? `; server CPU ${cpu.map((c) => c.toFixed(1)).join(', ')} µs/request` : '';
+        outcome.notes.push(`median of ${runs.length} rounds: ${runs.map((r) => Math.round(r.result.requestsPerSecond).toLocaleString('en-US')).join(', ')} requests/s${cpuNote}`);
+      }
       if (outcome.otherCpuPercent > OTHER_CPU_WARNING) {
         outcome.warnings.push(`other processes used up to ${outcome.otherCpuPercent.toFixed(0)}% of the machine's CPU during a run; its figures are skewed`);
       }
@@ -159,7 +170,7 @@ async function main(): Promise<number> {
       const non2xx = runs.reduce((n, r) => n + r.result.non2xx, 0);
       const errors = runs.reduce((n, r) => n + r.result.errors, 0);
       if (non2xx > 0 || errors > 0) outcome.warnings.push(`${non2xx} non-2xx responses and ${errors} socket errors/timeouts over the measured runs`);
-      log(`(${scenario.key}) median: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+      log(`(${scenario.key}) median: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, ${describeCpu(result)}, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
       for (const n of outcome.notes) log(`(${scenario.key}) ${n}`);
       for (const w of outcome.warnings) log(`(${scenario.key}) WARNING: ${w}`);
     }

@@ -27,7 +27,7 @@ import { LATCHKEY_BIN, type Client } from './latchkey.ts';
 import { describeLoad, envNumber, loadSettingsFromEnv, runLoad, type LoadSettings } from './load.ts';
 import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, type ServerProcess } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
-import { computeRatios, ratioTable, scenarioTable } from './report.ts';
+import { computeRatios, cpuMicrosPerRequest, ratioTable, scenarioTable } from './report.ts';
 import type { LoadResult, LoadTarget, Ratio, ScenarioOutcome } from './scenario.ts';
 
 /** Options of the scale benchmarks. */
@@ -201,7 +201,7 @@ async function serve(opts: ScaleOptions, data: Dataset, name: string, workers = 
 /** Checks that the cached request really is served from the cache, and returns the load target. */
 async function cachedTarget(name: string, started: Started, client: Client): Promise<LoadTarget> {
   const request = tokenRequest(client.clientId, client.clientSecret, CACHED_BODY);
-  const target: LoadTarget = { url: `${started.base}/oauth/token`, method: 'POST', requests: [request] };
+  const target: LoadTarget = { url: `${started.base}/oauth/token`, method: 'POST', requests: [request], serverPid: started.server.child.pid };
   const first = accessTokenOf(await expectOk(name, target, request));
   const second = accessTokenOf(await expectOk(name, target, request));
   if (first !== second) throw new Error(`${name}: two identical token requests got different tokens`);
@@ -234,11 +234,13 @@ async function warmClients(data: Dataset, started: Started, count: number): Prom
   return { ok, failed, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Sums alternating runs into one result: requests and time add up; p50 is averaged, p99 the worst. */
+/** Sums alternating runs into one result: requests, time and server CPU add up; p50 is averaged, p99 the worst. */
 function combine(runs: LoadResult[]): LoadResult {
   const requests = runs.reduce((s, r) => s + r.requests, 0);
   const durationSeconds = runs.reduce((s, r) => s + r.durationSeconds, 0);
+  const serverCpu = runs.every((r) => r.serverCpuSeconds !== undefined) ? { serverCpuSeconds: runs.reduce((s, r) => s + r.serverCpuSeconds!, 0) } : {};
   return {
+    ...serverCpu,
     tool: runs[0]!.tool,
     requests,
     durationSeconds,
@@ -356,7 +358,12 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
   );
   const w1 = workers.get('w-1')!.result.requestsPerSecond;
   const w2 = workers.get('w-2')!.result.requestsPerSecond;
-  opts.log(`(scale) cached tokens: ${Math.round(throughput.get('s-1')!.result.requestsPerSecond)} req/s with 1 integration, ${Math.round(throughput.get('s-100k')!.result.requestsPerSecond)} with ${n}; --workers 2 ${Math.round(w2)} vs 1 worker ${Math.round(w1)} (${(w2 / w1).toFixed(2)}×)`);
+  const cpu = (measured: Measured | undefined): string => `${cpuMicrosPerRequest(measured?.result)?.toFixed(1) ?? '—'} µs CPU/request`;
+  opts.log(
+    `(scale) cached tokens: ${Math.round(throughput.get('s-1')!.result.requestsPerSecond)} req/s (${cpu(throughput.get('s-1'))}) with 1 integration, ` +
+      `${Math.round(throughput.get('s-100k')!.result.requestsPerSecond)} (${cpu(throughput.get('s-100k'))}) with ${n}; ` +
+      `--workers 2 ${Math.round(w2)} (${cpu(workers.get('w-2'))}) vs 1 worker ${Math.round(w1)} (${cpu(workers.get('w-1'))}) (${(w2 / w1).toFixed(2)}×)`,
+  );
 
   const rows: ScaleRow[] = [
     row('s-1', 'Latchkey cached token, 1 integration (SQLite)', throughput.get('s-1'), [
