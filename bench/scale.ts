@@ -21,12 +21,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
 import { LATCHKEY_BIN, type Client } from './latchkey.ts';
 import { describeLoad, envNumber, loadSettingsFromEnv, runLoad, type LoadSettings } from './load.ts';
 import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, type ServerProcess } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
+import { createScratchDatabase } from './postgres.ts';
 import { computeRatios, cpuMicrosPerRequest, ratioTable, scenarioTable } from './report.ts';
 import type { LoadResult, LoadTarget, Ratio, ScenarioOutcome } from './scenario.ts';
 
@@ -413,15 +413,9 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
 
 /** The 100k measurements on a database created on `opts.postgresUrl` (dropped afterwards). */
 async function measurePostgres(opts: ScaleOptions, environments: number, integrations: number, warm: number): Promise<ScaleRow> {
-  const name = `latchkey_scale_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: opts.postgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(opts.postgresUrl!);
-  url.pathname = `/${name}`;
+  const database = await createScratchDatabase(opts.postgresUrl!, 'latchkey_scale');
   try {
-    const data = await seed(opts, 'many-postgres', url.toString(), environments, integrations);
+    const data = await seed(opts, 'many-postgres', database.url, environments, integrations);
     const started = await serve(opts, data, 'latchkey-scale-100k-pg');
     const warmed = await warmClients(data, started, warm);
     const rssWarm = rssMegabytes(started.server.child.pid!);
@@ -436,10 +430,7 @@ async function measurePostgres(opts: ScaleOptions, environments: number, integra
       figure(`RSS after warming ${warmed.ok.toLocaleString('en-US')} clients, PostgreSQL`, rssWarm, 'MB', { op: '<', value: RSS_TARGET_MB }),
     ]);
   } finally {
-    const cleanup = new pg.Client({ connectionString: opts.postgresUrl });
-    await cleanup.connect();
-    await cleanup.query(`drop database if exists ${name} with (force)`);
-    await cleanup.end();
+    await database.drop();
   }
 }
 
