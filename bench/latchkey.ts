@@ -113,7 +113,7 @@ async function createIntegrationWithCli(options: LatchkeyOptions, env: NodeJS.Pr
 async function seedIntegrations(options: LatchkeyOptions, env: NodeJS.ProcessEnv, count: number): Promise<Client[]> {
   try {
     const { seedIntegrationsInProcess } = await import('./seed-integrations.ts');
-    return await seedIntegrationsInProcess(env, 'bench', count, ENVIRONMENT_API_SCOPES);
+    return await seedIntegrationsInProcess(env, 'bench', count, { 'environment-api': [...ENVIRONMENT_API_SCOPES] });
   } catch (err) {
     options.log(`in-process seeding failed (${(err as Error).message.split('\n')[0]}); falling back to the CLI`);
   }

@@ -4,6 +4,9 @@
  *   (a) bare node:http            (b) Latchkey, cached token
  *   (c) Latchkey, minting always  (d) node-oidc-provider ES256 (RS256 listed for reference)
  *
+ * then token verification (bench/verify.ts), scale (bench/scale.ts) and revocation propagation
+ * (bench/revocation.ts).
+ *
  * Prints requests/s, the server's CPU time per request and p50/p99 per scenario, and the ratios b/a,
  * b/d, c/d against their targets (and by CPU per request), then writes docs/benchmarks.md and
  * docs/benchmarks.svg. Settings (environment variables):
@@ -12,8 +15,12 @@
  * BENCH_INTEGRATIONS (seeded for (c), 600), BENCH_QUIET_WAIT (s to wait per scenario for other
  * processes to go quiet, 15), BENCH_ONLY (e.g. "a,d"), BENCH_TOOL (wrk|autocannon),
  * BENCH_WRITE_DOCS (1 forces writing docs after a partial run, 0 never writes them),
- * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there).
- * Exit code 1 when a scenario could not run or a measured ratio misses its target.
+ * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there),
+ * BENCH_REVOCATIONS (revocations per set-up of the propagation benchmark, 120),
+ * BENCH_REVOCATION_POSTGRES_URL (where its PostgreSQL set-up creates its database).
+ * BENCH_ONLY also takes 'verify', 'scale' and 'revocation' (issue 5, 6 and 13's benchmarks).
+ * Exit code 1 when a scenario could not run, a measured ratio misses its target or revocation
+ * propagation misses p99 < 1 s.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +36,8 @@ import { computeRatios, cpuMicrosPerRequest, describeMachine, ratioTable, render
 import type { LoadResult, Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
 import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
 import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
+import { propagationPasses, revocationSection, runRevocationBenchmarks, type PropagationRow } from './revocation.ts';
+import { LOCAL_POSTGRES_URL } from './postgres.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -196,15 +205,28 @@ async function main(): Promise<number> {
         outcomes.push({ key: 'scale', name: 'scale benchmarks', notes: [], warnings: [], error: (err as Error).message });
       }
     }
+    let revocationRows: PropagationRow[] = [];
+    if (only === undefined || only.includes('revocation')) {
+      revocationRows = await runRevocationBenchmarks({
+        repoRoot,
+        workDir,
+        log,
+        revocations: envNumber('BENCH_REVOCATIONS', 120),
+        postgresUrl: process.env.BENCH_REVOCATION_POSTGRES_URL ?? LOCAL_POSTGRES_URL,
+        quietWaitSeconds,
+      });
+      sections.push(revocationSection(revocationRows));
+    }
 
     const ratios = computeRatios(RATIOS, outcomes);
     console.log(`\n${scenarioTable(outcomes)}\n\n${ratioTable(ratios)}\n`);
+    if (revocationRows.length > 0) console.log(`${revocationSection(revocationRows)}\n`);
 
     const complete = only === undefined && outcomes.every((o) => o.result !== undefined);
     const writeDocs = process.env.BENCH_WRITE_DOCS === '1' || (process.env.BENCH_WRITE_DOCS !== '0' && complete);
     if (writeDocs) {
       const machine = describeMachine(settings.tool);
-      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL']
+      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL', 'BENCH_REVOCATIONS']
         .filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]} `).join('');
       const notes = [
         ...outcomes.flatMap((o) => o.notes.map((n) => `(${o.key}) ${n}.`)),
@@ -231,7 +253,7 @@ async function main(): Promise<number> {
       log(complete ? 'docs not written (BENCH_WRITE_DOCS=0)' : 'partial run: docs/benchmarks.md not written (BENCH_WRITE_DOCS=1 forces it)');
     }
     log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    const failed = outcomes.some((o) => o.error !== undefined) || ratios.some((r) => r.pass === false);
+    const failed = outcomes.some((o) => o.error !== undefined) || ratios.some((r) => r.pass === false) || revocationRows.some((r) => !propagationPasses(r));
     return failed ? 1 : 0;
   } finally {
     await cleanup();
