@@ -5,8 +5,8 @@
  *   ratios, so each result carries this figure and a warning when it is high;
  * - how much CPU time the server under test spent, so each throughput figure has its CPU time per
  *   request beside it. The load generator shares the cores, so requests/s swings by ±30% from run
- *   to run; CPU per request does not depend on who else got the cores, and is what "not slower" is
- *   judged by.
+ *   to run; CPU per request depends far less on who else got the cores, and is what "not slower"
+ *   is judged by.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -148,7 +148,7 @@ latency percentiles. Every request is a \`POST\` with Basic client authenticatio
 primary and workers together) the server's processes used during the measured run, read from
 /proc/<pid>/stat right before and after it, divided by the completed requests. The load generator
 shares the cores, so requests/s swings by up to ±30% with how the cores are shared, while CPU per
-request does not: "not slower" is judged by it. In the ratio table, "by server CPU/request" is the
+request moves far less: "not slower" is judged by it. In the ratio table, "by server CPU/request" is the
 same comparison made with it (the denominator's µs ÷ the numerator's, so above 1 means the
 numerator costs less per request); the targets apply to the requests/s ratio.
 "Other CPU" is the share of the machine's CPU used by processes outside the benchmark during the
