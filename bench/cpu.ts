@@ -1,9 +1,14 @@
 /**
- * How much of the machine's CPU went to processes that are not part of the benchmark while a
- * scenario ran. On a shared 2-core box a test suite running next to the benchmark skews the
- * ratios, so each result carries this figure and a warning when it is high. Linux only (/proc);
- * elsewhere the figure is simply absent.
+ * CPU accounting from /proc (Linux only; elsewhere the figures are simply absent):
+ * - how much of the machine's CPU went to processes that are not part of the benchmark while a
+ *   scenario ran. On a shared 2-core box a test suite running next to the benchmark skews the
+ *   ratios, so each result carries this figure and a warning when it is high;
+ * - how much CPU time the server under test spent, so each throughput figure has its CPU time per
+ *   request beside it. The load generator shares the cores, so requests/s swings by ±30% from run
+ *   to run; CPU per request depends far less on who else got the cores, and is what "not slower"
+ *   is judged by.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU counters at one instant, in clock ticks. */
@@ -13,16 +18,55 @@ export interface CpuSnapshot {
   ours: number;
 }
 
-function readProcStat(pid: string): { ppid: number; ticks: number; childTicks: number } | undefined {
+function readProcStat(pid: string): { ppid: number; pgrp: number; ticks: number; childTicks: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
+    // Fields after the command name, which is in parentheses and may contain spaces (proc(5)):
+    // state ppid pgrp … utime(14) stime(15) cutime(16) cstime(17), counted here from state = 0.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const n = (i: number): number => Number(f[i] ?? 0);
-    return { ppid: n(1), ticks: n(11) + n(12), childTicks: n(13) + n(14) };
+    return { ppid: n(1), pgrp: n(2), ticks: n(11) + n(12), childTicks: n(13) + n(14) };
   } catch {
     return undefined;
   }
+}
+
+function readClockTicks(): number {
+  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const ticks = Number(out.stdout?.trim());
+  return out.status === 0 && Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+}
+
+let clockTicks: number | undefined;
+/** Clock ticks per second of /proc's CPU times: `getconf CLK_TCK`, or 100 (Linux's USER_HZ) when that fails. */
+export function clockTicksPerSecond(): number {
+  clockTicks ??= readClockTicks();
+  return clockTicks;
+}
+
+/**
+ * CPU time (user + system, every thread) used so far by the processes of one process group, in
+ * seconds: a server started by `startServer` leads its own group, so this is the server, or a
+ * cluster primary with all its workers. Reaped children count through their parent's cutime/cstime,
+ * so a worker that exits between two readings is not lost. Undefined where /proc is unavailable or
+ * the group has no process left.
+ */
+export function processGroupCpuSeconds(pgid: number): number | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  let members = 0;
+  for (const pid of pids) {
+    const s = readProcStat(pid);
+    if (s === undefined || s.pgrp !== pgid) continue;
+    members++;
+    ticks += s.ticks + s.childTicks;
+  }
+  return members === 0 ? undefined : ticks / clockTicksPerSecond();
 }
 
 /**

@@ -42,6 +42,8 @@ export interface LatchkeyTarget {
   mints: HttpRequest[];
   /** Integrations seeded for (c). */
   integrations: number;
+  /** The server's process id (it leads its own process group). */
+  pid: number | undefined;
   /** Stops the server. */
   stop(): Promise<void>;
 }
@@ -111,7 +113,7 @@ async function createIntegrationWithCli(options: LatchkeyOptions, env: NodeJS.Pr
 async function seedIntegrations(options: LatchkeyOptions, env: NodeJS.ProcessEnv, count: number): Promise<Client[]> {
   try {
     const { seedIntegrationsInProcess } = await import('./seed-integrations.ts');
-    return await seedIntegrationsInProcess(env, 'bench', count, ENVIRONMENT_API_SCOPES);
+    return await seedIntegrationsInProcess(env, 'bench', count, { 'environment-api': [...ENVIRONMENT_API_SCOPES] });
   } catch (err) {
     options.log(`in-process seeding failed (${(err as Error).message.split('\n')[0]}); falling back to the CLI`);
   }
@@ -162,7 +164,7 @@ export async function startLatchkey(options: LatchkeyOptions): Promise<LatchkeyT
   const again = accessTokenOf(await expectOk('latchkey minting', { ...target, requests: [sample[0]!] }, sample[0]!));
   if (again !== sampleTokens[0]) throw new Error('latchkey: a repeated key did not return its cached token');
   options.log(`latchkey: cache verified; ${sample.length} sampled keys gave ${distinct} distinct tokens; ${mints.length} distinct keys left for (c)`);
-  return { tokenUrl, cached, mints, integrations: seeded.length, stop: () => stopServer(server) };
+  return { tokenUrl, cached, mints, integrations: seeded.length, pid: server.child.pid, stop: () => stopServer(server) };
 }
 
 /** Scenario (b): the same token request every time — served from Latchkey's token cache. */
@@ -176,7 +178,7 @@ export function latchkeyCachedScenario(start: () => Promise<LatchkeyTarget>): Sc
     },
     async prepare() {
       lk = await start();
-      return { url: lk.tokenUrl, method: 'POST', requests: [lk.cached] };
+      return { url: lk.tokenUrl, method: 'POST', requests: [lk.cached], serverPid: lk.pid };
     },
     afterRun: () => ({ notes: ['checked before the run: two identical requests got the same token'] }),
   };
@@ -193,7 +195,7 @@ export function latchkeyMintingScenario(start: () => Promise<LatchkeyTarget>): S
     },
     async prepare() {
       lk = await start();
-      return { url: lk.tokenUrl, method: 'POST', requests: lk.mints };
+      return { url: lk.tokenUrl, method: 'POST', requests: lk.mints, serverPid: lk.pid };
     },
     async afterRun(result) {
       const d = result.distinct;

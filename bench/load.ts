@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processGroupCpuSeconds } from './cpu.ts';
 import { track } from './processes.ts';
 import type { HttpRequest, LoadResult, LoadTarget } from './scenario.ts';
 
@@ -75,10 +76,15 @@ export function describeLoad(settings: LoadSettings): string {
 
 /**
  * Loads `target` for `settings.durationSeconds`. For a list of distinct requests, `offset` is where
- * this run starts in the list (a warm-up run returns the `nextOffset` for the measured one).
+ * this run starts in the list (a warm-up run returns the `nextOffset` for the measured one). When the
+ * target names its server, the server's CPU time is read right before and after the run.
  */
-export function runLoad(name: string, target: LoadTarget, settings: LoadSettings, offset = 0): Promise<LoadRun> {
-  return settings.tool === 'wrk' ? runWrk(name, target, settings, offset) : runAutocannon(target, settings, offset);
+export async function runLoad(name: string, target: LoadTarget, settings: LoadSettings, offset = 0): Promise<LoadRun> {
+  const cpu = (): number | undefined => (target.serverPid === undefined ? undefined : processGroupCpuSeconds(target.serverPid));
+  const before = cpu();
+  const run = settings.tool === 'wrk' ? await runWrk(name, target, settings, offset) : await runAutocannon(target, settings, offset);
+  const after = cpu();
+  return before === undefined || after === undefined ? run : { ...run, serverCpuSeconds: after - before };
 }
 
 // ---------------------------------------------------------------- wrk

@@ -61,6 +61,7 @@ export function bareHttpScenario(peersDir: () => string): Scenario {
         method: 'POST',
         // The same shape as a token request (Basic header, form body), so request sizes match.
         requests: [tokenRequest(OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, 'grant_type=client_credentials&scope=templates%3Aread%20templates%3Awrite')],
+        serverPid: server.child.pid,
       };
       await expectOk('bare-http', target, target.requests[0]!);
       return target;
@@ -85,7 +86,7 @@ export function oidcProviderScenario(key: string, alg: 'ES256' | 'RS256', peersD
       });
       const base = `http://127.0.0.1:${port}`;
       await waitForHttp(server, `${base}/.well-known/openid-configuration`, 30_000, 200);
-      const target: LoadTarget = { url: `${base}/token`, method: 'POST', requests: [tokenRequest(OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_BODY)] };
+      const target: LoadTarget = { url: `${base}/token`, method: 'POST', requests: [tokenRequest(OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_BODY)], serverPid: server.child.pid };
       const first = accessTokenOf(await expectOk(`oidc-provider ${alg}`, target, target.requests[0]!));
       const header = JSON.parse(Buffer.from(first.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: string };
       if (header.alg !== alg) throw new Error(`oidc-provider ${alg}: token signed with ${String(header.alg)}`);

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import type { Ratio, ScenarioOutcome } from './scenario.ts';
+import type { LoadResult, Ratio, ScenarioOutcome } from './scenario.ts';
 
 /** The machine and software the figures were measured on. */
 export interface MachineInfo {
@@ -38,46 +38,61 @@ export function describeMachine(tool: 'wrk' | 'autocannon'): MachineInfo {
   };
 }
 
-/** A computed ratio; `value` is undefined when a side did not run. */
+/** Microseconds of server CPU time per completed request of a run, when its server's CPU was read. */
+export function cpuMicrosPerRequest(result: LoadResult | undefined): number | undefined {
+  if (result?.serverCpuSeconds === undefined || result.requests === 0) return undefined;
+  return (result.serverCpuSeconds * 1e6) / result.requests;
+}
+
+/**
+ * A computed ratio; `value` is undefined when a side did not run. `cpuValue` is the same comparison
+ * by server CPU time per request (the denominator's µs ÷ the numerator's, so that, like `value`,
+ * above 1 means the numerator does more with the CPU); the target applies to `value` only.
+ */
 export interface RatioOutcome extends Ratio {
   value?: number;
   pass?: boolean;
+  cpuValue?: number;
 }
 
-/** Computes each ratio of requests per second from the outcomes. */
+/** Computes each ratio of requests per second, and of server CPU per request, from the outcomes. */
 export function computeRatios(ratios: Ratio[], outcomes: ScenarioOutcome[]): RatioOutcome[] {
-  const rps = (key: string): number | undefined => outcomes.find((o) => o.key === key)?.result?.requestsPerSecond;
+  const resultOf = (key: string): LoadResult | undefined => outcomes.find((o) => o.key === key)?.result;
   return ratios.map((r) => {
-    const n = rps(r.numerator);
-    const d = rps(r.denominator);
-    if (n === undefined || d === undefined || d === 0) return { ...r };
-    const value = n / d;
-    return { ...r, value, pass: value >= r.target };
+    const n = resultOf(r.numerator);
+    const d = resultOf(r.denominator);
+    const nCpu = cpuMicrosPerRequest(n);
+    const dCpu = cpuMicrosPerRequest(d);
+    const cpu = nCpu !== undefined && dCpu !== undefined && nCpu > 0 ? { cpuValue: dCpu / nCpu } : {};
+    if (n === undefined || d === undefined || d.requestsPerSecond === 0) return { ...r, ...cpu };
+    const value = n.requestsPerSecond / d.requestsPerSecond;
+    return { ...r, ...cpu, value, pass: value >= r.target };
   });
 }
 
 const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fmtMs = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
 const fmtRatio = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const fmtMicros = (n: number | undefined): string => (n === undefined ? '—' : n < 100 ? n.toFixed(1) : fmtInt(n));
 const ratioName = (r: Ratio): string => `${r.numerator}/${r.denominator}`;
 
 /** The scenario table as Markdown rows (also printed to the console). */
 export function scenarioTable(outcomes: ScenarioOutcome[]): string {
-  const rows = ['| | scenario | requests/s | p50 ms | p99 ms | requests | non-2xx / errors | other CPU |', '|---|---|--:|--:|--:|--:|--:|--:|'];
+  const rows = ['| | scenario | requests/s | server CPU µs/request | p50 ms | p99 ms | requests | non-2xx / errors | other CPU |', '|---|---|--:|--:|--:|--:|--:|--:|--:|'];
   for (const o of outcomes) {
     const r = o.result;
     rows.push(r === undefined
-      ? `| ${o.key} | ${o.name} | — | — | — | — | did not run | |`
-      : `| ${o.key} | ${o.name} | ${fmtInt(r.requestsPerSecond)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p99Ms)} | ${fmtInt(r.requests)} | ${r.non2xx} / ${r.errors} | ${o.otherCpuPercent === undefined ? '—' : `${o.otherCpuPercent.toFixed(0)}%`} |`);
+      ? `| ${o.key} | ${o.name} | — | — | — | — | — | did not run | |`
+      : `| ${o.key} | ${o.name} | ${fmtInt(r.requestsPerSecond)} | ${fmtMicros(cpuMicrosPerRequest(r))} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p99Ms)} | ${fmtInt(r.requests)} | ${r.non2xx} / ${r.errors} | ${o.otherCpuPercent === undefined ? '—' : `${o.otherCpuPercent.toFixed(0)}%`} |`);
   }
   return rows.join('\n');
 }
 
 /** The ratio table as Markdown rows. */
 export function ratioTable(ratios: RatioOutcome[]): string {
-  const rows = ['| ratio | measured | target | |', '|---|--:|--:|---|'];
+  const rows = ['| ratio | measured (requests/s) | target | | by server CPU/request |', '|---|--:|--:|---|--:|'];
   for (const r of ratios) {
-    rows.push(`| ${ratioName(r)} | ${r.value === undefined ? '—' : fmtRatio(r.value)} | ≥ ${r.target} | ${r.pass === undefined ? 'not measured' : r.pass ? '✅ pass' : '❌ FAIL'} |`);
+    rows.push(`| ${ratioName(r)} | ${r.value === undefined ? '—' : fmtRatio(r.value)} | ≥ ${r.target} | ${r.pass === undefined ? 'not measured' : r.pass ? '✅ pass' : '❌ FAIL'} | ${r.cpuValue === undefined ? '—' : fmtRatio(r.cpuValue)} |`);
   }
   return rows.join('\n');
 }
@@ -129,6 +144,13 @@ row is its median round (all rounds are listed in the notes), so one slow or luc
 \`${input.loadCommand}\` (${s.threads} threads, ${s.connections} connections, ${s.durationSeconds} s).
 Requests/s is completed requests divided by the measured duration; p50/p99 are the load generator's
 latency percentiles. Every request is a \`POST\` with Basic client authentication and a form body.
+"Server CPU µs/request" is the CPU time (user + system, every thread; a \`--workers\` cluster's
+primary and workers together) the server's processes used during the measured run, read from
+/proc/<pid>/stat right before and after it, divided by the completed requests. The load generator
+shares the cores, so requests/s swings by up to ±30% with how the cores are shared, while CPU per
+request moves far less: "not slower" is judged by it. In the ratio table, "by server CPU/request" is the
+same comparison made with it (the denominator's µs ÷ the numerator's, so above 1 means the
+numerator costs less per request); the targets apply to the requests/s ratio.
 "Other CPU" is the share of the machine's CPU used by processes outside the benchmark during the
 measured run (from /proc): a few percent is background noise; much more means that row is skewed.
 Before each measured run the benchmark waits up to ${s.quietWaitSeconds} s for a quiet second on the machine.

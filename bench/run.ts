@@ -4,15 +4,23 @@
  *   (a) bare node:http            (b) Latchkey, cached token
  *   (c) Latchkey, minting always  (d) node-oidc-provider ES256 (RS256 listed for reference)
  *
- * Prints requests/s and p50/p99 per scenario and the ratios b/a, b/d, c/d against their targets, then
- * writes docs/benchmarks.md and docs/benchmarks.svg. Settings (environment variables):
+ * then token verification (bench/verify.ts), scale (bench/scale.ts) and revocation propagation
+ * (bench/revocation.ts).
+ *
+ * Prints requests/s, the server's CPU time per request and p50/p99 per scenario, and the ratios b/a,
+ * b/d, c/d against their targets (and by CPU per request), then writes docs/benchmarks.md and
+ * docs/benchmarks.svg. Settings (environment variables):
  * BENCH_DURATION (s, 10), BENCH_CONNECTIONS (100), BENCH_THREADS (2), BENCH_WARMUP (s, 2),
  * BENCH_ROUNDS (interleaved rounds per scenario, each reporting its median, 5),
  * BENCH_INTEGRATIONS (seeded for (c), 600), BENCH_QUIET_WAIT (s to wait per scenario for other
  * processes to go quiet, 15), BENCH_ONLY (e.g. "a,d"), BENCH_TOOL (wrk|autocannon),
  * BENCH_WRITE_DOCS (1 forces writing docs after a partial run, 0 never writes them),
- * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there).
- * Exit code 1 when a scenario could not run or a measured ratio misses its target.
+ * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there),
+ * BENCH_REVOCATIONS (revocations per set-up of the propagation benchmark, 120),
+ * BENCH_REVOCATION_POSTGRES_URL (where its PostgreSQL set-up creates its database).
+ * BENCH_ONLY also takes 'verify', 'scale' and 'revocation' (issue 5, 6 and 13's benchmarks).
+ * Exit code 1 when a scenario could not run, a measured ratio misses its target or revocation
+ * propagation misses p99 < 1 s.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,10 +32,12 @@ import { describeLoad, envNumber, loadSettingsFromEnv, runLoad } from './load.ts
 import { bareHttpScenario, defaultPeersSource, installPeers, oidcProviderScenario } from './peers.ts';
 import { installCleanupHandlers, stopAll } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
-import { computeRatios, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
+import { computeRatios, cpuMicrosPerRequest, describeMachine, ratioTable, renderMarkdown, renderSvg, scenarioTable } from './report.ts';
 import type { LoadResult, Ratio, Scenario, ScenarioOutcome } from './scenario.ts';
 import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
 import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
+import { propagationPasses, revocationSection, runRevocationBenchmarks, type PropagationRow } from './revocation.ts';
+import { LOCAL_POSTGRES_URL } from './postgres.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,6 +73,12 @@ function verifySection(rows: VerifyRow[]): string {
 const OTHER_CPU_WARNING = 10;
 
 const log = (line: string): void => console.log(`[bench] ${line}`);
+
+/** "server CPU 38.2 µs/request" for a log line. */
+function describeCpu(result: LoadResult): string {
+  const micros = cpuMicrosPerRequest(result);
+  return micros === undefined ? 'server CPU not read' : `server CPU ${micros.toFixed(1)} µs/request`;
+}
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -127,7 +143,7 @@ async function main(): Promise<number> {
           const runs = runsOf.get(scenario.key) ?? [];
           runs.push({ result, otherCpuPercent: foreignCpuPercent(before, cpuSnapshot()) });
           runsOf.set(scenario.key, runs);
-          log(`(${scenario.key}) round ${round}/${rounds}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+          log(`(${scenario.key}) round ${round}/${rounds}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, ${describeCpu(result)}, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
         } catch (err) {
           outcome.error = err instanceof Error ? err.message : String(err);
           log(`(${scenario.key}) did not run: ${outcome.error}`);
@@ -145,7 +161,11 @@ async function main(): Promise<number> {
       const result: LoadResult = { ...median.result, ...(median.result.distinct ? { distinct: { ...median.result.distinct, wrapped: runs.some((r) => r.result.distinct?.wrapped) } } : {}) };
       outcome.result = result;
       outcome.otherCpuPercent = Math.max(...runs.map((r) => r.otherCpuPercent ?? 0));
-      if (runs.length > 1) outcome.notes.push(`median of ${runs.length} rounds: ${runs.map((r) => Math.round(r.result.requestsPerSecond).toLocaleString('en-US')).join(', ')} requests/s`);
+      if (runs.length > 1) {
+        const cpu = runs.map((r) => cpuMicrosPerRequest(r.result));
+        const cpuNote = cpu.every((c) => c !== undefined) ? `; server CPU ${cpu.map((c) => c.toFixed(1)).join(', ')} µs/request` : '';
+        outcome.notes.push(`median of ${runs.length} rounds: ${runs.map((r) => Math.round(r.result.requestsPerSecond).toLocaleString('en-US')).join(', ')} requests/s${cpuNote}`);
+      }
       if (outcome.otherCpuPercent > OTHER_CPU_WARNING) {
         outcome.warnings.push(`other processes used up to ${outcome.otherCpuPercent.toFixed(0)}% of the machine's CPU during a run; its figures are skewed`);
       }
@@ -159,7 +179,7 @@ async function main(): Promise<number> {
       const non2xx = runs.reduce((n, r) => n + r.result.non2xx, 0);
       const errors = runs.reduce((n, r) => n + r.result.errors, 0);
       if (non2xx > 0 || errors > 0) outcome.warnings.push(`${non2xx} non-2xx responses and ${errors} socket errors/timeouts over the measured runs`);
-      log(`(${scenario.key}) median: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+      log(`(${scenario.key}) median: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} requests/s, ${describeCpu(result)}, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
       for (const n of outcome.notes) log(`(${scenario.key}) ${n}`);
       for (const w of outcome.warnings) log(`(${scenario.key}) WARNING: ${w}`);
     }
@@ -185,15 +205,28 @@ async function main(): Promise<number> {
         outcomes.push({ key: 'scale', name: 'scale benchmarks', notes: [], warnings: [], error: (err as Error).message });
       }
     }
+    let revocationRows: PropagationRow[] = [];
+    if (only === undefined || only.includes('revocation')) {
+      revocationRows = await runRevocationBenchmarks({
+        repoRoot,
+        workDir,
+        log,
+        revocations: envNumber('BENCH_REVOCATIONS', 120),
+        postgresUrl: process.env.BENCH_REVOCATION_POSTGRES_URL ?? LOCAL_POSTGRES_URL,
+        quietWaitSeconds,
+      });
+      sections.push(revocationSection(revocationRows));
+    }
 
     const ratios = computeRatios(RATIOS, outcomes);
     console.log(`\n${scenarioTable(outcomes)}\n\n${ratioTable(ratios)}\n`);
+    if (revocationRows.length > 0) console.log(`${revocationSection(revocationRows)}\n`);
 
     const complete = only === undefined && outcomes.every((o) => o.result !== undefined);
     const writeDocs = process.env.BENCH_WRITE_DOCS === '1' || (process.env.BENCH_WRITE_DOCS !== '0' && complete);
     if (writeDocs) {
       const machine = describeMachine(settings.tool);
-      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL']
+      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL', 'BENCH_REVOCATIONS']
         .filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]} `).join('');
       const notes = [
         ...outcomes.flatMap((o) => o.notes.map((n) => `(${o.key}) ${n}.`)),
@@ -220,7 +253,7 @@ async function main(): Promise<number> {
       log(complete ? 'docs not written (BENCH_WRITE_DOCS=0)' : 'partial run: docs/benchmarks.md not written (BENCH_WRITE_DOCS=1 forces it)');
     }
     log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    const failed = outcomes.some((o) => o.error !== undefined) || ratios.some((r) => r.pass === false);
+    const failed = outcomes.some((o) => o.error !== undefined) || ratios.some((r) => r.pass === false) || revocationRows.some((r) => !propagationPasses(r));
     return failed ? 1 : 0;
   } finally {
     await cleanup();

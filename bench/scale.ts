@@ -21,13 +21,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
 import { LATCHKEY_BIN, type Client } from './latchkey.ts';
 import { describeLoad, envNumber, loadSettingsFromEnv, runLoad, type LoadSettings } from './load.ts';
 import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, type ServerProcess } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
-import { computeRatios, ratioTable, scenarioTable } from './report.ts';
+import { createScratchDatabase } from './postgres.ts';
+import { computeRatios, cpuMicrosPerRequest, ratioTable, scenarioTable } from './report.ts';
 import type { LoadResult, LoadTarget, Ratio, ScenarioOutcome } from './scenario.ts';
 
 /** Options of the scale benchmarks. */
@@ -201,7 +201,7 @@ async function serve(opts: ScaleOptions, data: Dataset, name: string, workers = 
 /** Checks that the cached request really is served from the cache, and returns the load target. */
 async function cachedTarget(name: string, started: Started, client: Client): Promise<LoadTarget> {
   const request = tokenRequest(client.clientId, client.clientSecret, CACHED_BODY);
-  const target: LoadTarget = { url: `${started.base}/oauth/token`, method: 'POST', requests: [request] };
+  const target: LoadTarget = { url: `${started.base}/oauth/token`, method: 'POST', requests: [request], serverPid: started.server.child.pid };
   const first = accessTokenOf(await expectOk(name, target, request));
   const second = accessTokenOf(await expectOk(name, target, request));
   if (first !== second) throw new Error(`${name}: two identical token requests got different tokens`);
@@ -234,11 +234,13 @@ async function warmClients(data: Dataset, started: Started, count: number): Prom
   return { ok, failed, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Sums alternating runs into one result: requests and time add up; p50 is averaged, p99 the worst. */
+/** Sums alternating runs into one result: requests, time and server CPU add up; p50 is averaged, p99 the worst. */
 function combine(runs: LoadResult[]): LoadResult {
   const requests = runs.reduce((s, r) => s + r.requests, 0);
   const durationSeconds = runs.reduce((s, r) => s + r.durationSeconds, 0);
+  const serverCpu = runs.every((r) => r.serverCpuSeconds !== undefined) ? { serverCpuSeconds: runs.reduce((s, r) => s + r.serverCpuSeconds!, 0) } : {};
   return {
+    ...serverCpu,
     tool: runs[0]!.tool,
     requests,
     durationSeconds,
@@ -356,7 +358,12 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
   );
   const w1 = workers.get('w-1')!.result.requestsPerSecond;
   const w2 = workers.get('w-2')!.result.requestsPerSecond;
-  opts.log(`(scale) cached tokens: ${Math.round(throughput.get('s-1')!.result.requestsPerSecond)} req/s with 1 integration, ${Math.round(throughput.get('s-100k')!.result.requestsPerSecond)} with ${n}; --workers 2 ${Math.round(w2)} vs 1 worker ${Math.round(w1)} (${(w2 / w1).toFixed(2)}×)`);
+  const cpu = (measured: Measured | undefined): string => `${cpuMicrosPerRequest(measured?.result)?.toFixed(1) ?? '—'} µs CPU/request`;
+  opts.log(
+    `(scale) cached tokens: ${Math.round(throughput.get('s-1')!.result.requestsPerSecond)} req/s (${cpu(throughput.get('s-1'))}) with 1 integration, ` +
+      `${Math.round(throughput.get('s-100k')!.result.requestsPerSecond)} (${cpu(throughput.get('s-100k'))}) with ${n}; ` +
+      `--workers 2 ${Math.round(w2)} (${cpu(workers.get('w-2'))}) vs 1 worker ${Math.round(w1)} (${cpu(workers.get('w-1'))}) (${(w2 / w1).toFixed(2)}×)`,
+  );
 
   const rows: ScaleRow[] = [
     row('s-1', 'Latchkey cached token, 1 integration (SQLite)', throughput.get('s-1'), [
@@ -406,15 +413,9 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
 
 /** The 100k measurements on a database created on `opts.postgresUrl` (dropped afterwards). */
 async function measurePostgres(opts: ScaleOptions, environments: number, integrations: number, warm: number): Promise<ScaleRow> {
-  const name = `latchkey_scale_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: opts.postgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(opts.postgresUrl!);
-  url.pathname = `/${name}`;
+  const database = await createScratchDatabase(opts.postgresUrl!, 'latchkey_scale');
   try {
-    const data = await seed(opts, 'many-postgres', url.toString(), environments, integrations);
+    const data = await seed(opts, 'many-postgres', database.url, environments, integrations);
     const started = await serve(opts, data, 'latchkey-scale-100k-pg');
     const warmed = await warmClients(data, started, warm);
     const rssWarm = rssMegabytes(started.server.child.pid!);
@@ -429,10 +430,7 @@ async function measurePostgres(opts: ScaleOptions, environments: number, integra
       figure(`RSS after warming ${warmed.ok.toLocaleString('en-US')} clients, PostgreSQL`, rssWarm, 'MB', { op: '<', value: RSS_TARGET_MB }),
     ]);
   } finally {
-    const cleanup = new pg.Client({ connectionString: opts.postgresUrl });
-    await cleanup.connect();
-    await cleanup.query(`drop database if exists ${name} with (force)`);
-    await cleanup.end();
+    await database.drop();
   }
 }
 

@@ -20,6 +20,11 @@ export interface LoadTarget {
    * thread takes every n-th entry), wrapping only if the run outlasts the list, which is reported.
    */
   requests: HttpRequest[];
+  /**
+   * The server's process id, which leads its own process group (`startServer`): the group's CPU
+   * time during each run is reported beside the throughput (primary and workers alike).
+   */
+  serverPid?: number | undefined;
 }
 
 /** A measured run of one scenario. */
@@ -35,6 +40,8 @@ export interface LoadResult {
   non2xx: number;
   /** Socket errors and timeouts. */
   errors: number;
+  /** CPU time (user + system, all threads) the server's process group used during the run, seconds. */
+  serverCpuSeconds?: number;
   /** Requests issued from a list of distinct requests (dynamic targets only). */
   distinct?: { available: number; issued: number; wrapped: boolean };
 }
