@@ -568,53 +568,69 @@ describe('failed client authentication is rate-limited (429 + Retry-After)', () 
     expect(response.body.error_description).toMatch(who);
   }
 
-  it('per client ID: client A is limited after its failures, even with the right secret; client B still gets its token', async () => {
+  const ATTACKER = '203.0.113.66';
+  const CLIENT_HOST = '198.51.100.7';
+  /** A token request as if from `address` (the server trusts X-Forwarded-For from loopback here). */
+  async function tokenFrom(lk: TestLatchkey, address: string, clientId: string, secret: string) {
+    const res = await lk.postToken({ grant_type: 'client_credentials' }, { authorization: basicAuthorization(clientId, secret), 'x-forwarded-for': address });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, string> };
+  }
+
+  it('per client ID and address: an attacker elsewhere cannot lock out a client that presents its right secret', async () => {
     const clock = createManualClock(Date.now());
     const lk = await startTestLatchkey({
       dialect: 'sqlite',
       clock,
-      env: { LATCHKEY_AUTH_FAILURES_PER_CLIENT: '3', LATCHKEY_AUTH_FAILURES_PER_IP: '1000', LATCHKEY_AUTH_FAILURE_WINDOW: '60' },
+      env: { LATCHKEY_TRUSTED_PROXIES: '127.0.0.1', LATCHKEY_AUTH_FAILURES_PER_CLIENT: '3', LATCHKEY_AUTH_FAILURES_PER_IP: '1000', LATCHKEY_AUTH_FAILURE_WINDOW: '60' },
     });
     try {
       const a = await lk.createIntegration({ name: 'client A' });
       const b = await lk.createIntegration({ name: 'client B' });
+      // Client IDs are public: the attacker sends wrong secrets for A.
       for (let i = 0; i < 3; i++) {
-        const response = await tokenRequest(lk, a.integration.clientId, wrongSecret);
+        const response = await tokenFrom(lk, ATTACKER, a.integration.clientId, wrongSecret);
         expect(response.status).toBe(401);
         expect(response.body.error).toBe('invalid_client');
       }
-      expectLimited(await tokenRequest(lk, a.integration.clientId, wrongSecret), /client_id/);
-      // Limited before the secret is checked: the right secret is refused too, and Basic is limited the same way.
-      expectLimited(await tokenRequest(lk, a.integration.clientId, a.clientSecret), /client_id/);
-      const basic = await lk.postToken({ grant_type: 'client_credentials' }, { authorization: basicAuthorization(a.integration.clientId, a.clientSecret) });
-      expect(basic.status).toBe(429);
-
-      // Another client is unaffected, and its own failures are counted separately.
-      expect((await tokenRequest(lk, b.integration.clientId, b.clientSecret)).status).toBe(200);
-      expect((await tokenRequest(lk, b.integration.clientId, wrongSecret)).status).toBe(401);
-      expect((await tokenRequest(lk, b.integration.clientId, b.clientSecret)).status).toBe(200);
+      expectLimited(await tokenFrom(lk, ATTACKER, a.integration.clientId, wrongSecret), /client_id from this address/);
+      // A, from its own address, gets its token; its own wrong secrets are counted apart from the attacker's.
+      expect((await tokenFrom(lk, CLIENT_HOST, a.integration.clientId, a.clientSecret)).status).toBe(200);
+      expect((await tokenFrom(lk, CLIENT_HOST, a.integration.clientId, wrongSecret)).status).toBe(401);
+      expect((await tokenFrom(lk, CLIENT_HOST, a.integration.clientId, a.clientSecret)).status).toBe(200);
+      // Even from the attacker's address, the right secret of a client the server holds in memory
+      // still gets its token (a NAT or proxy shared with the attacker does not lock A out) …
+      expect((await tokenFrom(lk, ATTACKER, a.integration.clientId, a.clientSecret)).status).toBe(200);
+      // … while wrong secrets stay throttled, and other clients from that address are unaffected.
+      expectLimited(await tokenFrom(lk, ATTACKER, a.integration.clientId, `${a.clientSecret.slice(0, -1)}x`), /client_id/);
+      expect((await tokenFrom(lk, ATTACKER, b.integration.clientId, b.clientSecret)).status).toBe(200);
 
       // Unknown client IDs are limited exactly like known ones (nothing tells them apart).
       const unknown = 'lkc_0000000000000000000000';
-      for (let i = 0; i < 3; i++) expect((await tokenRequest(lk, unknown, wrongSecret)).status).toBe(401);
-      expectLimited(await tokenRequest(lk, unknown, wrongSecret), /client_id/);
+      for (let i = 0; i < 3; i++) expect((await tokenFrom(lk, ATTACKER, unknown, wrongSecret)).status).toBe(401);
+      expectLimited(await tokenFrom(lk, ATTACKER, unknown, wrongSecret), /client_id/);
 
-      // When the window has passed, client A gets its token again.
+      // When the window has passed, the attacker's count is gone too.
       clock.advance(61_000);
-      expect((await tokenRequest(lk, a.integration.clientId, a.clientSecret)).status).toBe(200);
+      expect((await tokenFrom(lk, ATTACKER, a.integration.clientId, wrongSecret)).status).toBe(401);
       expect(linesLeaking(lk.logs, [a.clientSecret, b.clientSecret, wrongSecret])).toEqual([]);
     } finally {
       await lk.close();
     }
   });
 
-  it('per IP: after enough failures from one address, every client from it is limited', async () => {
+  it('per address: after enough failures from one address its wrong secrets get 429; a client not yet in memory waits too', async () => {
     const lk = await startTestLatchkey({ dialect: 'sqlite', env: { LATCHKEY_AUTH_FAILURES_PER_CLIENT: '1000', LATCHKEY_AUTH_FAILURES_PER_IP: '5' } });
     try {
       const b = await lk.createIntegration({ name: 'client B' });
+      const c = await lk.createIntegration({ name: 'client C' });
       expect((await tokenRequest(lk, b.integration.clientId, b.clientSecret)).status).toBe(200);
       for (let i = 0; i < 5; i++) expect((await tokenRequest(lk, `lkc_${String(i).padStart(22, '0')}`, wrongSecret)).status).toBe(401);
-      expectLimited(await tokenRequest(lk, b.integration.clientId, b.clientSecret), /address/);
+      expectLimited(await tokenRequest(lk, `lkc_${'9'.repeat(22)}`, wrongSecret), /address/);
+      expectLimited(await tokenRequest(lk, b.integration.clientId, wrongSecret), /address/);
+      // B, already working, keeps getting its token; C has never been seen, and a throttled request
+      // reads nothing from the database, so C waits for the window like everyone else there.
+      expect((await tokenRequest(lk, b.integration.clientId, b.clientSecret)).status).toBe(200);
+      expectLimited(await tokenRequest(lk, c.integration.clientId, c.clientSecret), /address/);
     } finally {
       await lk.close();
     }

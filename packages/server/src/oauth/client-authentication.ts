@@ -1,9 +1,10 @@
 import type { Clock } from '../support/clock.ts';
 import { timingSafeEqual } from 'node:crypto';
-import { hashClientSecret, hashesEqual } from '../platform/secrets.ts';
-import { InvalidClient, InvalidRequest } from './errors.ts';
+import { hashClientSecret, hashesEqual, isWellFormedClientId } from '../platform/secrets.ts';
+import { InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
 import type { TokenParameters } from './token-request.ts';
 import type { ClientDirectory, ClientRecord } from './client-directory.ts';
+import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 
 /** Credentials as the client presented them (RFC 6749 §2.3.1). */
 export interface PresentedCredentials {
@@ -108,6 +109,20 @@ export class ClientAuthenticator {
     return this.directory.find(credentials.clientId).then((client) => this.verify(credentials, client));
   }
 
+  /**
+   * Authenticates against what is already in memory only, never the database; null when that fails.
+   * A client not in memory costs the same as an unknown one (the dummy comparison), so the answer
+   * reveals nothing about which clients exist.
+   */
+  authenticateFromMemory(credentials: PresentedCredentials): AuthenticatedClient | null {
+    try {
+      return this.verify(credentials, this.directory.peek(credentials.clientId) ?? null);
+    } catch (error) {
+      if (error instanceof InvalidClient) return null;
+      throw error;
+    }
+  }
+
   private verify(credentials: PresentedCredentials, client: ClientRecord | null): AuthenticatedClient {
     const now = this.clock.now();
     const presentedBytes = Buffer.from(credentials.clientSecret, 'utf8');
@@ -154,4 +169,41 @@ export class ClientAuthenticator {
     if (this.verified.size >= 200_000 && !this.verified.has(clientId)) this.verified.clear();
     this.verified.set(clientId, [...kept, memo]);
   }
+}
+
+/**
+ * Authenticates a client under the failed-authentication limits (FailureRateLimiter): a failure is
+ * counted against the client ID from this address and against the address. A throttled request is
+ * refused (429) before anything is read from the database — unless its client is in memory already
+ * and the secret is right: an attacker who shares the client's address (a NAT, a proxy) then cannot
+ * lock out a client that is already working. Every endpoint that authenticates clients calls this.
+ */
+export function authenticateThrottled(authenticator: ClientAuthenticator, limiter: FailureRateLimiter, credentials: PresentedCredentials, ip: string): AuthenticatedClient | Promise<AuthenticatedClient> {
+  const limited = limiter.check(ip, credentials.clientId);
+  if (limited) {
+    const proven = authenticator.authenticateFromMemory(credentials);
+    if (proven !== null) return proven;
+    throw new TooManyRequests(limited.retryAfter, limited.what);
+  }
+  let pending: AuthenticatedClient | Promise<AuthenticatedClient>;
+  try {
+    pending = authenticator.authenticate(credentials);
+  } catch (error) {
+    if (error instanceof InvalidClient) limiter.recordFailure(ip, credentials.clientId);
+    throw error;
+  }
+  if (!(pending instanceof Promise)) return pending;
+  return pending.catch((error: unknown) => {
+    if (error instanceof InvalidClient) limiter.recordFailure(ip, credentials.clientId);
+    throw error;
+  });
+}
+
+/**
+ * The presented client ID in a form that may be stored (audit rows, failure counts): a well-formed
+ * Latchkey client ID as sent, anything else as `malformed`. Never the value as sent: a client that
+ * swapped its parameters sends its secret as client_id.
+ */
+export function storableClientId(clientId: string): string {
+  return isWellFormedClientId(clientId) ? clientId : 'malformed';
 }

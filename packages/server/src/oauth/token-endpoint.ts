@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../support/clock.ts';
 import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
-import { ClientAuthenticator, extractCredentials } from './client-authentication.ts';
+import { authenticateThrottled, ClientAuthenticator, extractCredentials, storableClientId } from './client-authentication.ts';
 import type { ClientDirectory, ClientRecord } from './client-directory.ts';
-import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests, UnsupportedGrantType } from './errors.ts';
+import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, UnsupportedGrantType } from './errors.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
@@ -163,17 +163,14 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       }
 
       const credentials = extractCredentials(request.authorization, params);
-      outcome.clientId = credentials.clientId.slice(0, 100);
-      const limited = deps.rateLimiter.check(request.ip, credentials.clientId);
-      if (limited) throw new TooManyRequests(limited.retryAfter, limited.what);
+      outcome.clientId = storableClientId(credentials.clientId);
 
       let authenticated;
       try {
-        const pending = authenticator.authenticate(credentials);
+        const pending = authenticateThrottled(authenticator, deps.rateLimiter, credentials, request.ip);
         authenticated = pending instanceof Promise ? await pending : pending;
       } catch (error) {
         if (error instanceof InvalidClient) {
-          deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
           // Attribute the failure to the integration, if the ID is real, for its usage and audit.
           const known = await deps.directory.find(credentials.clientId);
           outcome.integrationId = known?.integrationId;

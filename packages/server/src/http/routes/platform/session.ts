@@ -22,8 +22,9 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const policy = runtime.config.session;
   const secure = runtime.config.issuer.startsWith('https:');
-  // Sign-in attempts: per address and per email; success is never counted.
-  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30 }, runtime.clock);
+  // Sign-in attempts: per address and per email (from every address: passwords can be guessed);
+  // success is never counted.
+  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30, accounts: true }, runtime.clock);
 
   api.post(
     '/api/v1/session',
