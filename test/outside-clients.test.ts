@@ -143,19 +143,16 @@ describe.each(DIALECTS)('outside clients (%s)', (dialect) => {
           (error: unknown) => error,
         );
 
-      // client_secret_post: a plain RFC 6749 §5.2 error body.
-      const post = await fail(await discover(oidc.ClientSecretPost(wrongSecret)));
-      expect(post).toBeInstanceOf(oidc.ResponseBodyError);
-      expect(post).toMatchObject({ error: 'invalid_client', status: 401 });
-
-      // client_secret_basic: the 401 carries `WWW-Authenticate: Basic` (RFC 6749 §5.2), which
-      // openid-client reports as a challenge before reading the body.
-      const basic = await fail(await discover(oidc.ClientSecretBasic(wrongSecret)));
-      expect(basic).toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
-      const challenge = basic as oidc.WWWAuthenticateChallengeError;
-      expect(challenge.status).toBe(401);
-      expect(challenge.cause[0]).toMatchObject({ scheme: 'basic', parameters: { realm: 'latchkey' } });
-      expect(await challenge.response.json()).toMatchObject({ error: 'invalid_client' });
+      // Both methods: the 401 carries `WWW-Authenticate: Basic` (RFC 6749 §5.2 for Basic, RFC 9110
+      // §15.5.2 for every 401), which openid-client reports as a challenge before reading the body.
+      for (const auth of [oidc.ClientSecretPost(wrongSecret), oidc.ClientSecretBasic(wrongSecret)]) {
+        const failure = await fail(await discover(auth));
+        expect(failure).toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
+        const challenge = failure as oidc.WWWAuthenticateChallengeError;
+        expect(challenge.status).toBe(401);
+        expect(challenge.cause[0]).toMatchObject({ scheme: 'basic', parameters: { realm: 'latchkey' } });
+        expect(await challenge.response.json()).toMatchObject({ error: 'invalid_client' });
+      }
     });
   });
 

@@ -128,7 +128,8 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
       expect(notAnId.body).toEqual(wrongSecret.body);
       const post = await lk.postToken({ grant_type: 'client_credentials', client_id: clientId, client_secret: other.clientSecret });
       expect(post.status).toBe(401);
-      expect(post.headers.get('www-authenticate')).toBeNull();
+      // RFC 9110 §15.5.2: every 401 carries a challenge, client_secret_post too (checklist 9).
+      expect(post.headers.get('www-authenticate')).toMatch(/^Basic realm="latchkey"/);
     });
 
     it('says so when the Client ID is sent as the secret (the seed samples mistake)', async () => {
