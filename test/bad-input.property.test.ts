@@ -495,6 +495,19 @@ describe.each(DIALECTS)('POST /oauth/token under generated bad input (%s)', (dia
       expect(withNull.status, withNull.text).toBe(200);
     });
 
+    it('unknown JSON parameters are ignored whatever their value; one nested past 64 levels is 400 invalid_request', async () => {
+      const base = Object.fromEntries(valid());
+      for (const extra of [5, true, [1, 2], { nested: { deeper: [] } }, 1.5]) {
+        const response = await post(JSON.stringify({ ...base, extra }), 'application/json');
+        expect(response.status, response.text).toBe(200);
+      }
+      const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+      expect((await post(`${JSON.stringify(base).slice(0, -1)},"extra":${deep(63)}}`, 'application/json')).status).toBe(200);
+      const tooDeep = await post(`${JSON.stringify(base).slice(0, -1)},"extra":${deep(5000)}}`, 'application/json');
+      expectError(tooDeep, 400, 'invalid_request');
+      expect(JSON.parse(tooDeep.text).error_description).toMatch(/nested more than 64 levels/);
+    });
+
     it('text/plain, multipart and no content type are 400 invalid_request, even with a valid body', async () => {
       for (const type of ['text/plain', 'text/plain; charset=utf-8', 'multipart/form-data; boundary=x', 'application/xml', undefined]) {
         expectError(await post(form(valid()), type), 400, 'invalid_request');
