@@ -78,6 +78,13 @@ export class AccessDenied extends OAuthError {
   }
 }
 
+/** 405: the token endpoint takes POST only (RFC 6749 §3.2); `Allow` says so (RFC 9110 §15.5.6). */
+export class MethodNotAllowed extends OAuthError {
+  constructor() {
+    super('invalid_request', 405, 'the token endpoint accepts POST only', { allow: 'POST' });
+  }
+}
+
 /** 413: the body is larger than the token endpoint accepts. */
 export class RequestTooLarge extends OAuthError {
   constructor(limit: number) {

@@ -7,10 +7,11 @@ import type { ClientDirectory, ClientRecord } from './client-directory.ts';
 import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, UnsupportedGrantType } from './errors.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
-import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
+import { attributeFailure } from './failure-attribution.ts';
+import { describeRequestedGrant, grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
-import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
+import { readTokenParameters, rejectCredentialsInQuery, type TokenParameters, type TokenRequestBody } from './token-request.ts';
 import { RepeatMemo, type MemoEntry } from './repeat-memo.ts';
 
 /** A token request as the HTTP layer hands it over: no framework types. */
@@ -20,6 +21,12 @@ export interface TokenEndpointRequest {
   /** The body as received; read only when the request is not an exact repeat. */
   body: TokenRequestBody;
   ip: string;
+  /**
+   * Set when the HTTP layer refused the request before reading it (a method other than POST, an
+   * oversized body, a repeated Authorization header): the endpoint answers with this error and
+   * records it like any other failure (checklist 30).
+   */
+  refusal?: OAuthError;
 }
 
 /** What a successful request resolved to, remembered for an exact repeat of it. */
@@ -150,9 +157,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
 
   const answer = async (request: TokenEndpointRequest, remember: boolean): Promise<TokenEndpointResponse> => {
     const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
+    let params: TokenParameters | undefined;
     try {
+      if (request.refusal !== undefined) throw request.refusal;
       rejectCredentialsInQuery(request.query);
-      const params = readTokenParameters(request.body);
+      params = readTokenParameters(request.body);
       const grant = params.get('grant_type');
       if (grant === undefined) throw new InvalidRequest('grant_type is missing; this server supports grant_type=client_credentials');
       if (grant !== clientCredentials) {
@@ -234,14 +243,30 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       }
       outcome.outcome = oauthError.error;
       outcome.statusCode = oauthError.statusCode;
+      await describeFailure(outcome, request, params);
       return oauthErrorResponse(oauthError);
     } finally {
       deps.onOutcome?.(outcome);
     }
   };
 
+  /** Completes the audit record of a failed request: who sent it and what it asked for. */
+  const describeFailure = async (outcome: TokenRequestOutcome, request: TokenEndpointRequest, params: TokenParameters | undefined): Promise<void> => {
+    if (outcome.integrationId === undefined) {
+      const found = await attributeFailure({ authenticator, rateLimiter: deps.rateLimiter, directory: deps.directory }, request, params, outcome.clientId);
+      outcome.clientId = found.clientId;
+      outcome.integrationId = found.integrationId;
+      outcome.environmentId = found.environmentId;
+    }
+    if (outcome.audience === undefined && params !== undefined) {
+      const requested = describeRequestedGrant(deps.apis, params);
+      outcome.audience = requested.audience;
+      outcome.scopes = requested.scopes;
+    }
+  };
+
   return (request) => {
-    if (hasQuery(request) || !repeats.accepts(request)) return answer(request, false);
+    if (request.refusal !== undefined || hasQuery(request) || !repeats.accepts(request)) return answer(request, false);
     const repeat = repeats.get(request);
     return (repeat !== undefined && answerRepeat(request, repeat)) || answer(request, true);
   };

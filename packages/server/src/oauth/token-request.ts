@@ -127,6 +127,24 @@ export function readTokenParameters(received: TokenRequestBody): TokenParameters
   return params;
 }
 
+/**
+ * Whether a request carries more than one Authorization header (`rawHeaders` as Node gives them).
+ * Node keeps only the first, so a second one added by a client or a proxy would be silently
+ * ignored; two sets of credentials are two authentication methods (RFC 6749 §2.3): refuse them.
+ */
+export function isAuthorizationRepeated(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 13 || rawHeaders[i]!.toLowerCase() !== 'authorization') continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
+}
+
+/** invalid_request for a request with two Authorization headers. */
+export const repeatedAuthorization = (): InvalidRequest => new InvalidRequest('the Authorization header is repeated; send one set of credentials');
+
 const CREDENTIAL_PARAMETERS = ['client_secret', 'client_id', 'client_assertion'];
 
 /** Parameters that carry credentials must never appear in a URL (RFC 6749 §2.3.1, RFC 9700 §4.15). */

@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyError } from 'fastify';
+import type { FastifyInstance, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
-import { InvalidRequest, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
-import type { TokenRequestBody } from '../../oauth/token-request.ts';
-import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
+import { InvalidRequest, MethodNotAllowed, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
+import { isAuthorizationRepeated, repeatedAuthorization, type TokenRequestBody } from '../../oauth/token-request.ts';
 
 /**
  * `POST /oauth/token`. This plugin has its own body parsers and error handler so every failure,
@@ -20,6 +19,18 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     });
   }
 
+  /** Answers a request refused before its body was read, through the endpoint so it is audited too. */
+  const refuse = async (request: FastifyRequest, reply: FastifyReply, refusal: OAuthError) => {
+    const response = await runtime.handleTokenRequest({
+      query: request.query as Record<string, unknown> | undefined,
+      authorization: request.headers.authorization,
+      body: { contentType: request.headers['content-type'], text: '' },
+      ip: request.ip,
+      refusal,
+    });
+    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+  };
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let oauthError: OAuthError;
     if (error instanceof OAuthError) oauthError = error;
@@ -30,8 +41,7 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
       request.log.error({ err: error }, 'token endpoint failed');
       oauthError = new ServerError();
     }
-    const response = oauthErrorResponse(oauthError);
-    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+    return refuse(request, reply, oauthError);
   });
 
   app.post('/oauth/token', { bodyLimit }, async (request, reply) => {
@@ -41,18 +51,18 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
       authorization: request.headers.authorization,
       body: (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
       ip: request.ip,
+      // The node:http fast path hands requests with a repeated header to this route.
+      refusal: isAuthorizationRepeated(request.raw.rawHeaders) ? repeatedAuthorization() : undefined,
     });
     runtime.metrics.observeTokenDuration(started);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
 
-  // RFC 6749 §3.2: the token endpoint takes POST only; a GET must never issue a token.
+  // RFC 6749 §3.2: the token endpoint takes POST only; a GET must never issue a token. Every other
+  // method Fastify routes (OPTIONS and TRACE included; HEAD follows GET) gets 405 with Allow: POST.
   app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    method: app.supportedMethods.filter((method) => method !== 'POST' && method !== 'HEAD'),
     url: '/oauth/token',
-    handler: async (_request, reply) => {
-      const response = oauthErrorResponse(new OAuthError('invalid_request', 405, 'the token endpoint accepts POST only'));
-      return reply.code(405).headers({ ...response.headers, allow: 'POST' }).send(response.body);
-    },
+    handler: async (request, reply) => refuse(request, reply, new MethodNotAllowed()),
   });
 }
