@@ -82,6 +82,7 @@ describe.each(DIALECTS)('protocol checklist (%s)', (dialect) => {
     lk = await startTestLatchkey({
       dialect,
       clock,
+      recordQueries: true,
       env: { LATCHKEY_TRUSTED_PROXIES: '127.0.0.1', LATCHKEY_AUTH_FAILURES_PER_CLIENT: String(PER_CLIENT), LATCHKEY_AUTH_FAILURES_PER_IP: String(PER_IP) },
     });
     admin = await adminSession(lk, 'checklist@example.com', { platformAdmin: true });
@@ -135,6 +136,25 @@ describe.each(DIALECTS)('protocol checklist (%s)', (dialect) => {
       expectOAuthError(answer, 400, 'invalid_request');
       expect(answer.json.error_description).toMatch(/Authorization header is repeated/);
     }
+  });
+
+  it('#8 an unknown client ID and a wrong secret get the same answer after the same work', async () => {
+    // Neither has been asked for yet, so both miss the in-memory directory and load from the database.
+    const real = await lk.createIntegration({ name: 'checklist: never asked for yet' });
+    const wrong = `${real.clientSecret.slice(0, -1)}${real.clientSecret.endsWith('A') ? 'B' : 'A'}`;
+    const lookups = async (clientId: string) => {
+      const before = lk.queries.length;
+      const answer = await tokenRequest({ grant_type: 'client_credentials' }, { authorization: basicAuthorization(clientId, wrong) });
+      const reads = lk.queries.slice(before).filter((query) => /^SelectQueryNode .*integration/.test(query)).sort();
+      return { answer, reads };
+    };
+    const known = await lookups(real.integration.clientId);
+    const unknown = await lookups('lkc_0000000000000000000001');
+    expectOAuthError(known.answer, 401, 'invalid_client');
+    expect(unknown.answer.text).toBe(known.answer.text);
+    for (const name of ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'content-length']) expect(unknown.answer.headers[name], name).toBe(known.answer.headers[name]);
+    expect(known.reads).toHaveLength(3);
+    expect(unknown.reads).toEqual(known.reads);
   });
 
   it('#30 405, 413 and failures before authentication are audited, attributed to the client whose credentials they carry', async () => {
