@@ -12,6 +12,7 @@ import { platformApiRoutes } from './routes/platform/index.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { environmentOpenApi, registerOpenApi } from './openapi.ts';
 import { problemErrorHandler, sendRouteNotFound } from './problem.ts';
+import { boundJsonBodyDepth } from './json-body-parser.ts';
 
 /** Builds the HTTP application over a runtime. Opens no socket: call listen() or inject(). */
 export async function buildApp({ runtime }: { runtime: Runtime }): Promise<FastifyInstance> {
@@ -43,6 +44,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
       }
     },
   });
+  boundJsonBodyDepth(app);
   await registerOpenApi(app, runtime);
   await app.register(tokenRoutes, { runtime });
   await app.register(discoveryRoutes, { runtime });

@@ -1,0 +1,66 @@
+// Issue 14, point 1: what attacking a running server found, each finding proven with the abuse that
+// exposed it, over both dialects and real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from './support/databases.ts';
+import { basicAuthorization, startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
+import { adminSession, documentedOperations, expectProblem, type ApiResponse, type Operation, type SessionClient } from './support/platform-client.ts';
+import type { IntegrationWithSecret } from '../packages/server/src/platform/integrations.ts';
+
+const ALL = ['templates:read', 'templates:write', 'projects:read', 'projects:write', 'media:read', 'media:write', 'fonts:read', 'fonts:write'];
+
+/** `{"content": [[[…]]]}` nested `levels` deep: 5,000 levels is about 10 KB. */
+const nested = (levels: number) => `{"name":"deep","content":{"a":${'['.repeat(levels)}${']'.repeat(levels)}}}`;
+
+describe.each(DIALECTS)('attack findings (%s)', (dialect) => {
+  let lk: TestLatchkey;
+  let admin: SessionClient;
+  let integration: IntegrationWithSecret;
+  /** Credentials as headers: a platform admin's session (with its CSRF token), an Environment API token. */
+  let asAdmin: Record<string, string>;
+  let asIntegration: Record<string, string>;
+
+  beforeAll(async () => {
+    lk = await startTestLatchkey({ dialect });
+    admin = await adminSession(lk, 'attacks@example.com', { platformAdmin: true });
+    asAdmin = { cookie: `latchkey_session=${admin.cookie}`, 'x-csrf-token': admin.csrfToken };
+    integration = await lk.createIntegration({ name: 'attack findings', grants: { 'environment-api': ALL } });
+    const res = await lk.postToken({ grant_type: 'client_credentials' }, { authorization: basicAuthorization(integration.integration.clientId, integration.clientSecret) });
+    asIntegration = { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
+  });
+  afterAll(async () => lk?.close());
+
+  /** Sends `text` as a JSON body exactly as given. */
+  async function sendJson(method: string, path: string, headers: Record<string, string>, text: string): Promise<ApiResponse> {
+    const res = await fetch(`${lk.url}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body: text });
+    const body = await res.text();
+    return { status: res.status, headers: res.headers, text: body, body: /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(body) : body };
+  }
+
+  /** Every documented operation that takes a JSON body, with its path parameters filled in. */
+  async function jsonOperations(): Promise<{ op: Operation; path: string; headers: Record<string, string> }[]> {
+    const document = await (await fetch(`${lk.url}/docs/json`)).json();
+    return documentedOperations(document)
+      .filter((op) => op.operation.requestBody?.content?.['application/json'] !== undefined)
+      .map((op) => ({
+        op,
+        path: op.path.replace('{environmentId}', 'demo').replace('{clientId}', integration.integration.clientId).replace(/\{\w+\}/g, 'x'),
+        headers: op.tags.some((tag) => tag.startsWith('Environment API')) ? asIntegration : asAdmin,
+      }));
+  }
+
+  it('a JSON body nested 5,000 levels deep gets 400 json_too_deep on every JSON route, never a 500', async () => {
+    const operations = await jsonOperations();
+    // Platform API writes, session sign-in, and the Environment API's documents.
+    expect(operations.length).toBeGreaterThan(10);
+    expect(operations.filter(({ op }) => op.tags.some((tag) => tag.startsWith('Environment API'))).length).toBeGreaterThan(3);
+    for (const { op, path, headers } of operations) {
+      const deep = await sendJson(op.method, path, headers, nested(5000));
+      const problem = expectProblem(deep, 400, 'json_too_deep');
+      expect(problem.detail, op.key).toMatch(/nested more than 64 levels/);
+    }
+    // Within the bound the same document is taken.
+    const created = await sendJson('POST', '/api/v1/environments/demo/templates', asIntegration, nested(60));
+    expect(created.status, created.text).toBe(201);
+    expect(lk.logs.filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
+  });
+});
