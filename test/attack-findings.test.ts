@@ -63,4 +63,29 @@ describe.each(DIALECTS)('attack findings (%s)', (dialect) => {
     expect(created.status, created.text).toBe(201);
     expect(lk.logs.filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
   });
+
+  it("without credentials, an environment's OpenAPI document and CORS preflights answer an existing and a missing environment alike", async () => {
+    // Ids of the same length, so even Content-Length cannot differ.
+    await lk.createEnvironment('quiet');
+    const withoutDate = (headers: Headers) => [...headers].filter(([name]) => name !== 'date');
+    const documentOf = async (environmentId: string) => {
+      const res = await fetch(`${lk.url}/api/v1/environments/${environmentId}/openapi.json`);
+      return { status: res.status, headers: withoutDate(res.headers), text: (await res.text()).replaceAll(environmentId, '{id}') };
+    };
+    const [existing, missing] = [await documentOf('quiet'), await documentOf('ghost')];
+    expect(existing.status).toBe(200);
+    expect(missing).toEqual(existing);
+    for (const route of ['media', 'media/med_x', 'fonts', 'fonts/fnt_x']) {
+      const preflight = async (environmentId: string) => {
+        const res = await fetch(`${lk.url}/api/v1/environments/${environmentId}/${route}`, {
+          method: 'OPTIONS',
+          headers: { origin: 'https://probe.example', 'access-control-request-method': 'GET' },
+        });
+        return { status: res.status, headers: withoutDate(res.headers), text: await res.text() };
+      };
+      const [allowedNowhere, missingEnvironment] = [await preflight('quiet'), await preflight('ghost')];
+      expect(allowedNowhere.status, route).toBe(403);
+      expect(missingEnvironment, route).toEqual(allowedNowhere);
+    }
+  });
 });
