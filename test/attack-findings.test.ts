@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.ts';
 import { basicAuthorization, startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
-import { adminSession, documentedOperations, expectProblem, type ApiResponse, type Operation, type SessionClient } from './support/platform-client.ts';
+import { adminSession, callApi, documentedOperations, expectProblem, platformOperations, signIn, TEST_PASSWORD, type ApiResponse, type Operation, type SessionClient } from './support/platform-client.ts';
 import type { IntegrationWithSecret } from '../packages/server/src/platform/integrations.ts';
 
 const ALL = ['templates:read', 'templates:write', 'projects:read', 'projects:write', 'media:read', 'media:write', 'fonts:read', 'fonts:write'];
@@ -62,6 +62,25 @@ describe.each(DIALECTS)('attack findings (%s)', (dialect) => {
     const created = await sendJson('POST', '/api/v1/environments/demo/templates', asIntegration, nested(60));
     expect(created.status, created.text).toBe(201);
     expect(lk.logs.filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
+  });
+
+  it('answers every Platform API request with Cache-Control: no-store: sessions, CSRF tokens, secrets, errors', async () => {
+    const reads = (await platformOperations(lk.url)).filter((op) => op.method === 'GET');
+    expect(reads.length).toBeGreaterThan(8);
+    const answers: [string, ApiResponse][] = [];
+    for (const op of reads) {
+      const path = op.path.replace('{environmentId}', 'demo').replace('{clientId}', integration.integration.clientId);
+      answers.push([op.key, await admin.request('GET', path)]);
+    }
+    // Signing in (the CSRF token), a failed sign-in, creating an integration (its secret), signing out.
+    const again = await signIn(lk, 'attacks@example.com');
+    answers.push(['POST /api/v1/session', await callApi(lk.url, 'POST', '/api/v1/session', { body: { email: 'attacks@example.com', password: TEST_PASSWORD } })]);
+    answers.push(['POST /api/v1/session (wrong password)', await callApi(lk.url, 'POST', '/api/v1/session', { body: { email: 'attacks@example.com', password: 'not the password' } })]);
+    answers.push(['POST …/integrations', await again.request('POST', '/api/v1/environments/demo/integrations', { body: { name: 'shown once' } })]);
+    answers.push(['GET /api/v1/environments (anonymous)', await callApi(lk.url, 'GET', '/api/v1/environments')]);
+    answers.push(['DELETE /api/v1/session', await again.request('DELETE', '/api/v1/session')]);
+    expect(answers.map(([key, res]) => [key, res.status < 500])).toEqual(answers.map(([key]) => [key, true]));
+    expect(answers.filter(([, res]) => res.headers.get('cache-control') !== 'no-store').map(([key, res]) => `${key}: ${res.status} ${res.headers.get('cache-control')}`)).toEqual([]);
   });
 
   it("without credentials, an environment's OpenAPI document and CORS preflights answer an existing and a missing environment alike", async () => {
