@@ -1,5 +1,9 @@
 // Issue 14, point 1: what attacking a running server found, each finding proven with the abuse that
-// exposed it, over both dialects and real HTTP.
+// exposed it, over both dialects and real HTTP. Two findings are proven next to their kin: the
+// throttling an attacker could use to lock a client out in bad-input.property.test.ts ("failed
+// client authentication is rate-limited"), and the file modes of the SQLite database in
+// sqlite-files.test.ts. /docs (query configuration off, CSP) is checked in openapi.test.ts, with
+// Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.ts';
 import { basicAuthorization, startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
@@ -62,6 +66,36 @@ describe.each(DIALECTS)('attack findings (%s)', (dialect) => {
     const created = await sendJson('POST', '/api/v1/environments/demo/templates', asIntegration, nested(60));
     expect(created.status, created.text).toBe(201);
     expect(lk.logs.filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
+  });
+
+  it('never stores a presented client_id that is not a Client ID as sent (a swapped client_id is a secret)', async () => {
+    const victim = await lk.createIntegration({ name: 'swapped parameters' });
+    const secret = victim.clientSecret;
+    // The common mistake: the two parameters swapped, in the body and in a Basic header.
+    const swapped = await lk.postToken({ grant_type: 'client_credentials', client_id: secret, client_secret: victim.integration.clientId });
+    expect(swapped.status).toBe(401);
+    const basic = await lk.postToken({ grant_type: 'client_credentials' }, { authorization: basicAuthorization(secret, victim.integration.clientId) });
+    expect(basic.status).toBe(401);
+    // And before authentication: an unsupported grant type with the swapped pair.
+    expect((await lk.postToken({ grant_type: 'password', client_id: secret, client_secret: victim.integration.clientId })).status).toBe(400);
+
+    const deadline = Date.now() + 5000;
+    let malformed: any[] = [];
+    let failureKeys: string[] = [];
+    while (Date.now() < deadline) {
+      malformed = (await admin.request('GET', '/api/v1/audit?action=token.issue&actor=malformed&limit=50')).body.entries;
+      failureKeys = (await lk.database.db.selectFrom('auth_failures').select('key').execute()).map((row) => row.key);
+      if (malformed.length >= 3 && failureKeys.some((key) => key.startsWith('client malformed'))) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(malformed.map((entry) => entry.outcome).sort()).toEqual(['invalid_client', 'invalid_client', 'unsupported_grant_type']);
+    expect(failureKeys).toContain('client malformed from 127.0.0.1');
+    // Nothing at rest holds the secret: the audit log, the failure counts, any table.
+    for (const table of ['audit_log', 'auth_failures'] as const) {
+      const rows = await lk.database.db.selectFrom(table).selectAll().execute();
+      expect(JSON.stringify(rows), table).not.toContain(secret);
+    }
+    expect(lk.logs.join('\n')).not.toContain(secret);
   });
 
   it('answers every Platform API request with Cache-Control: no-store: sessions, CSRF tokens, secrets, errors', async () => {
