@@ -11,6 +11,8 @@ import { integrationRoutes } from './integrations.ts';
 import { credentialRoutes } from './credentials.ts';
 import { activityRoutes } from './activity.ts';
 
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /**
  * The Platform API (`/api/v1`): what an environment admin or an automation does to environments and
  * integrations. Callers are console sessions or integrations holding a Platform API token, verified
@@ -33,6 +35,17 @@ export async function platformApiRoutes(app: FastifyInstance, { runtime }: { run
   // browser or a shared cache (RFC 9111 §5.2.2.5), whatever its status.
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  // A change made through this instance reaches its own caches (client directory, token cache)
+  // before the answer reaches the caller, so the caller's very next token request sees it
+  // (checklist 26: a disabled integration gets 401 at once). Other instances follow the change feed
+  // within a second. Two polls: the first may be one that began before this change was committed.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (STATE_CHANGING.has(request.method) && reply.statusCode < 400) {
+      await runtime.syncChanges();
+      await runtime.syncChanges();
+    }
     return payload;
   });
   app.setErrorHandler(problemErrorHandler);
