@@ -98,6 +98,32 @@ describe.each(DIALECTS)('attack findings (%s)', (dialect) => {
     expect(lk.logs.join('\n')).not.toContain(secret);
   });
 
+  it('a NUL character in a path, a query or a body is a 400, never a 500 (PostgreSQL cannot store one)', async () => {
+    for (const [path, headers] of [
+      ['/api/v1/environments/demo/templates/%00', asIntegration],
+      [`/api/v1/environments/demo/integrations/%00/permissions`, asAdmin],
+      ['/api/v1/audit?actor=%00', asAdmin],
+      ['/api/v1/environments/demo/projects?owner=a%00b', asIntegration],
+    ] as const) {
+      const res = await fetch(`${lk.url}${path}`, { headers });
+      const text = await res.text();
+      expect({ path, status: res.status, code: JSON.parse(text).code }).toEqual({ path, status: 400, code: 'bad_url' });
+    }
+    // In bodies, NUL reaches the database only where nothing refuses it first: SQLite stores it,
+    // PostgreSQL cannot, and answers 400 invalid_text.
+    for (const [path, headers, body] of [
+      ['/api/v1/session', {}, { email: 'a\u0000@example.com', password: 'x' }],
+      ['/api/v1/environments/demo/integrations', asAdmin, { name: 'nul', description: 'a\u0000b' }],
+      ['/api/v1/environments/demo/projects', asIntegration, { name: 'nul', templateId: 'tpl_\u0000' }],
+    ] as const) {
+      const res = await sendJson('POST', path, headers, JSON.stringify(body));
+      expect(res.status, `${path}: ${res.text}`).toBeLessThan(500);
+      if (res.status >= 400) expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+      if (dialect === 'postgres') expect([res.status, res.body.code], path).toEqual([400, 'invalid_text']);
+    }
+    expect(lk.logs.filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
+  });
+
   it('answers every Platform API request with Cache-Control: no-store: sessions, CSRF tokens, secrets, errors', async () => {
     const reads = (await platformOperations(lk.url)).filter((op) => op.method === 'GET');
     expect(reads.length).toBeGreaterThan(8);

@@ -11,7 +11,7 @@ import { platformApiRoutes } from './routes/platform/index.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { registerOpenApi } from './openapi.ts';
 import { environmentDocsRoutes } from './routes/environment-docs.ts';
-import { problemErrorHandler, sendRouteNotFound } from './problem.ts';
+import { problemErrorHandler, refuseNulInUrl, sendBadUrl, sendRouteNotFound } from './problem.ts';
 import { boundJsonBodyDepth } from './json-body-parser.ts';
 
 /** Builds the HTTP application over a runtime. Opens no socket: call listen() or inject(). */
@@ -31,6 +31,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     trustProxy: runtime.config.trustProxy === false ? false : runtime.config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: sendBadUrl,
     // Reject unknown properties where a schema forbids them instead of silently dropping them
     // (Fastify's default), so a misspelt field is an error the caller sees.
     ajv: { customOptions: { removeAdditional: false } },
@@ -45,6 +46,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     },
   });
   boundJsonBodyDepth(app);
+  app.addHook('onRequest', refuseNulInUrl);
   await registerOpenApi(app, runtime);
   await app.register(tokenRoutes, { runtime });
   await app.register(discoveryRoutes, { runtime });
