@@ -112,12 +112,13 @@ export function sendBadUrl(_error: Error, _request: FastifyRequest, reply: Fasti
 }
 
 /**
- * Refuses a URL with an encoded NUL character (`%00`) in its path or query: it is never part of an
- * id, a name or a filter, and PostgreSQL cannot compare text holding one (SQLite can), so both
- * databases answer it alike, before any route runs.
+ * Refuses an API request whose path or query holds an encoded NUL character (`%00`): it is never part
+ * of an id, a name or a filter, and PostgreSQL cannot compare text holding one (SQLite can), so both
+ * databases answer it alike, before any route — or the not-found handler — runs.
  */
-export async function refuseNulInUrl(request: FastifyRequest): Promise<void> {
-  if (request.url.includes('%00')) throw new HttpProblem(400, 'bad_url', 'the request URL contains an encoded NUL character (%00)');
+export async function refuseNulInUrl(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (!request.url.startsWith('/api/') || !request.url.includes('%00')) return undefined;
+  return sendProblem(reply, problem(400, 'bad_url', 'the request URL contains an encoded NUL character (%00)'));
 }
 
 /** A 404 problem for routes that do not exist under an API prefix. */
