@@ -11,7 +11,7 @@ const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379
 
 describe('shared failure limits through Redis', () => {
   const prefix = `latchkey-test-${randomBytes(6).toString('hex')}:`;
-  const env = { LATCHKEY_REDIS_URL: REDIS_URL, LATCHKEY_REDIS_PREFIX: prefix, LATCHKEY_AUTH_FAILURES_PER_IP: '40', LATCHKEY_AUTH_FAILURES_PER_CLIENT: '1000' };
+  const env = { LATCHKEY_REDIS_URL: REDIS_URL, LATCHKEY_REDIS_PREFIX: prefix, LATCHKEY_AUTH_FAILURES_PER_IP: '40', LATCHKEY_AUTH_FAILURE_WINDOW: '3600', LATCHKEY_AUTH_FAILURES_PER_CLIENT: '1000' };
   let first: TestLatchkey;
   let second: TestLatchkey;
 
@@ -28,6 +28,7 @@ describe('shared failure limits through Redis', () => {
     redis.disconnect();
   });
 
+  // An hour-long window: 40 failures on a busy machine must not straddle a window boundary.
   it('limits an address on every instance once it failed too often on one', async () => {
     const wrong = () => ({ authorization: basicAuthorization('lkc_0000000000000000000000', 'lks_wrong') });
     for (let i = 0; i < 40; i++) {
