@@ -126,7 +126,15 @@ describe.each(DIALECTS)('browser guard over HTTP (%s)', (dialect) => {
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { code: string }).code).toBe('origin_not_allowed');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
-    expect((await preflight(allowed, 'media', 'no-such-env')).status).toBe(404);
+    // An environment that does not exist allows no origin: the same answer as a refused origin, so
+    // a preflight (which carries no credentials) cannot tell which environments exist.
+    await lk.createEnvironment('no-browser-origins');
+    const missing = await preflight(allowed, 'media', 'no-such-env');
+    const existing = await preflight(allowed, 'media', 'no-browser-origins');
+    expect(missing.status).toBe(403);
+    expect(existing.status).toBe(403);
+    expect(await missing.text()).toBe(await existing.text());
+    expect([...missing.headers].filter(([name]) => name !== 'date')).toEqual([...existing.headers].filter(([name]) => name !== 'date'));
   });
 
   it('refuses a write token from a browser on every route and method, whatever the origin', async () => {

@@ -148,19 +148,39 @@ describe.each(DIALECTS)('OpenAPI document (%s)', (dialect) => {
     expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 
-  it('serves Swagger UI at /docs/ and links each environment to it with ?url=', async () => {
+  it('serves Swagger UI at /docs/ under a CSP that forbids framing, with query configuration off', async () => {
+    for (const path of ['/docs/', '/docs/static/swagger-initializer.js', '/docs/json', '/docs/environments/demo', '/docs/environments/demo/swagger-initializer.js']) {
+      const res = await fetch(`${lk.url}${path}`);
+      expect(res.status, path).toBe(200);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain('unsafe');
+      expect(csp, path).not.toContain('https:');
+    }
     const ui = await fetch(`${lk.url}/docs/`);
-    expect(ui.status).toBe(200);
     expect(ui.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await ui.text()).toMatch(/<title>Swagger UI<\/title>/);
+    // Swagger UI's ?url= / ?configUrl= would render any API document on this origin.
     const initializer = await (await fetch(`${lk.url}/docs/static/swagger-initializer.js`)).text();
-    expect(initializer).toMatch(/"?queryConfigEnabled"?\s*:\s*true/);
+    expect(initializer).toMatch(/"?queryConfigEnabled"?\s*:\s*false/);
+  });
 
-    const link = await fetch(`${lk.url}/docs/environments/demo`, { redirect: 'manual' });
-    expect(link.status).toBe(302);
-    const location = new URL(link.headers.get('location')!, lk.url);
-    expect(location.pathname).toBe('/docs/');
-    expect(location.searchParams.get('url')).toBe('/api/v1/environments/demo/openapi.json');
+  it('gives each environment a Swagger UI page of its own, without ?url=', async () => {
+    const page = await fetch(`${lk.url}/docs/environments/demo`, { redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<script src="/docs/environments/demo/swagger-initializer.js"></script>');
+    expect(html).not.toMatch(/<script>|\?url=/);
+    const initializer = await (await fetch(`${lk.url}/docs/environments/demo/swagger-initializer.js`)).text();
+    expect(initializer).toContain('"url":"/api/v1/environments/demo/openapi.json"');
+    expect(initializer).toContain('"queryConfigEnabled":false');
+    for (const path of ['/docs/environments/NOT_AN_ID', '/docs/environments/a%22%3E%3Cscript%3E/swagger-initializer.js']) {
+      const bad = await fetch(`${lk.url}${path}`);
+      expect(bad.status, path).toBe(400);
+      expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    }
   });
 });
 
@@ -172,7 +192,7 @@ describe('Swagger UI in Chromium', () => {
   });
   afterAll(async () => lk?.close());
 
-  it("opens an environment's link on that environment's paths", async () => {
+  it("opens an environment's page on that environment's paths, under the docs CSP", { timeout: 90_000 }, async () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -181,13 +201,25 @@ describe('Swagger UI in Chromium', () => {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(String(error)));
+      // A CSP violation is reported on the console.
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
       await page.goto(`${lk.url}/docs/environments/demo`);
       await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 });
       const paths = await page.$$eval('.opblock-summary-path', (nodes) => nodes.map((node) => node.getAttribute('data-path') ?? node.textContent ?? ''));
       expect(paths).toContain('/api/v1/environments/demo/integrations');
       expect(paths.every((path) => path.startsWith('/api/v1/environments/demo'))).toBe(true);
       expect(await page.textContent('.info .title')).toMatch(/environment demo/);
+
       expect(errors).toEqual([]);
+
+      // /docs does not take its document from ?url=: the document named there is never fetched.
+      const requested: string[] = [];
+      page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+      await page.goto(`${lk.url}/docs/?url=${encodeURIComponent('/api/v1/environments/demo/openapi.json')}`, { waitUntil: 'networkidle' });
+      expect(requested).toContain('/docs/static/swagger-initializer.js');
+      expect(requested).not.toContain('/api/v1/environments/demo/openapi.json');
     } finally {
       await browser.close();
     }

@@ -86,22 +86,36 @@ describe.each(DIALECTS)('outside clients (%s)', (dialect) => {
   });
   afterAll(async () => lk?.close());
 
-  /** openid-client's Configuration from discovery; http is allowed because the server is on loopback. */
-  async function discover(auth: oidc.ClientAuth, algorithm: 'oidc' | 'oauth2' = 'oidc'): Promise<oidc.Configuration> {
-    return oidc.discovery(new URL(lk.url), clientId, undefined, auth, { execute: [oidc.allowInsecureRequests], algorithm });
+  /**
+   * openid-client's Configuration from RFC 8414 discovery (`algorithm: 'oauth2'`: Latchkey is not an
+   * OpenID Provider); http is allowed because the server is on loopback.
+   */
+  async function discover(auth: oidc.ClientAuth): Promise<oidc.Configuration> {
+    return oidc.discovery(new URL(lk.url), clientId, undefined, auth, { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' });
   }
 
   describe('openid-client (discovery + client credentials grant)', () => {
-    it('discovers the server from /.well-known/openid-configuration and /.well-known/oauth-authorization-server', async () => {
-      for (const algorithm of ['oidc', 'oauth2'] as const) {
-        const config = await discover(oidc.ClientSecretBasic(clientSecret), algorithm);
-        const metadata = config.serverMetadata();
-        expect(metadata.issuer).toBe(lk.url);
-        expect(metadata.token_endpoint).toBe(`${lk.url}/oauth/token`);
-        expect(metadata.jwks_uri).toBe(`${lk.url}/.well-known/jwks.json`);
-        expect(metadata.grant_types_supported).toContain('client_credentials');
-        expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post']));
-      }
+    it('discovers the server from /.well-known/oauth-authorization-server (RFC 8414)', async () => {
+      const config = await discover(oidc.ClientSecretBasic(clientSecret));
+      const metadata = config.serverMetadata();
+      expect(metadata.issuer).toBe(lk.url);
+      expect(metadata.token_endpoint).toBe(`${lk.url}/oauth/token`);
+      expect(metadata.jwks_uri).toBe(`${lk.url}/.well-known/jwks.json`);
+      expect(metadata.grant_types_supported).toContain('client_credentials');
+      expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post']));
+    });
+
+    it("tells openid-client's default OpenID Connect discovery where the OAuth metadata is", async () => {
+      const failure = await oidc.discovery(new URL(lk.url), clientId, clientSecret, undefined, { execute: [oidc.allowInsecureRequests] }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      // openid-client reports the 404 as a non-conforming response and keeps it as the cause.
+      expect(failure).toMatchObject({ code: 'OAUTH_RESPONSE_IS_NOT_CONFORM', cause: { status: 404 } });
+      const body = (await ((failure as Error).cause as globalThis.Response).json()) as { status: number; code: string; detail: string };
+      expect(body).toMatchObject({ status: 404, code: 'not_an_openid_provider' });
+      expect(body.detail).toContain(`${lk.url}/.well-known/oauth-authorization-server`);
+      expect(body.detail).toContain("algorithm: 'oauth2'");
     });
 
     it('gets a token with client_secret_basic and an RFC 8707 resource', async () => {
@@ -124,7 +138,7 @@ describe.each(DIALECTS)('outside clients (%s)', (dialect) => {
       expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: lk.config.environmentApiAudience, sub: clientId, scope: 'templates:read' });
 
       // openid-client's own default when given just the secret string is client_secret_post too.
-      const byDefault = await oidc.discovery(new URL(lk.url), clientId, clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+      const byDefault = await oidc.discovery(new URL(lk.url), clientId, clientSecret, undefined, { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' });
       const again = await oidc.clientCredentialsGrant(byDefault, { scope: 'templates:read', audience: lk.config.environmentApiAudience });
       expect(again.access_token).toBe(tokens.access_token);
     });
@@ -143,19 +157,16 @@ describe.each(DIALECTS)('outside clients (%s)', (dialect) => {
           (error: unknown) => error,
         );
 
-      // client_secret_post: a plain RFC 6749 §5.2 error body.
-      const post = await fail(await discover(oidc.ClientSecretPost(wrongSecret)));
-      expect(post).toBeInstanceOf(oidc.ResponseBodyError);
-      expect(post).toMatchObject({ error: 'invalid_client', status: 401 });
-
-      // client_secret_basic: the 401 carries `WWW-Authenticate: Basic` (RFC 6749 §5.2), which
-      // openid-client reports as a challenge before reading the body.
-      const basic = await fail(await discover(oidc.ClientSecretBasic(wrongSecret)));
-      expect(basic).toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
-      const challenge = basic as oidc.WWWAuthenticateChallengeError;
-      expect(challenge.status).toBe(401);
-      expect(challenge.cause[0]).toMatchObject({ scheme: 'basic', parameters: { realm: 'latchkey' } });
-      expect(await challenge.response.json()).toMatchObject({ error: 'invalid_client' });
+      // Both methods: the 401 carries `WWW-Authenticate: Basic` (RFC 6749 §5.2 for Basic, RFC 9110
+      // §15.5.2 for every 401), which openid-client reports as a challenge before reading the body.
+      for (const auth of [oidc.ClientSecretPost(wrongSecret), oidc.ClientSecretBasic(wrongSecret)]) {
+        const failure = await fail(await discover(auth));
+        expect(failure).toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
+        const challenge = failure as oidc.WWWAuthenticateChallengeError;
+        expect(challenge.status).toBe(401);
+        expect(challenge.cause[0]).toMatchObject({ scheme: 'basic', parameters: { realm: 'latchkey' } });
+        expect(await challenge.response.json()).toMatchObject({ error: 'invalid_client' });
+      }
     });
   });
 
@@ -253,6 +264,7 @@ describe.each(DIALECTS)('outside clients (%s)', (dialect) => {
       });
       const config = await oidc.discovery(new URL(lk.url), integration.clientId, undefined, oidc.ClientSecretBasic(platformSecret), {
         execute: [oidc.allowInsecureRequests],
+        algorithm: 'oauth2',
       });
       const tokens = await oidc.clientCredentialsGrant(config, { audience: lk.config.platformApiAudience });
       expect(decodeJwt(tokens.access_token).aud).toBe(lk.config.platformApiAudience);
@@ -275,6 +287,7 @@ describe.each(DIALECTS)('outside clients (%s)', (dialect) => {
         const request = async () => {
           const config = await oidc.discovery(new URL(past.url), integration.clientId, undefined, oidc.ClientSecretBasic(secret), {
             execute: [oidc.allowInsecureRequests],
+            algorithm: 'oauth2',
           });
           return (await oidc.clientCredentialsGrant(config, { scope: 'templates:read' })).access_token;
         };

@@ -108,6 +108,8 @@ describe.each(DIALECTS)('Platform API (%s)', (dialect) => {
       expect(wrong.text).toBe(unknown.text);
       expect(wrong.headers.getSetCookie()).toEqual([]);
       expect(unknown.headers.getSetCookie()).toEqual([]);
+      // RFC 9110 §15.5.2: a 401 carries a challenge.
+      for (const res of [unknown, wrong]) expect(res.headers.get('www-authenticate')).toBe('Bearer realm="latchkey-platform-api"');
     });
 
     it('validates the sign-in body and names the missing field', async () => {

@@ -128,7 +128,8 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
       expect(notAnId.body).toEqual(wrongSecret.body);
       const post = await lk.postToken({ grant_type: 'client_credentials', client_id: clientId, client_secret: other.clientSecret });
       expect(post.status).toBe(401);
-      expect(post.headers.get('www-authenticate')).toBeNull();
+      // RFC 9110 §15.5.2: every 401 carries a challenge, client_secret_post too (checklist 9).
+      expect(post.headers.get('www-authenticate')).toMatch(/^Basic realm="latchkey"/);
     });
 
     it('says so when the Client ID is sent as the secret (the seed samples mistake)', async () => {
@@ -177,16 +178,23 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
     });
 
     it('publishes RFC 8414 metadata whose issuer is the tokens iss', async () => {
-      for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-        const metadata = (await (await fetch(`${lk.url}${path}`)).json()) as Record<string, unknown>;
-        expect(metadata.issuer).toBe(lk.config.issuer);
-        expect(metadata.token_endpoint).toBe(`${lk.config.issuer}/oauth/token`);
-        expect(metadata.jwks_uri).toBe(`${lk.config.issuer}/.well-known/jwks.json`);
-        expect(metadata.grant_types_supported).toEqual(['client_credentials']);
-        expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
-        expect(metadata).toHaveProperty('response_types_supported');
-        expect(metadata.scopes_supported).toEqual(expect.arrayContaining([...ALL, 'integrations:read']));
-      }
+      const metadata = (await (await fetch(`${lk.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      expect(metadata.issuer).toBe(lk.config.issuer);
+      expect(metadata.token_endpoint).toBe(`${lk.config.issuer}/oauth/token`);
+      expect(metadata.jwks_uri).toBe(`${lk.config.issuer}/.well-known/jwks.json`);
+      expect(metadata.grant_types_supported).toEqual(['client_credentials']);
+      expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+      expect(metadata).toHaveProperty('response_types_supported');
+      expect(metadata.scopes_supported).toEqual(expect.arrayContaining([...ALL, 'integrations:read']));
+    });
+
+    it('serves no OpenID Connect discovery document, and says where the RFC 8414 metadata is', async () => {
+      const res = await fetch(`${lk.url}/.well-known/openid-configuration`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const problem = (await res.json()) as Record<string, unknown>;
+      expect(problem).toMatchObject({ status: 404, code: 'not_an_openid_provider' });
+      expect(problem.detail).toContain(`${lk.config.issuer}/.well-known/oauth-authorization-server`);
     });
 
     it('never writes a secret or a token to the log', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { freePort as findFreePort } from '../../bench/processes.ts';
 import { Writable } from 'node:stream';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { loadConfig, type Config } from '../../packages/server/src/config/load-config.ts';
 import { openDatabase, type Database } from '../../packages/server/src/storage/database.ts';
 import { createManualClock, systemClock, type Clock, type ManualClock } from '../../packages/server/src/support/clock.ts';
@@ -21,6 +22,8 @@ export interface TestLatchkey {
   clock: Clock;
   /** Every log line the server wrote, for asserting that no secret is ever logged. */
   logs: string[];
+  /** With `recordQueries`: every statement the server ran, as `<kind> <tables>` (e.g. `SelectQueryNode integrations`). */
+  queries: string[];
   createIntegration(input?: { environmentId?: string; name?: string; grants?: Grants }): Promise<IntegrationWithSecret>;
   createEnvironment(id: string): Promise<void>;
   /** Posts a form body to /oauth/token. */
@@ -36,6 +39,31 @@ export interface TestLatchkeyOptions {
   clock?: ManualClock;
   /** Reuse an existing database (e.g. several instances over one PostgreSQL database). */
   testDatabase?: TestDatabase;
+  /** Record the kind and tables of every statement the server runs (TestLatchkey.queries). */
+  recordQueries?: boolean;
+}
+
+/** The names of the tables a query node refers to, in order of appearance. */
+function tablesOf(node: unknown, found: string[] = []): string[] {
+  if (node === null || typeof node !== 'object') return found;
+  const candidate = node as { kind?: string; table?: { identifier?: { name?: string } } };
+  if (candidate.kind === 'TableNode' && candidate.table?.identifier?.name) found.push(candidate.table.identifier.name);
+  for (const value of Object.values(node)) tablesOf(value, found);
+  return found;
+}
+
+/** Writes down each statement as it is compiled: what the database is asked, seen from outside the server's code. */
+class QueryRecorder implements KyselyPlugin {
+  constructor(private readonly queries: string[]) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.queries.push(`${args.node.kind} ${[...new Set(tablesOf(args.node))].join(',')}`);
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
 }
 
 /** Starts Latchkey on a random loopback port over a fresh database of `dialect`, with a `demo` environment. */
@@ -62,7 +90,9 @@ export async function startTestLatchkey(options: TestLatchkeyOptions): Promise<T
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const database = await openDatabase(config.databaseUrl);
+  const queries: string[] = [];
+  const opened = await openDatabase(config.databaseUrl);
+  const database: Database = options.recordQueries === true ? { ...opened, db: opened.db.withPlugin(new QueryRecorder(queries)) } : opened;
   const clock = options.clock ?? systemClock;
   const server = await startServer({ config, logger, clock, database });
   const platform = server.runtime.platform;
@@ -75,6 +105,7 @@ export async function startTestLatchkey(options: TestLatchkeyOptions): Promise<T
     testDatabase,
     clock,
     logs,
+    queries,
     createIntegration: (input = {}) =>
       createIntegration(platform, {
         environmentId: input.environmentId ?? 'demo',

@@ -43,6 +43,9 @@ export function assertNoWriteTokenInBrowser(request: FastifyRequest, claims: Acc
   );
 }
 
+/** The browser access of an environment that does not exist: no origin, no write tokens. */
+export const NO_BROWSER_ACCESS: EnvironmentAccess = { allowedOrigins: new Set(), allowWriteTokensInBrowser: false };
+
 /** Headers the page may read from a cross-origin response. */
 const EXPOSED_HEADERS = 'ETag, Content-Length, Content-Type, WWW-Authenticate';
 /** Request headers a page may send cross-origin: its bearer token and a conditional GET. */

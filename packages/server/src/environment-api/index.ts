@@ -9,7 +9,7 @@ import { PlatformError } from '../platform/errors.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
 import { ALL_ASSET_CONTENT_TYPES } from './asset-kinds.ts';
 import { createDatabaseBlobStore, createDiskBlobStore, type BlobStore } from './blob-store.ts';
-import { addCorsHeaders, answerPreflight, assertNoWriteTokenInBrowser } from './browser-guard.ts';
+import { addCorsHeaders, answerPreflight, assertNoWriteTokenInBrowser, NO_BROWSER_ACCESS } from './browser-guard.ts';
 import { EnvironmentAccessCache, type EnvironmentAccess } from './browser-settings.ts';
 import { EnvironmentGone } from './errors.ts';
 import { createKyselyStorage } from './kysely-repositories.ts';
@@ -166,12 +166,13 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
   app.addContentTypeParser([...ALL_ASSET_CONTENT_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   // CORS preflights carry no token (browsers never send credentials on them): answered before auth.
+  // An environment that does not exist allows no origin, and is answered exactly like one that
+  // does not allow this origin: without credentials nobody learns which environments exist.
   for (const route of ['media', 'media/:id', 'fonts', 'fonts/:id']) {
     app.options(`/api/v1/environments/:environmentId/${route}`, { schema: { hide: true } }, async (request, reply) => {
       const environmentId = wellFormedEnvironmentId(request);
       const settings: EnvironmentAccess | null = environmentId === undefined ? null : await access.find(environmentId);
-      if (settings === null) throw new EnvironmentGone(String((request.params as { environmentId: string }).environmentId).slice(0, 63));
-      return answerPreflight(request, reply, settings);
+      return answerPreflight(request, reply, settings ?? NO_BROWSER_ACCESS);
     });
   }
 

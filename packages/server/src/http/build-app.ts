@@ -4,15 +4,16 @@ import type { Runtime } from '../runtime.ts';
 import { createTokenFastPath } from './token-fast-path.ts';
 import { metricsText } from '../support/cluster-metrics.ts';
 import { pingDatabase } from '../storage/database.ts';
-import { getEnvironment, validateEnvironmentId } from '../platform/environments.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { revocationFeedRoutes } from './routes/revocation-feed.ts';
 import { environmentApiRoutes } from '../environment-api/index.ts';
 import { platformApiRoutes } from './routes/platform/index.ts';
 import { consoleRoutes } from './routes/console.ts';
-import { environmentOpenApi, registerOpenApi } from './openapi.ts';
-import { problemErrorHandler, sendRouteNotFound } from './problem.ts';
+import { registerOpenApi } from './openapi.ts';
+import { environmentDocsRoutes } from './routes/environment-docs.ts';
+import { problemErrorHandler, refuseNulInUrl, sendBadUrl, sendRouteNotFound } from './problem.ts';
+import { boundJsonBodyDepth } from './json-body-parser.ts';
 
 /** Builds the HTTP application over a runtime. Opens no socket: call listen() or inject(). */
 export async function buildApp({ runtime }: { runtime: Runtime }): Promise<FastifyInstance> {
@@ -31,6 +32,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     trustProxy: runtime.config.trustProxy === false ? false : runtime.config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: sendBadUrl,
     // Reject unknown properties where a schema forbids them instead of silently dropping them
     // (Fastify's default), so a misspelt field is an error the caller sees.
     ajv: { customOptions: { removeAdditional: false } },
@@ -44,6 +46,8 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
       }
     },
   });
+  boundJsonBodyDepth(app);
+  app.addHook('onRequest', refuseNulInUrl);
   await registerOpenApi(app, runtime);
   await app.register(tokenRoutes, { runtime });
   await app.register(discoveryRoutes, { runtime });
@@ -60,17 +64,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
     return reply.code(database && keys ? 200 : 503).header('cache-control', 'no-store').send({ status: database && keys ? 'ready' : 'not ready', database, keys });
   });
   app.get('/metrics', async (_request, reply) => reply.type(runtime.metrics.registry.contentType).send(await metricsText(runtime.metrics.registry)));
-
-  // The seed's "Your Environment Swagger": the document and Swagger UI for one environment.
-  app.get<{ Params: { environmentId: string } }>('/api/v1/environments/:environmentId/openapi.json', async (request) => {
-    validateEnvironmentId(request.params.environmentId);
-    await getEnvironment(runtime.platform, request.params.environmentId);
-    return environmentOpenApi(app, request.params.environmentId);
-  });
-  app.get<{ Params: { environmentId: string } }>('/docs/environments/:environmentId', async (request, reply) => {
-    validateEnvironmentId(request.params.environmentId);
-    return reply.redirect(`/docs/?url=${encodeURIComponent(`/api/v1/environments/${request.params.environmentId}/openapi.json`)}`);
-  });
+  await environmentDocsRoutes(app);
 
   app.addHook('onClose', async () => tokenFastPath.stop());
   app.setErrorHandler(problemErrorHandler);

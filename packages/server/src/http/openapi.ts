@@ -5,6 +5,35 @@ import type { Runtime } from '../runtime.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
 
 /**
+ * The Content-Security-Policy of every page and file under /docs: Swagger UI's own scripts and
+ * styles only (no inline script), requests to this origin only, never inside a frame.
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  // Swagger UI's logo is an SVG with a <style> element of its own (swagger-ui-standalone-preset.js);
+  // its hash lets exactly that one in. The Chromium test of the docs fails on any CSP violation.
+  "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/** The Swagger UI settings shared by /docs and the per-environment pages. */
+export const SWAGGER_UI_CONFIG = {
+  deepLinking: true,
+  // Swagger UI can be told by ?url=… or ?configUrl=… to render any API document on this origin,
+  // an attacker's included; the per-environment pages have routes of their own instead.
+  queryConfigEnabled: false,
+  validatorUrl: null,
+};
+
+/**
  * Registers @fastify/swagger (before any route, so it sees them all) to build the OpenAPI 3.1
  * document from the same TypeBox schemas that validate requests, and Swagger UI at /docs. Only
  * routes with tags are documented; the OAuth endpoints (tag OAuth) describe themselves in http/routes/oauth-schemas.ts.
@@ -25,10 +54,8 @@ export async function registerOpenApi(app: FastifyInstance, runtime: Runtime): P
     },
     hideUntagged: true,
   });
-  // queryConfigEnabled lets /docs/?url=… open another document (the per-environment one); Swagger UI
-  // supports it, @fastify/swagger-ui's types do not list it, and the plugin passes uiConfig through.
-  const uiConfig = { deepLinking: true, queryConfigEnabled: true } as Record<string, unknown>;
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig });
+  // @fastify/swagger-ui's types do not list queryConfigEnabled; the plugin passes uiConfig through.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: SWAGGER_UI_CONFIG as Record<string, unknown>, staticCSP: DOCS_CSP });
 }
 
 /**

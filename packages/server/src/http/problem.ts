@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenError } from '@latchkey/resource';
 import { PlatformError } from '../platform/errors.ts';
-import { isDatabaseUnavailable } from '../storage/database-errors.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../storage/database-errors.ts';
 
 /** An RFC 9457 problem raised by the HTTP layer (auth, CSRF, …); domain errors use PlatformError. */
 export class HttpProblem extends Error {
@@ -52,7 +52,8 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function problem(status: number, code: string, detail: string, errors?: ProblemBody['errors']): ProblemBody {
+/** A problem document with Latchkey's type URI and the status's title. */
+export function problem(status: number, code: string, detail: string, errors?: ProblemBody['errors']): ProblemBody {
   return { type: `https://latchkey.dev/problems/${code}`, title: TITLES[status] ?? 'Error', status, detail, code, ...(errors ? { errors } : {}) };
 }
 
@@ -90,12 +91,34 @@ export function problemErrorHandler(error: FastifyError | Error, request: Fastif
     const code = status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
     return sendProblem(reply, problem(status, code, fastifyError.message));
   }
+  if (isUnstorableText(error)) {
+    return sendProblem(reply, problem(400, 'invalid_text', 'the request contains a NUL character (U+0000), which Latchkey does not accept in text'));
+  }
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: error }, 'database unavailable');
     return sendProblem(reply, problem(503, 'database_unavailable', 'the database is unavailable right now; retry shortly'), { 'retry-after': '1' });
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, problem(500, 'internal_error', 'the server could not handle the request; it has been logged'));
+}
+
+/**
+ * A 400 problem for a request whose path the router cannot decode (a malformed percent-escape such
+ * as `%zz`). Fastify refuses those before any route or error handler runs (FST_ERR_BAD_URL), with a
+ * body of its own and no Cache-Control; this answers them like every other bad request.
+ */
+export function sendBadUrl(_error: Error, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, problem(400, 'bad_url', 'the request path is not correctly percent-encoded'));
+}
+
+/**
+ * Refuses an API request whose path or query holds an encoded NUL character (`%00`): it is never part
+ * of an id, a name or a filter, and PostgreSQL cannot compare text holding one (SQLite can), so both
+ * databases answer it alike, before any route — or the not-found handler — runs.
+ */
+export async function refuseNulInUrl(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (!request.url.startsWith('/api/') || !request.url.includes('%00')) return undefined;
+  return sendProblem(reply, problem(400, 'bad_url', 'the request URL contains an encoded NUL character (%00)'));
 }
 
 /** A 404 problem for routes that do not exist under an API prefix. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Runtime } from '../runtime.ts';
 import { RequestTooLarge } from '../oauth/errors.ts';
-import { oauthErrorResponse, type TokenEndpointResponse } from '../oauth/token-endpoint.ts';
+import type { TokenEndpointResponse } from '../oauth/token-endpoint.ts';
 
 /** The three request headers the token endpoint reads, taken from the raw header list. */
 interface TokenHeaders {
@@ -54,6 +54,8 @@ class TokenExchange {
   private rest: Buffer[] | undefined;
   private size = 0;
   private done = false;
+  /** The body is over the limit: the rest is not read, and the 413 is on its way. */
+  private refused = false;
   private readonly started: number;
 
   constructor(
@@ -66,19 +68,31 @@ class TokenExchange {
   }
 
   onData(chunk: Buffer): void {
-    if (this.done) return;
+    if (this.done || this.refused) return;
     this.size += chunk.length;
-    if (this.size > this.path.limit) return this.respond(oauthErrorResponse(new RequestTooLarge(this.path.limit)));
+    if (this.size > this.path.limit) return this.refuseTooLarge();
     if (this.first === undefined) this.first = chunk;
     else (this.rest ??= []).push(chunk);
   }
 
+  /** Answers 413 without reading the rest, through the endpoint so the refusal is audited. */
+  refuseTooLarge(): void {
+    this.refused = true;
+    this.first = this.rest = undefined;
+    const { authorization, contentType } = this.headers;
+    const refusal = new RequestTooLarge(this.path.limit);
+    this.settle(this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text: '' }, ip: this.path.clientAddress(this.request), refusal }));
+  }
+
   onEnd(): void {
-    if (this.done) return;
+    if (this.done || this.refused) return;
     const text = this.first === undefined ? '' : this.rest === undefined ? this.first.toString('utf8') : Buffer.concat([this.first, ...this.rest]).toString('utf8');
     const { authorization, contentType } = this.headers;
     // The body is read by its content type inside the endpoint, only if this is not an exact repeat.
-    const answer = this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text }, ip: this.path.clientAddress(this.request) });
+    this.settle(this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text }, ip: this.path.clientAddress(this.request) }));
+  }
+
+  private settle(answer: TokenEndpointResponse | Promise<TokenEndpointResponse>): void {
     // An exact repeat is answered synchronously; only the full path returns a promise.
     if (!(answer instanceof Promise)) return this.respond(answer);
     answer.then(
@@ -142,7 +156,7 @@ export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessag
       if (headers === undefined) return false;
       const exchange = new TokenExchange(path, request, response, headers);
       if (Number(headers.contentLength ?? 0) > path.limit) {
-        exchange.respond(oauthErrorResponse(new RequestTooLarge(path.limit)));
+        exchange.refuseTooLarge();
         return true;
       }
       // Listeners shared by all requests, with the exchange on the request: no closures per request.

@@ -35,6 +35,25 @@ describe('extractCredentials (RFC 6749 §2.3.1)', () => {
     }
   });
 
+  it('refuses trailing data after the base64, a stray character, and the base64url alphabet', () => {
+    const valid = basic('lkc_abc', 'lks_x');
+    const encoded = valid.slice('Basic '.length);
+    expect(encoded).toMatch(/=$/);
+    for (const header of [`${valid}AAAA`, `${valid}A`, `Basic ${encoded.replace(/=+$/, '')}A`, `Basic ${encoded.replace(/=+$/, '')}=A`, `Basic ${Buffer.from('a:b>>>').toString('base64url')}`]) {
+      expect(() => extractCredentials(header, new Map()), header).toThrow(InvalidRequest);
+    }
+    // Padding may be left out, as many encoders do.
+    expect(extractCredentials(`Basic ${encoded.replace(/=+$/, '')}`, new Map()).clientSecret).toBe('lks_x');
+  });
+
+  it('refuses decoded bytes that are not printable ASCII (id and secret must be form-urlencoded)', () => {
+    for (const raw of [Buffer.from('clïent:secret', 'utf8'), Buffer.from([0x61, 0x3a, 0xff]), Buffer.from('a:b\u0000c'), Buffer.from('a:b\tc')]) {
+      expect(() => extractCredentials(`Basic ${raw.toString('base64')}`, new Map())).toThrow(/not printable ASCII/);
+    }
+    // Encoded, the same characters are fine.
+    expect(extractCredentials(basic('clïent', 'sécret'), new Map())).toMatchObject({ clientId: 'clïent', clientSecret: 'sécret' });
+  });
+
   it('takes client_secret_post from the body and requires both fields', () => {
     expect(extractCredentials(undefined, new Map([['client_id', 'a'], ['client_secret', 'b']]))).toEqual({ clientId: 'a', clientSecret: 'b', method: 'client_secret_post' });
     expect(() => extractCredentials(undefined, new Map([['client_id', 'a']]))).toThrow(/client_secret is missing/);

@@ -1,9 +1,10 @@
 import type { Clock } from '../support/clock.ts';
 import { timingSafeEqual } from 'node:crypto';
-import { hashClientSecret, hashesEqual } from '../platform/secrets.ts';
-import { InvalidClient, InvalidRequest } from './errors.ts';
+import { hashClientSecret, hashesEqual, isWellFormedClientId } from '../platform/secrets.ts';
+import { InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
 import type { TokenParameters } from './token-request.ts';
 import type { ClientDirectory, ClientRecord } from './client-directory.ts';
+import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 
 /** Credentials as the client presented them (RFC 6749 §2.3.1). */
 export interface PresentedCredentials {
@@ -29,6 +30,33 @@ function formDecode(text: string, what: string): string {
   }
 }
 
+/** The credentials in an `Authorization: Basic` header, decoded strictly (RFC 7617 §2, RFC 6749 §2.3.1). */
+function decodeBasic(authorization: string): { clientId: string; clientSecret: string } {
+  const match = /^basic +(\S*) *$/i.exec(authorization);
+  if (!match) {
+    throw new InvalidRequest('the Authorization header of a token request must use the Basic scheme: Basic base64(urlencode(client_id):urlencode(client_secret))');
+  }
+  // Node's base64 decoder skips what it cannot read and stops at padding, so `…=AAAA` or one stray
+  // character would decode as if it were not there. Only the canonical encoding of the bytes counts
+  // (padding may be left out).
+  const encoded = match[1]!;
+  const bytes = Buffer.from(encoded, 'base64');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || bytes.toString('base64') !== encoded.padEnd(Math.ceil(encoded.length / 4) * 4, '=')) {
+    throw new InvalidRequest('the Basic authorization header is not valid base64 (RFC 4648 §4)');
+  }
+  // id and secret are form-urlencoded before base64 (RFC 6749 §2.3.1): printable ASCII only.
+  const decoded = bytes.toString('latin1');
+  if (/[^\x20-\x7e]/.test(decoded)) {
+    throw new InvalidRequest('the Basic authorization header must contain urlencode(client_id):urlencode(client_secret): its decoded bytes are not printable ASCII');
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new InvalidRequest('the Basic authorization header must contain client_id:client_secret, base64-encoded');
+  const clientId = formDecode(decoded.slice(0, colon), 'client_id');
+  const clientSecret = formDecode(decoded.slice(colon + 1), 'client_secret');
+  if (clientId === '' || clientSecret === '') throw new InvalidRequest('the Basic authorization header has an empty client_id or client_secret');
+  return { clientId, clientSecret };
+}
+
 /**
  * Extracts the client's credentials from `Authorization: Basic` or the body, enforcing that exactly
  * one method is used (RFC 6749 §2.3: "MUST NOT use more than one authentication method").
@@ -38,16 +66,7 @@ export function extractCredentials(authorization: string | undefined, params: To
   const bodySecret = params.get('client_secret');
 
   if (authorization !== undefined && authorization !== '') {
-    const match = /^basic +([A-Za-z0-9+/=_-]*) *$/i.exec(authorization);
-    if (!match) {
-      throw new InvalidRequest('the Authorization header of a token request must use the Basic scheme: Basic base64(urlencode(client_id):urlencode(client_secret))');
-    }
-    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw new InvalidRequest('the Basic authorization header must contain client_id:client_secret, base64-encoded');
-    const clientId = formDecode(decoded.slice(0, colon), 'client_id');
-    const clientSecret = formDecode(decoded.slice(colon + 1), 'client_secret');
-    if (clientId === '' || clientSecret === '') throw new InvalidRequest('the Basic authorization header has an empty client_id or client_secret');
+    const { clientId, clientSecret } = decodeBasic(authorization);
     if (bodySecret !== undefined) {
       throw new InvalidRequest('the client authenticated twice (Basic header and client_secret in the body); use exactly one method');
     }
@@ -108,6 +127,20 @@ export class ClientAuthenticator {
     return this.directory.find(credentials.clientId).then((client) => this.verify(credentials, client));
   }
 
+  /**
+   * Authenticates against what is already in memory only, never the database; null when that fails.
+   * A client not in memory costs the same as an unknown one (the dummy comparison), so the answer
+   * reveals nothing about which clients exist.
+   */
+  authenticateFromMemory(credentials: PresentedCredentials): AuthenticatedClient | null {
+    try {
+      return this.verify(credentials, this.directory.peek(credentials.clientId) ?? null);
+    } catch (error) {
+      if (error instanceof InvalidClient) return null;
+      throw error;
+    }
+  }
+
   private verify(credentials: PresentedCredentials, client: ClientRecord | null): AuthenticatedClient {
     const now = this.clock.now();
     const presentedBytes = Buffer.from(credentials.clientSecret, 'utf8');
@@ -137,13 +170,12 @@ export class ClientAuthenticator {
       if (equal && candidate && (candidate.expiresAt === null || candidate.expiresAt > now)) matched = candidate;
     }
     if (!client || matched === null || client.disabled) {
-      const usedBasic = credentials.method === 'client_secret_basic';
       // The seed's Node and Java samples send the Client ID as the secret. Saying so reveals nothing:
       // the request itself shows it.
       if (credentials.clientSecret === credentials.clientId) {
-        throw new InvalidClient('client_secret is the same as client_id: the request sent the Client ID where the Client Secret belongs', usedBasic);
+        throw new InvalidClient('client_secret is the same as client_id: the request sent the Client ID where the Client Secret belongs');
       }
-      throw new InvalidClient('client authentication failed: unknown client, wrong secret, or disabled integration', usedBasic);
+      throw new InvalidClient('client authentication failed: unknown client, wrong secret, or disabled integration');
     }
     this.remember(credentials.clientId, { record: client, secret: presentedBytes, generation: matched.generation, expiresAt: matched.expiresAt });
     return { client, secretGeneration: matched.generation };
@@ -154,4 +186,41 @@ export class ClientAuthenticator {
     if (this.verified.size >= 200_000 && !this.verified.has(clientId)) this.verified.clear();
     this.verified.set(clientId, [...kept, memo]);
   }
+}
+
+/**
+ * Authenticates a client under the failed-authentication limits (FailureRateLimiter): a failure is
+ * counted against the client ID from this address and against the address. A throttled request is
+ * refused (429) before anything is read from the database — unless its client is in memory already
+ * and the secret is right: an attacker who shares the client's address (a NAT, a proxy) then cannot
+ * lock out a client that is already working. Every endpoint that authenticates clients calls this.
+ */
+export function authenticateThrottled(authenticator: ClientAuthenticator, limiter: FailureRateLimiter, credentials: PresentedCredentials, ip: string): AuthenticatedClient | Promise<AuthenticatedClient> {
+  const limited = limiter.check(ip, credentials.clientId);
+  if (limited) {
+    const proven = authenticator.authenticateFromMemory(credentials);
+    if (proven !== null) return proven;
+    throw new TooManyRequests(limited.retryAfter, limited.what);
+  }
+  let pending: AuthenticatedClient | Promise<AuthenticatedClient>;
+  try {
+    pending = authenticator.authenticate(credentials);
+  } catch (error) {
+    if (error instanceof InvalidClient) limiter.recordFailure(ip, credentials.clientId);
+    throw error;
+  }
+  if (!(pending instanceof Promise)) return pending;
+  return pending.catch((error: unknown) => {
+    if (error instanceof InvalidClient) limiter.recordFailure(ip, credentials.clientId);
+    throw error;
+  });
+}
+
+/**
+ * The presented client ID in a form that may be stored (audit rows, failure counts): a well-formed
+ * Latchkey client ID as sent, anything else as `malformed`. Never the value as sent: a client that
+ * swapped its parameters sends its secret as client_id.
+ */
+export function storableClientId(clientId: string): string {
+  return isWellFormedClientId(clientId) ? clientId : 'malformed';
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
-import { extractCredentials, type AuthenticatedClient, type ClientAuthenticator } from './client-authentication.ts';
-import { InvalidClient, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests } from './errors.ts';
+import { authenticateThrottled, extractCredentials, type AuthenticatedClient, type ClientAuthenticator } from './client-authentication.ts';
+import { OAuthError, ServerError, TemporarilyUnavailable } from './errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import type { TokenRequestBody, TokenParameters } from './token-request.ts';
 
@@ -51,18 +51,9 @@ export interface EndpointClientAuthDeps {
 
 /**
  * Client authentication as the token endpoint does it (RFC 6749 §2.3: Basic or the body, never both),
- * for the endpoints that share it (RFC 7009 §2.1, RFC 7662 §2.1): refused while the client ID or the
- * address is throttled, and every failure counted towards that.
+ * for the endpoints that share it (RFC 7009 §2.1, RFC 7662 §2.1), under the same failed-authentication
+ * limits (authenticateThrottled).
  */
 export async function authenticateEndpointClient(deps: EndpointClientAuthDeps, request: Pick<OAuthEndpointRequest, 'authorization' | 'ip'>, params: TokenParameters): Promise<AuthenticatedClient> {
-  const credentials = extractCredentials(request.authorization, params);
-  const limited = deps.rateLimiter.check(request.ip, credentials.clientId);
-  if (limited) throw new TooManyRequests(limited.retryAfter, limited.what);
-  try {
-    const pending = deps.authenticator.authenticate(credentials);
-    return pending instanceof Promise ? await pending : pending;
-  } catch (error) {
-    if (error instanceof InvalidClient) deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
-    throw error;
-  }
+  return authenticateThrottled(deps.authenticator, deps.rateLimiter, extractCredentials(request.authorization, params), request.ip);
 }

@@ -39,10 +39,14 @@ export class InvalidRequest extends OAuthError {
   }
 }
 
-/** invalid_client (401): client authentication failed. One answer for every cause it must not reveal. */
+/**
+ * invalid_client (401): client authentication failed. One answer for every cause it must not reveal.
+ * RFC 6749 §5.2 asks for the Basic challenge when Basic was used; RFC 9110 §15.5.2 requires a
+ * challenge on every 401, so client_secret_post failures carry it too.
+ */
 export class InvalidClient extends OAuthError {
-  constructor(description: string, usedBasic: boolean) {
-    super('invalid_client', 401, description, usedBasic ? { 'www-authenticate': 'Basic realm="latchkey", charset="UTF-8"' } : {});
+  constructor(description: string) {
+    super('invalid_client', 401, description, { 'www-authenticate': 'Basic realm="latchkey", charset="UTF-8"' });
   }
 }
 
@@ -71,6 +75,13 @@ export class InvalidTarget extends OAuthError {
 export class AccessDenied extends OAuthError {
   constructor(description: string) {
     super('access_denied', 403, description);
+  }
+}
+
+/** 405: the OAuth endpoints take POST only (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662 §2.1); `Allow` says so (RFC 9110 §15.5.6). */
+export class MethodNotAllowed extends OAuthError {
+  constructor(endpoint = 'the token endpoint') {
+    super('invalid_request', 405, `${endpoint} accepts POST only`, { allow: 'POST' });
   }
 }
 

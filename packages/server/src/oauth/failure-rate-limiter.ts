@@ -1,11 +1,18 @@
 import type { Clock } from '../support/clock.ts';
+import { storableClientId } from './client-authentication.ts';
 import type { SharedFailureStore } from './shared-failure-store.ts';
 
 /** Limits of failed client authentications per fixed window. */
 export interface FailureLimits {
   windowSeconds: number;
+  /** Failures allowed for one client ID from one address (or from all addresses: see `accounts`). */
   failuresPerClient: number;
   failuresPerIp: number;
+  /**
+   * Count failures per account name across all addresses, keeping the name as given (console
+   * sign-in by email). Left out, the limiter counts OAuth client IDs, per client ID and address.
+   */
+  accounts?: boolean;
 }
 
 interface Window {
@@ -14,14 +21,25 @@ interface Window {
 }
 
 const ipKey = (ip: string) => `ip ${ip}`;
-const clientKey = (clientId: string) => `client ${clientId.slice(0, 100)}`;
 
 /**
- * Counts failed client authentications per client ID and per source IP in fixed windows aligned to
- * the epoch (so every instance agrees on window boundaries). Once either passes its limit, further
- * attempts from that IP or for that client ID are refused with 429 before any secret is checked;
- * other clients and addresses are unaffected. Successful requests are never counted, and `check` only
- * reads memory: the hot path does two map lookups.
+ * The key a client ID's failures are counted under: the ID and the address, so failures sent from
+ * elsewhere never count against a client (client IDs are public: every token's `sub` names one).
+ * The key is stored (auth_failures, Redis), so it holds the ID only in storable form.
+ */
+const clientAtAddressKey = (clientId: string, ip: string) => `client ${storableClientId(clientId)} from ${ip}`;
+
+const accountKey = (account: string) => `client ${account.slice(0, 100)}`;
+
+/**
+ * Counts failed client authentications per client ID and source address, and per source address,
+ * in fixed windows aligned to the epoch (so every instance agrees on window boundaries). Once either
+ * passes its limit, further attempts for that client ID from that address, or from that address at
+ * all, are throttled; other clients and addresses are unaffected. Client secrets carry 256 random
+ * bits, so a global per-client count would stop no guessing, only let anyone lock a client out.
+ * Successful requests are never counted, and `check` only reads memory: the hot path does two map
+ * lookups. With `accounts` (console sign-in, where passwords can be guessed) a name's failures are
+ * counted from every address together instead.
  *
  * With a database attached, failures are also added to a shared table and every instance pulls the
  * keys over their limit once a second (`syncShared`), so N instances enforce one budget together.
@@ -47,6 +65,10 @@ export class FailureRateLimiter {
     return Math.floor(now / size) * size;
   }
 
+  private clientKey(clientId: string, ip: string): string {
+    return this.limits.accounts === true ? accountKey(clientId) : clientAtAddressKey(clientId, ip);
+  }
+
   /** Seconds until the caller may try again, with who is limited, or null. */
   check(ip: string, clientId: string | undefined, now = this.clock.now()): { retryAfter: number; what: string } | null {
     // Windows are aligned, so every local block ends at once.
@@ -56,16 +78,16 @@ export class FailureRateLimiter {
     const byIp = this.blockedFor(ipKey(ip), now);
     if (byIp > 0) return { retryAfter: byIp, what: 'from this address' };
     if (clientId !== undefined) {
-      const byClient = this.blockedFor(clientKey(clientId), now);
-      if (byClient > 0) return { retryAfter: byClient, what: 'for this client_id' };
+      const byClient = this.blockedFor(this.clientKey(clientId, ip), now);
+      if (byClient > 0) return { retryAfter: byClient, what: this.limits.accounts === true ? 'for this account' : 'for this client_id from this address' };
     }
     return null;
   }
 
-  /** Counts one failure against the IP and the client ID. */
+  /** Counts one failure against the IP and the client ID (from that IP). */
   recordFailure(ip: string, clientId: string | undefined): void {
     const now = this.clock.now();
-    const keys = clientId === undefined ? [ipKey(ip)] : [ipKey(ip), clientKey(clientId)];
+    const keys = clientId === undefined ? [ipKey(ip)] : [ipKey(ip), this.clientKey(clientId, ip)];
     for (const key of keys) this.bump(key, now);
     if (this.shared) this.shared.store.add(keys, this.windowStart(now), this.limits.windowSeconds, this.limitOf).catch(this.shared.onError);
   }

@@ -3,7 +3,7 @@ import type { ClientDirectory } from './client-directory.ts';
 import { authenticateEndpointClient, NO_STORE_JSON, oauthErrorResponse, toOAuthError, type EndpointClientAuthDeps, type OAuthEndpointRequest, type OAuthEndpointResponse } from './endpoint-support.ts';
 import { InvalidRequest, OAuthError } from './errors.ts';
 import type { OwnTokenClaims } from './own-token-verifier.ts';
-import { readTokenParameters, rejectCredentialsInQuery } from './token-request.ts';
+import { readTokenParameters, rejectCredentialsInQuery, type TokenParameters } from './token-request.ts';
 
 /** The Platform API scope an integration needs to introspect tokens. */
 export const INTROSPECT_SCOPE = 'tokens:introspect';
@@ -46,7 +46,7 @@ class InsufficientScope extends OAuthError {
  * nothing else (§2.2), so introspection tells no caller about another tenant.
  */
 export function createIntrospectionEndpoint(deps: IntrospectionEndpointDeps): (request: OAuthEndpointRequest) => Promise<OAuthEndpointResponse> {
-  const authenticateCaller = async (request: OAuthEndpointRequest, params: Map<string, string>): Promise<IntrospectionCaller> => {
+  const authenticateCaller = async (request: OAuthEndpointRequest, params: TokenParameters): Promise<IntrospectionCaller> => {
     if (request.authorization !== undefined && /^bearer\s/i.test(request.authorization)) return deps.authenticateBearer(request.authorization);
     const { client } = await authenticateEndpointClient(deps, request, params);
     if (!(client.grants.get('platform-api') ?? []).includes(INTROSPECT_SCOPE)) throw new InsufficientScope();

@@ -2,24 +2,26 @@ import type { Logger } from 'pino';
 import type { Clock } from '../support/clock.ts';
 import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
-import { ClientAuthenticator, extractCredentials } from './client-authentication.ts';
+import { authenticateThrottled, ClientAuthenticator, extractCredentials, storableClientId } from './client-authentication.ts';
 import type { ClientDirectory, ClientRecord } from './client-directory.ts';
-import { InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable, TooManyRequests, UnsupportedGrantType } from './errors.ts';
-import { isDatabaseUnavailable } from '../storage/database-errors.ts';
+import { InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType } from './errors.ts';
+import { NO_STORE_JSON, oauthErrorResponse, toOAuthError, type OAuthEndpointRequest, type OAuthEndpointResponse } from './endpoint-support.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
-import { grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
+import { attributeFailure } from './failure-attribution.ts';
+import { describeRequestedGrant, grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
-import { readTokenParameters, rejectCredentialsInQuery, type TokenRequestBody } from './token-request.ts';
+import { readTokenParameters, rejectCredentialsInQuery, type TokenParameters } from './token-request.ts';
 import { RepeatMemo, type MemoEntry } from './repeat-memo.ts';
 
-/** A token request as the HTTP layer hands it over: no framework types. */
-export interface TokenEndpointRequest {
-  query: Record<string, unknown> | undefined;
-  authorization: string | undefined;
-  /** The body as received; read only when the request is not an exact repeat. */
-  body: TokenRequestBody;
-  ip: string;
+/** A token request as the HTTP layer hands it over: no framework types. Its body is read only when it is not an exact repeat. */
+export interface TokenEndpointRequest extends OAuthEndpointRequest {
+  /**
+   * Set when the HTTP layer refused the request before reading it (a method other than POST, an
+   * oversized body, a repeated Authorization header): the endpoint answers with this error and
+   * records it like any other failure (checklist 30).
+   */
+  refusal?: OAuthError;
 }
 
 /** What a successful request resolved to, remembered for an exact repeat of it. */
@@ -40,10 +42,7 @@ interface RepeatedRequest extends MemoEntry {
 }
 
 /** What to write back. */
-export interface TokenEndpointResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
+export interface TokenEndpointResponse extends OAuthEndpointResponse {
   /**
    * The headers as the HTTP layer writes them (content-length included), filled in by that layer the
    * first time it writes this response: an exact repeat gets the same response object back within a
@@ -83,7 +82,7 @@ export interface TokenEndpointDeps {
 }
 
 // RFC 6749 §5.1: token responses and errors must not be cached anywhere.
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache', 'content-type': 'application/json; charset=utf-8' };
+const NO_STORE = NO_STORE_JSON;
 
 function tokenResponse(token: MintedToken, scopeText: string, nowSecond: number): TokenEndpointResponse {
   const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - nowSecond);
@@ -94,10 +93,7 @@ function tokenResponse(token: MintedToken, scopeText: string, nowSecond: number)
   };
 }
 
-/** Answers an OAuthError in RFC 6749 §5.2 form. */
-export function oauthErrorResponse(error: OAuthError): TokenEndpointResponse {
-  return { statusCode: error.statusCode, headers: { ...NO_STORE, ...error.headers }, body: JSON.stringify(error.toJSON()) };
-}
+export { oauthErrorResponse };
 
 /**
  * `POST /oauth/token` for the client credentials grant (RFC 6749 §4.4), framework-free: parse,
@@ -150,9 +146,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
 
   const answer = async (request: TokenEndpointRequest, remember: boolean): Promise<TokenEndpointResponse> => {
     const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
+    let params: TokenParameters | undefined;
     try {
+      if (request.refusal !== undefined) throw request.refusal;
       rejectCredentialsInQuery(request.query);
-      const params = readTokenParameters(request.body);
+      params = readTokenParameters(request.body);
       const grant = params.get('grant_type');
       if (grant === undefined) throw new InvalidRequest('grant_type is missing; this server supports grant_type=client_credentials');
       if (grant !== clientCredentials) {
@@ -163,17 +161,14 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       }
 
       const credentials = extractCredentials(request.authorization, params);
-      outcome.clientId = credentials.clientId.slice(0, 100);
-      const limited = deps.rateLimiter.check(request.ip, credentials.clientId);
-      if (limited) throw new TooManyRequests(limited.retryAfter, limited.what);
+      outcome.clientId = storableClientId(credentials.clientId);
 
       let authenticated;
       try {
-        const pending = authenticator.authenticate(credentials);
+        const pending = authenticateThrottled(authenticator, deps.rateLimiter, credentials, request.ip);
         authenticated = pending instanceof Promise ? await pending : pending;
       } catch (error) {
         if (error instanceof InvalidClient) {
-          deps.rateLimiter.recordFailure(request.ip, credentials.clientId);
           // Attribute the failure to the integration, if the ID is real, for its usage and audit.
           const known = await deps.directory.find(credentials.clientId);
           outcome.integrationId = known?.integrationId;
@@ -226,26 +221,34 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       }
       return tokenResponse(token, scopeText, Math.floor(deps.clock.now() / 1000));
     } catch (error) {
-      let oauthError: OAuthError;
-      if (error instanceof OAuthError) oauthError = error;
-      else if (isDatabaseUnavailable(error)) {
-        // Only requests that miss the in-memory caches get here: cached tokens keep being served.
-        deps.logger.warn({ err: error }, 'database unavailable for a token request');
-        oauthError = new TemporarilyUnavailable('the token service cannot reach its database right now; retry shortly');
-      } else {
-        deps.logger.error({ err: error }, 'token request failed unexpectedly');
-        oauthError = new ServerError();
-      }
+      // Only requests that miss the in-memory caches can meet an unavailable database: cached tokens keep being served.
+      const oauthError = toOAuthError(error, deps.logger, '/oauth/token');
       outcome.outcome = oauthError.error;
       outcome.statusCode = oauthError.statusCode;
+      await describeFailure(outcome, request, params);
       return oauthErrorResponse(oauthError);
     } finally {
       deps.onOutcome?.(outcome);
     }
   };
 
+  /** Completes the audit record of a failed request: who sent it and what it asked for. */
+  const describeFailure = async (outcome: TokenRequestOutcome, request: TokenEndpointRequest, params: TokenParameters | undefined): Promise<void> => {
+    if (outcome.integrationId === undefined) {
+      const found = await attributeFailure({ authenticator, rateLimiter: deps.rateLimiter, directory: deps.directory }, request, params, outcome.clientId);
+      outcome.clientId = found.clientId;
+      outcome.integrationId = found.integrationId;
+      outcome.environmentId = found.environmentId;
+    }
+    if (outcome.audience === undefined && params !== undefined) {
+      const requested = describeRequestedGrant(deps.apis, params);
+      outcome.audience = requested.audience;
+      outcome.scopes = requested.scopes;
+    }
+  };
+
   return (request) => {
-    if (hasQuery(request) || !repeats.accepts(request)) return answer(request, false);
+    if (request.refusal !== undefined || hasQuery(request) || !repeats.accepts(request)) return answer(request, false);
     const repeat = repeats.get(request);
     return (repeat !== undefined && answerRepeat(request, repeat)) || answer(request, true);
   };

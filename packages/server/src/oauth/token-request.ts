@@ -1,3 +1,4 @@
+import { isJsonNestedDeeperThan, MAX_JSON_DEPTH } from '../support/json-nesting.ts';
 import { InvalidRequest, quoteForDescription } from './errors.ts';
 
 /**
@@ -23,6 +24,7 @@ function readTokenBody(contentType: string | undefined, text: string): ReadToken
   const type = mediaType(contentType);
   if (type === 'application/x-www-form-urlencoded') return { kind: 'form', text };
   if (type === 'application/json') {
+    if (isJsonNestedDeeperThan(text)) throw new InvalidRequest(`the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -40,9 +42,29 @@ function readTokenBody(contentType: string | undefined, text: string): ReadToken
  * The request's parameters by name. RFC 6749 §3.2 / checklist 4: a repeated parameter is an error,
  * an empty value counts as absent, unknown parameters are ignored.
  */
-export type TokenParameters = Map<string, string>;
+export type TokenParameters = ReadonlyMap<string, string>;
 
-function addParameter(params: TokenParameters, seen: Set<string>, name: string, value: string): void {
+/**
+ * The parameters read from a body. A JSON parameter whose value is not a string is an error only if
+ * the endpoint reads it: unknown parameters are ignored whatever their value, in JSON as in forms.
+ */
+class ReadParameters extends Map<string, string> {
+  /** Parameters sent with a JSON value that is not a string (nor null), with what they were. */
+  private readonly notStrings = new Map<string, string>();
+
+  /** Records a parameter whose JSON value is `what` (an array, a number, …). */
+  setNotString(name: string, what: string): void {
+    this.notStrings.set(name, what);
+  }
+
+  override get(name: string): string | undefined {
+    const what = this.notStrings.size === 0 ? undefined : this.notStrings.get(name);
+    if (what !== undefined) throw new InvalidRequest(`parameter ${quoteForDescription(name)} must be a string, got ${what}`);
+    return super.get(name);
+  }
+}
+
+function addParameter(params: ReadParameters, seen: Set<string>, name: string, value: string): void {
   if (seen.has(name)) throw new InvalidRequest(`parameter ${quoteForDescription(name)} is repeated; send each parameter once`);
   seen.add(name);
   if (value !== '') params.set(name, value);
@@ -81,7 +103,7 @@ export function findRepeatedTopLevelKey(text: string): string | undefined {
 
 /** Reads the parameters of a form (RFC 6749 §3.2) or JSON body; throws InvalidRequest on anything malformed. */
 export function readTokenParameters(received: TokenRequestBody): TokenParameters {
-  const params: TokenParameters = new Map();
+  const params = new ReadParameters();
   const seen = new Set<string>();
   // An empty body without a content type is "no body", not an unsupported content type.
   const body: ReadTokenBody = received.text === '' && received.contentType === undefined ? { kind: 'none' } : readTokenBody(received.contentType, received.text);
@@ -99,13 +121,29 @@ export function readTokenParameters(received: TokenRequestBody): TokenParameters
   }
   for (const [name, field] of Object.entries(value)) {
     if (field === null || field === undefined) continue;
-    if (typeof field !== 'string') {
-      throw new InvalidRequest(`parameter ${quoteForDescription(name)} must be a string, got ${Array.isArray(field) ? 'an array' : typeof field}`);
-    }
-    addParameter(params, seen, name, field);
+    if (typeof field !== 'string') params.setNotString(name, Array.isArray(field) ? 'an array' : typeof field);
+    else addParameter(params, seen, name, field);
   }
   return params;
 }
+
+/**
+ * Whether a request carries more than one Authorization header (`rawHeaders` as Node gives them).
+ * Node keeps only the first, so a second one added by a client or a proxy would be silently
+ * ignored; two sets of credentials are two authentication methods (RFC 6749 §2.3): refuse them.
+ */
+export function isAuthorizationRepeated(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 13 || rawHeaders[i]!.toLowerCase() !== 'authorization') continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
+}
+
+/** invalid_request for a request with two Authorization headers. */
+export const repeatedAuthorization = (): InvalidRequest => new InvalidRequest('the Authorization header is repeated; send one set of credentials');
 
 const CREDENTIAL_PARAMETERS = ['client_secret', 'client_id', 'client_assertion'];
 

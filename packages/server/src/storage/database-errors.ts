@@ -25,3 +25,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(error.message);
 }
+
+/**
+ * True when the database refused text it cannot store or compare: PostgreSQL takes no NUL character
+ * (U+0000) in text (22021 character_not_in_repertoire, 22P05 untranslatable_character); SQLite does.
+ * Such text comes from a client, so it is a bad request, not a server error.
+ */
+export function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}

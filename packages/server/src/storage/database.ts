@@ -49,8 +49,19 @@ export async function openDatabase(url: string, options: { migrate?: boolean; po
 // WAL lets the CLI write while a server reads; busy_timeout makes a writer wait instead of failing.
 const SQLITE_PRAGMAS = ['journal_mode = WAL', 'busy_timeout = 5000', 'foreign_keys = ON', 'synchronous = NORMAL'];
 
+/**
+ * Creates the database file, if it does not exist yet, readable and writable by its owner only
+ * (0600), like the master key next to it: it holds secret hashes, sealed keys and the audit log.
+ * SQLite gives its -wal and -shm files the database file's mode, so they are 0600 too. An existing
+ * file keeps the mode it has.
+ */
+function createPrivateFile(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+}
+
 function openSqlite(file: string, onThread: boolean): Database {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivateFile(file);
   if (onThread && file !== ':memory:') {
     const db = new Kysely<Schema>({ dialect: new SqliteThreadDialect(path.resolve(file), SQLITE_PRAGMAS) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };

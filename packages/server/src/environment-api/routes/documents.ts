@@ -99,7 +99,10 @@ export async function documentRoutes(app: FastifyInstance, { storage, clock }: D
       },
       async (request) => {
         const query = request.query;
-        const result = await repository.list(request.params.environmentId, { limit: query.limit ?? 50, after: query.cursor, createdBy: query.owner });
+        // Only the projects' schema declares `owner`: for templates it is an unknown parameter,
+        // unvalidated (any shape, an array when repeated), and must not reach the query.
+        const createdBy = kind === 'projects' ? query.owner : undefined;
+        const result = await repository.list(request.params.environmentId, { limit: query.limit ?? 50, after: query.cursor, createdBy });
         return { [kind]: result.items.map(toDto), nextCursor: result.nextCursor };
       },
     );

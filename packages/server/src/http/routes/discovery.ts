@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
+import { sendProblem } from '../problem.ts';
 import { REVOCATION_FEED_PATH } from './revocation-feed.ts';
 
 /** RFC 8414 authorization server metadata for this issuer. */
@@ -29,13 +30,26 @@ export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
   };
 }
 
-/** `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration` and the JWKS. */
+/**
+ * `/.well-known/oauth-authorization-server` and the JWKS. `/.well-known/openid-configuration` is not
+ * served: Latchkey has no authorization endpoint and issues no ID tokens, so a valid OpenID
+ * Connect Discovery document cannot be written, and an invalid one misleads OpenID clients
+ * (docs/decisions.md). It answers 404 saying where the RFC 8414 metadata is.
+ */
 export async function discoveryRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
   const metadata = JSON.stringify(buildServerMetadata(runtime));
   const sendMetadata = async (_request: unknown, reply: import('fastify').FastifyReply) =>
     reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'public, max-age=300').send(metadata);
   app.get('/.well-known/oauth-authorization-server', sendMetadata);
-  app.get('/.well-known/openid-configuration', sendMetadata);
+  app.get('/.well-known/openid-configuration', async (_request, reply) =>
+    sendProblem(reply, {
+      type: 'https://latchkey.dev/problems/not_an_openid_provider',
+      title: 'Not Found',
+      status: 404,
+      code: 'not_an_openid_provider',
+      detail: `Latchkey is an OAuth 2.0 authorization server (client credentials), not an OpenID Provider: its RFC 8414 metadata is at ${runtime.config.issuer}/.well-known/oauth-authorization-server (with openid-client: discovery(…, { algorithm: 'oauth2' }))`,
+    }),
+  );
   // Short max-age: resource servers must see a rotated-in key well within the publish lead.
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply

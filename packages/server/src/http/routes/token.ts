@@ -1,28 +1,28 @@
-import type { FastifyInstance, FastifyError, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenError } from '@latchkey/resource';
 import type { Runtime } from '../../runtime.ts';
 import { ClientAuthenticator } from '../../oauth/client-authentication.ts';
-import type { OAuthEndpointRequest, OAuthEndpointResponse } from '../../oauth/endpoint-support.ts';
-import { InvalidRequest, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
+import { oauthErrorResponse, type OAuthEndpointRequest, type OAuthEndpointResponse } from '../../oauth/endpoint-support.ts';
+import { InvalidRequest, MethodNotAllowed, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
 import { createIntrospectionEndpoint, InsufficientScope, INTROSPECT_SCOPE, type IntrospectionCaller } from '../../oauth/introspection-endpoint.ts';
 import { createOwnTokenVerifier } from '../../oauth/own-token-verifier.ts';
 import { createRevocationEndpoint } from '../../oauth/revocation-endpoint.ts';
-import type { TokenRequestBody } from '../../oauth/token-request.ts';
-import { oauthErrorResponse } from '../../oauth/token-endpoint.ts';
+import { isAuthorizationRepeated, repeatedAuthorization, type TokenRequestBody } from '../../oauth/token-request.ts';
 import { revokeAccessToken } from '../../platform/revocations.ts';
 import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
 import { HttpProblem } from '../problem.ts';
 import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
 
+const TOKEN_PATH = '/oauth/token';
 // The endpoints read their own bodies (readTokenParameters): their schemas document, never validate.
 const documentOnly = () => () => true;
 
 /** The endpoint request of a Fastify request: what the framework-free endpoints take. */
-function endpointRequest(request: FastifyRequest): OAuthEndpointRequest {
+function endpointRequest(request: FastifyRequest, body?: TokenRequestBody): OAuthEndpointRequest {
   return {
     query: request.query as Record<string, unknown> | undefined,
     authorization: request.headers.authorization,
-    body: (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
+    body: body ?? (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
     ip: request.ip,
   };
 }
@@ -64,6 +64,18 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     });
   }
 
+  /**
+   * Answers a request refused before its body was read. At the token endpoint it goes through the
+   * endpoint, so it is audited and counted like any token request; the other endpoints answer it as is.
+   */
+  const refuse = async (request: FastifyRequest, reply: FastifyReply, refusal: OAuthError) => {
+    const response =
+      request.routeOptions.url === TOKEN_PATH
+        ? await runtime.handleTokenRequest({ ...endpointRequest(request, { contentType: request.headers['content-type'], text: '' }), refusal })
+        : oauthErrorResponse(refusal);
+    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+  };
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let oauthError: OAuthError;
     if (error instanceof OAuthError) oauthError = error;
@@ -71,16 +83,19 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     else if (error.statusCode === 415) oauthError = new InvalidRequest('send the parameters as application/x-www-form-urlencoded or application/json');
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) oauthError = new InvalidRequest(`malformed request (${error.code ?? 'bad request'})`);
     else {
-      request.log.error({ err: error }, 'token endpoint failed');
+      request.log.error({ err: error }, `${request.routeOptions.url ?? 'an OAuth endpoint'} failed`);
       oauthError = new ServerError();
     }
-    const response = oauthErrorResponse(oauthError);
-    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+    return refuse(request, reply, oauthError);
   });
 
-  app.post('/oauth/token', { bodyLimit, schema: tokenRouteSchema, validatorCompiler: documentOnly }, async (request, reply) => {
+  app.post(TOKEN_PATH, { bodyLimit, schema: tokenRouteSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     const started = runtime.metrics.startTokenTimer();
-    const response = await runtime.handleTokenRequest(endpointRequest(request));
+    const response = await runtime.handleTokenRequest({
+      ...endpointRequest(request),
+      // The node:http fast path hands requests with a repeated header to this route.
+      refusal: isAuthorizationRepeated(request.raw.rawHeaders) ? repeatedAuthorization() : undefined,
+    });
     runtime.metrics.observeTokenDuration(started);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
@@ -113,21 +128,20 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   ];
   for (const [url, handle, schema] of endpoints) {
     app.post(url, { bodyLimit, schema, validatorCompiler: documentOnly }, async (request, reply) => {
-      const response = await handle(endpointRequest(request));
+      // A repeated Authorization header is refused here as at the token endpoint (first-wins would be a guess).
+      const response = isAuthorizationRepeated(request.raw.rawHeaders) ? oauthErrorResponse(repeatedAuthorization()) : await handle(endpointRequest(request));
       return reply.code(response.statusCode).headers(response.headers).send(response.body);
     });
   }
 
   // RFC 6749 §3.2: the token endpoint takes POST only; a GET must never issue a token. The same for
-  // revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1).
-  for (const url of ['/oauth/token', ...endpoints.map(([path]) => path)]) {
+  // revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1). Every other method Fastify routes
+  // (OPTIONS and TRACE included; HEAD follows GET) gets 405 with Allow: POST.
+  for (const url of [TOKEN_PATH, ...endpoints.map(([path]) => path)]) {
     app.route({
-      method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+      method: app.supportedMethods.filter((method) => method !== 'POST' && method !== 'HEAD'),
       url,
-      handler: async (_request, reply) => {
-        const response = oauthErrorResponse(new OAuthError('invalid_request', 405, `${url} accepts POST only`));
-        return reply.code(405).headers({ ...response.headers, allow: 'POST' }).send(response.body);
-      },
+      handler: async (request, reply) => refuse(request, reply, new MethodNotAllowed(url === TOKEN_PATH ? undefined : url)),
     });
   }
 }

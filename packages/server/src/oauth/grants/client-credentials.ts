@@ -12,6 +12,34 @@ export interface ClientCredentialsGrant {
 /** The grant this module implements (RFC 6749 §4.4). */
 export const grantType = 'client_credentials';
 
+/** What an unknown audience is echoed as, unless it looks like an API identifier (a URI). */
+const URI_LIKE = /^(https?:\/\/|urn:)[^\s@]{1,200}$/;
+/** The shape of a scope name (`templates:read`); a secret sent in `scope` by mistake has none. */
+const SCOPE_LIKE = /^[A-Za-z][\w.-]{0,40}:[\w.-]{1,40}$/;
+const MAX_RECORDED_SCOPES = 20;
+
+/**
+ * What a refused request asked for, in a form that may be stored (its audit row): the API it named
+ * (canonical audience; an unknown one only if it looks like a URI) and the scopes it asked for (each
+ * only if it has a scope's shape). A client that mixed up its parameters may have sent its secret
+ * in any of them, and nothing here may hold it.
+ */
+export function describeRequestedGrant(apis: ApiCatalogue, params: TokenParameters): { audience: string; scopes: string[] } {
+  const read = (name: string): string | undefined => {
+    try {
+      return params.get(name);
+    } catch {
+      return undefined; // not a string: nothing to record
+    }
+  };
+  const identifier = read('audience') ?? read('resource');
+  const api = identifier === undefined ? apis.defaultApi : apis.findByIdentifier(identifier);
+  const audience = api !== undefined ? api.audience : URI_LIKE.test(identifier!) ? identifier! : '(not a URI)';
+  const names = (read('scope') ?? '').split(' ').filter((name) => name !== '');
+  const scopes = names.slice(0, MAX_RECORDED_SCOPES).map((name) => (SCOPE_LIKE.test(name) ? name : '(not a scope name)'));
+  return { audience, scopes };
+}
+
 /**
  * Resolves the target API and scopes of a client-credentials request (RFC 6749 §4.4.2, RFC 8707 §2).
  * `audience` (Auth0's name, used by the seed) and `resource` (RFC 8707) both select the API; absent,

@@ -20,6 +20,12 @@ export async function platformApiRoutes(app: FastifyInstance, { runtime }: { run
   app.decorateRequest('principal', null);
   app.addHook('onRequest', createPlatformAuthHook(runtime, verifier, runtime.config.session));
   app.addHook('preValidation', enforceRouteAccess);
+  // Sessions, CSRF tokens, a secret shown once, who may do what: no answer here may be kept by a
+  // browser or a shared cache (RFC 9111 §5.2.2.5), whatever its status.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    return payload;
+  });
   app.setErrorHandler(problemErrorHandler);
   for (const routes of [sessionRoutes, environmentRoutes, integrationRoutes, credentialRoutes, activityRoutes]) {
     await app.register(routes, { runtime });

@@ -22,8 +22,9 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const policy = runtime.config.session;
   const secure = runtime.config.issuer.startsWith('https:');
-  // Sign-in attempts: per address and per email; success is never counted.
-  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30 }, runtime.clock);
+  // Sign-in attempts: per address and per email (from every address: passwords can be guessed);
+  // success is never counted.
+  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30, accounts: true }, runtime.clock);
 
   api.post(
     '/api/v1/session',
@@ -47,8 +48,9 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
         // password into the email field, and the audit log must never hold a password.
         const target = /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(email) ? email : '(not an email address)';
         await recordAudit(runtime.database.db, { actor: { type: 'system', id: 'console' }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: target, outcome: 'failure' });
-        // One answer for an unknown email and a wrong password: no user enumeration.
-        throw new HttpProblem(401, 'invalid_credentials', 'email or password is wrong');
+        // One answer for an unknown email and a wrong password: no user enumeration. RFC 9110
+        // §15.5.2 wants a challenge on every 401: the Platform API's other way in.
+        throw new HttpProblem(401, 'invalid_credentials', 'email or password is wrong', { 'www-authenticate': 'Bearer realm="latchkey-platform-api"' });
       }
       const { cookieValue, session } = await createSession(runtime.database, runtime.clock, policy, admin.id);
       await recordAudit(runtime.database.db, { actor: { type: 'admin', id: admin.id, email: admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: admin.email });
