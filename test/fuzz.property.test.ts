@@ -18,6 +18,7 @@ import {
   oddString,
   secretsIn,
   send,
+  revocationContractViolation,
   tokenContractViolation,
   tokenRequestGenerators,
   type Known,
@@ -28,6 +29,8 @@ import { isWellFormedClientId } from '../packages/server/src/platform/secrets.ts
 
 /** Generated requests per property, per dialect: 4 × 1,400 on SQLite + 4 × 1,200 on PostgreSQL = 10,400. */
 const RUNS: Record<(typeof DIALECTS)[number], number> = { sqlite: 1400, postgres: 1200 };
+/** Revocation and introspection share the token endpoint's generators and its count in the summary. */
+const REVOCATION_RUNS = 400;
 /** One seed for the whole run; each property derives its own from it. */
 const SEED = process.env.LATCHKEY_FUZZ_SEED !== undefined ? Number(process.env.LATCHKEY_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 /** Generated requests sent, by surface, over both dialects. */
@@ -182,7 +185,8 @@ describe.each(DIALECTS)('generated malformed requests (%s)', (dialect) => {
 
     const operations = documentedOperations(JSON.parse((await send(base, { method: 'GET', path: '/docs/json', headers: {}, body: undefined, chunked: false })).text));
     environmentOperations = operations.filter((op) => op.tags.some((tag) => tag.startsWith('Environment API')));
-    platformOperations = operations.filter((op) => !environmentOperations.includes(op));
+    // The OAuth endpoints answer RFC 6749 errors, not problem documents: the token endpoint phase fuzzes them.
+    platformOperations = operations.filter((op) => !environmentOperations.includes(op) && !op.tags.includes('OAuth'));
   });
   afterAll(async () => lk?.close());
 
@@ -245,6 +249,20 @@ describe.each(DIALECTS)('generated malformed requests (%s)', (dialect) => {
 
   it(`token endpoint: form and JSON parameters — repeats, non-strings, odd Unicode, real and mixed-up credentials (${RUNS[dialect]} runs)`, { timeout: 180_000 }, async () => {
     await fc.assert(fc.asyncProperty(tokenRequestGenerators(known).parameterRequest, checkToken), { numRuns: RUNS[dialect], seed: seedOf(2) });
+  });
+
+  it(`revocation and introspection: the token endpoint's generated requests, sent to /oauth/revoke and /oauth/introspect (${REVOCATION_RUNS} runs)`, { timeout: 180_000 }, async () => {
+    const generators = tokenRequestGenerators(known);
+    const request = fc
+      .tuple(fc.oneof(generators.anyRequest, generators.parameterRequest), fc.constantFrom('/oauth/revoke', '/oauth/introspect'))
+      .map(([generated, path]): RawRequest => ({ ...generated, path: generated.path.replace(/^\/oauth\/token/, path) }));
+    await fc.assert(
+      fc.asyncProperty(request, async (generated) => {
+        for (const secret of secretsIn(generated)) sentSecrets.add(secret);
+        await check('token', generated, revocationContractViolation);
+      }),
+      { numRuns: REVOCATION_RUNS, seed: seedOf(5) },
+    );
   });
 
   it(`Platform API: every operation with generated paths, queries, credentials and bodies (${RUNS[dialect]} runs)`, { timeout: 180_000 }, async () => {
@@ -359,7 +377,7 @@ describe('generated malformed requests, all dialects', () => {
   it('sent at least 10,000, and says how many and with which seed', () => {
     const total = sent.token + sent.platform + sent.environment;
     console.log(
-      `fuzz: ${total} generated requests (token endpoint ${sent.token}, Platform API ${sent.platform}, Environment API ${sent.environment}) on ${DIALECTS.join(' and ')}, none answered 5xx; ` +
+      `fuzz: ${total} generated requests (OAuth endpoints: token, revoke, introspect ${sent.token}, Platform API ${sent.platform}, Environment API ${sent.environment}) on ${DIALECTS.join(' and ')}, none answered 5xx; ` +
         `seed ${SEED} (replay: LATCHKEY_FUZZ_SEED=${SEED} npx vitest run test/fuzz.property.test.ts)`,
     );
     expect(total).toBeGreaterThanOrEqual(10_000);

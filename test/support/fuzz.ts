@@ -111,6 +111,35 @@ export function tokenContractViolation(request: RawRequest, response: RawRespons
   return null;
 }
 
+/**
+ * The contract of revocation (RFC 7009) and introspection (RFC 7662): never a 5xx, never cached;
+ * revocation answers 200 with an empty body, introspection 200 with `{active}` (exactly
+ * `{"active":false}` when inactive); errors are RFC 6749 §5.2 JSON, a 401 carries a challenge.
+ */
+export function revocationContractViolation(request: RawRequest, response: RawResponse): string | null {
+  const { status, headers, text } = response;
+  if (status >= 500) return `5xx: ${status} ${text}`;
+  if (headers['cache-control'] !== 'no-store') return `cache-control is ${headers['cache-control']}, not no-store (status ${status})`;
+  if (status === 200) {
+    if (request.method !== 'POST') return `a ${request.method} got 200`;
+    if (request.path.startsWith('/oauth/revoke')) return text === '' ? null : `revocation answered a body: ${text.slice(0, 200)}`;
+    const body = JSON.parse(text) as Record<string, unknown>;
+    if (body.active === false) return text === '{"active":false}' ? null : `an inactive answer says more: ${text.slice(0, 200)}`;
+    return body.active === true && typeof body.client_id === 'string' ? null : `introspection answered ${text.slice(0, 200)}`;
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return `error body is not JSON (status ${status}): ${text.slice(0, 200)}`;
+  }
+  if (Object.keys(body).sort().join() !== 'error,error_description') return `error body fields ${Object.keys(body).join()}: ${text.slice(0, 200)}`;
+  if (typeof body.error_description !== 'string' || !DESCRIPTION.test(body.error_description)) return `error_description outside RFC 6749 §5.2's set: ${JSON.stringify(body.error_description)}`;
+  if (status === 401 && !/^(Basic|Bearer) realm="[^"]*"/.test(headers['www-authenticate'] ?? '')) return `401 without a challenge (got ${headers['www-authenticate']})`;
+  if (status === 405 && headers.allow !== 'POST') return `405 with Allow ${headers.allow}`;
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generators
 
