@@ -60,6 +60,29 @@ function credentialsOf(created: ApiResponse): Credentials {
   return { clientId: created.body.integration.clientId as string, clientSecret: created.body.clientSecret as string };
 }
 
+describe.each(DIALECTS)('a revoked token across a restart (%s)', (dialect) => {
+  it('is never handed out again by the next server on the same database, and stays refused', async () => {
+    const first = await startTestLatchkey({ dialect });
+    const { integration, clientSecret } = await first.createIntegration({ name: 'restarted' });
+    const who = { clientId: integration.clientId, clientSecret };
+    const issued = await accessToken(first, who);
+    expect((await oauthPost(first, '/oauth/revoke', who, { token: issued })).status).toBe(200);
+    // The revoked token is still in the shared token-cache table; a new process must not adopt it.
+    await first.server.close();
+    const second = await startTestLatchkey({ dialect, testDatabase: first.testDatabase });
+    try {
+      const next = await accessToken(second, who);
+      expect(next).not.toBe(issued);
+      expectInvalidToken(await envApi(second, issued, 'GET', '/demo/templates'));
+      expect((await envApi(second, next, 'GET', '/demo/templates')).status).toBe(200);
+    } finally {
+      await second.close();
+      await first.database.close();
+      await first.testDatabase.drop();
+    }
+  });
+});
+
 describe.each(DIALECTS)('authority that can be taken back (%s)', (dialect) => {
   let lk: TestLatchkey;
   let root: SessionClient;

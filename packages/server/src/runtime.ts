@@ -77,7 +77,10 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   // storing it (token-cache.ts). node:cluster workers share their primary's lease and store before
   // answering, as every instance on PostgreSQL does.
   const soleWriter = database.dialect === 'sqlite' && cluster.isPrimary;
+  // Filled in once the revocation list exists (assembleRuntime); no token is minted before that.
+  const revocations: { list?: RevocationList } = {};
   const tokenCache = new TokenCache({
+    isRevoked: (claims) => revocations.list?.isRevoked(claims) === true,
     database,
     clock,
     tokenSealKey: keys.tokenSealKey,
@@ -95,7 +98,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
       })
     : undefined;
   try {
-    return await assembleRuntime(deps, platform, tokenCache, lease);
+    return await assembleRuntime(deps, platform, tokenCache, lease, revocations);
   } catch (error) {
     // A start that fails after taking the lease gives it up, so the next server need not wait.
     await lease?.release().catch(() => {});
@@ -109,6 +112,7 @@ async function assembleRuntime(
   platform: ReturnType<typeof createPlatformDeps> & { changes: ChangeBus },
   tokenCache: TokenCache,
   lease: ServingLease | undefined,
+  revocationHolder: { list?: RevocationList },
 ): Promise<Runtime> {
   const { config, database, clock, logger } = deps;
   const { changes } = platform;
@@ -135,6 +139,7 @@ async function assembleRuntime(
   await recordTokenLifetime(database, config.tokenTtlSeconds);
   const revocations = new RevocationList(database, clock);
   await revocations.catchUp();
+  revocationHolder.list = revocations;
   // A revoked token (RFC 7009) is never handed out again: the next request for its key mints anew.
   revocations.subscribe((added) => {
     for (const { entry } of added) if (entry.type === 'token') tokenCache.forgetToken(entry.jti);

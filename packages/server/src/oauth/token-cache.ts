@@ -33,6 +33,8 @@ export interface TokenCacheOptions {
    * stored; the client keeps its token, a restart mints a new one.
    */
   soleWriter?: { onStoreError: (error: unknown) => void };
+  /** Whether a stored token (its claims) is revoked: one written by another instance, or before a restart. */
+  isRevoked?: (claims: StoredTokenClaims) => boolean;
 }
 
 function keyString(key: TokenCacheKey): string {
@@ -48,16 +50,24 @@ interface Slot {
   flight: Promise<MintedToken> | undefined;
 }
 
-type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number; jti: string };
-const TOKEN_CACHE_COLUMNS = ['cache_key', 'integration_id', 'token_sealed', 'issued_at', 'expires_at', 'jti'] as const;
+type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number };
+const TOKEN_CACHE_COLUMNS = ['cache_key', 'integration_id', 'token_sealed', 'issued_at', 'expires_at'] as const;
 
-/** The `jti` of a token stored before rows carried it (migration 0008). */
-function jtiOf(token: string): string {
+/** The claims of a stored token that revocation is checked against. */
+export interface StoredTokenClaims {
+  jti: string;
+  client_id: string;
+  iat: number;
+  environment: string | undefined;
+}
+
+/** The claims a stored token is checked against revocation with (the token endpoint signed it; no need to verify). */
+function claimsOf(token: string): StoredTokenClaims {
   try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
-    return typeof payload.jti === 'string' ? payload.jti : '';
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown; client_id?: unknown; iat?: unknown; environment?: unknown };
+    return { jti: String(payload.jti ?? ''), client_id: String(payload.client_id ?? ''), iat: Number(payload.iat ?? 0), environment: typeof payload.environment === 'string' ? payload.environment : undefined };
   } catch {
-    return '';
+    return { jti: '', client_id: '', iat: 0, environment: undefined };
   }
 }
 
@@ -85,7 +95,7 @@ class BatchedInserter {
             ? oc.column('cache_key').doNothing()
             : oc
                 .column('cache_key')
-                .doUpdateSet((eb) => ({ token_sealed: eb.ref('excluded.token_sealed'), issued_at: eb.ref('excluded.issued_at'), expires_at: eb.ref('excluded.expires_at'), jti: eb.ref('excluded.jti') })),
+                .doUpdateSet((eb) => ({ token_sealed: eb.ref('excluded.token_sealed'), issued_at: eb.ref('excluded.issued_at'), expires_at: eb.ref('excluded.expires_at') })),
         )
         .returning('cache_key'),
     );
@@ -228,7 +238,7 @@ export class TokenCache {
     // Only the token and its times stay in memory, not the sealed copy.
     const fresh: MintedToken = { token: minted.token, jti: minted.jti, issuedAt: minted.issuedAt, expiresAt: minted.expiresAt };
     onMinted(fresh);
-    const values = { token_sealed: minted.sealed, issued_at: fresh.issuedAt, expires_at: fresh.expiresAt, jti: fresh.jti };
+    const values = { token_sealed: minted.sealed, issued_at: fresh.issuedAt, expires_at: fresh.expiresAt };
     const row = { cache_key: cacheKey, integration_id: integrationId, ...values };
     if (this.storeBehind !== undefined && this.storedBefore !== undefined && !this.storedBefore.has(cacheKey)) {
       this.storeBehind.insert(row).catch(this.options.soleWriter!.onStoreError);
@@ -239,7 +249,8 @@ export class TokenCache {
     if (await this.inserter.insert(row)) return this.remember(slot, fresh);
 
     const existing = await this.readRow(cacheKey, context);
-    if (this.isFresh(existing?.token, this.options.clock.now())) return this.remember(slot, existing!.token);
+    // A stored token that was revoked (RFC 7009) is never adopted: it is replaced like one due for renewal.
+    if (this.isFresh(existing?.token, this.options.clock.now()) && !existing!.revoked) return this.remember(slot, existing!.token);
     if (!existing) return this.remember(slot, fresh);
     // Due for renewal: replace only the token we saw; if another instance renewed it first, adopt theirs.
     const updated = await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst();
@@ -250,16 +261,18 @@ export class TokenCache {
 
   /** The row another instance (or an earlier run) stored for `cacheKey`, with its token opened. */
   private async readRow(cacheKey: string, context: string) {
-    const row = await this.options.database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at', 'jti']).where('cache_key', '=', cacheKey).executeTakeFirst();
+    const row = await this.options.database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
     if (!row) return null;
     const token = open(this.options.tokenSealKey, row.token_sealed, context);
-    return { row, token: { token, jti: row.jti ?? jtiOf(token), issuedAt: row.issued_at, expiresAt: row.expires_at } };
+    const claims = claimsOf(token);
+    return { row, token: { token, jti: claims.jti, issuedAt: row.issued_at, expiresAt: row.expires_at }, revoked: this.options.isRevoked?.(claims) === true };
   }
 
   /**
    * Forgets a revoked token (RFC 7009) wherever this process holds it, so the next request for its key
-   * mints a new one. Its row is deleted by the revocation itself (platform/revocations.ts). Rare, so a
-   * scan of the slots costs less than keeping an index by jti on every mint.
+   * mints a new one; the shared row is replaced then, since a revoked stored token is never adopted
+   * (fetchOrMint). Revocations are rare, so a scan of the slots costs less than an index by jti kept
+   * up to date on every mint.
    */
   forgetToken(jti: string): void {
     for (const slot of this.memory.values()) {

@@ -125,8 +125,10 @@ export async function revokeTokensOfEnvironment(trx: Kysely<Schema>, record: Rec
 export const TOKEN_REVOCATIONS_PER_CLIENT = 100;
 
 /**
- * Revokes one token by its `jti` until it expires (RFC 7009), inside the caller's transaction, and
- * drops it from the shared token cache so no instance hands it out again. Revoking it twice is a no-op.
+ * Revokes one token by its `jti` until it expires (RFC 7009), inside the caller's transaction. No
+ * instance hands it out again: each forgets it from memory when it reads the revocation, and a
+ * revoked token stored in the shared token cache is replaced rather than adopted (oauth/token-cache.ts).
+ * Revoking it twice is a no-op.
  *
  * Every resource server holds every live revocation in memory, so one client must not be able to grow
  * the feed without bound (revoke, get a new token, revoke, …). Past TOKEN_REVOCATIONS_PER_CLIENT live
@@ -142,7 +144,6 @@ export async function revokeSingleToken(
 ): Promise<'revoked' | 'already' | 'all-of-client'> {
   const existing = await trx.selectFrom('revocations').select('seq').where('kind', '=', 'token').where('subject', '=', token.jti).executeTakeFirst();
   if (existing) return 'already';
-  await trx.deleteFrom('token_cache').where('jti', '=', token.jti).execute();
   const live = await trx
     .selectFrom('revocations')
     .select((eb) => eb.fn.countAll<number>().as('count'))

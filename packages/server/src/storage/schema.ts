@@ -68,8 +68,6 @@ export interface TokenCacheTable {
   token_sealed: string;
   issued_at: number;
   expires_at: number;
-  /** The token's `jti`, so an RFC 7009 revocation finds its row. Null for rows from before 0008. */
-  jti: string | null;
 }
 
 export interface ChangesTable {
