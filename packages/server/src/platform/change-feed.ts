@@ -2,6 +2,7 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Schema } from '../storage/schema.ts';
 import type { Database } from '../storage/database.ts';
+import { isTransientConflict } from '../storage/database-errors.ts';
 
 /**
  * What a change is about: an integration (subject = its client ID), an environment, the signing
@@ -104,15 +105,23 @@ export type RecordChange = (kind: ChangeKind, subject: string) => Promise<void>;
  * processes learn of it from the feed (LISTEN/NOTIFY on PostgreSQL, else the poll).
  */
 export async function writeWithChanges<T>(deps: ChangeWriterDeps, now: number, work: (trx: Kysely<Schema>, record: RecordChange) => Promise<T>): Promise<T> {
-  const recorded: ChangeNotice[] = [];
-  const result = await deps.database.db.transaction().execute((trx) =>
-    work(trx, async (kind, subject) => {
-      await recordChange(trx, kind, subject, now);
-      recorded.push({ kind, subject });
-    }),
-  );
-  await deps.changes?.publish(recorded);
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    const recorded: ChangeNotice[] = [];
+    try {
+      const result = await deps.database.db.transaction().execute((trx) =>
+        work(trx, async (kind, subject) => {
+          await recordChange(trx, kind, subject, now);
+          recorded.push({ kind, subject });
+        }),
+      );
+      await deps.changes?.publish(recorded);
+      return result;
+    } catch (error) {
+      // PostgreSQL chose this transaction as a deadlock victim (say, against the usage flush, which
+      // updates the same integration): nothing was written, so it runs again.
+      if (!isTransientConflict(error) || attempt === 3) throw error;
+    }
+  }
 }
 
 /** The highest sequence number written so far (0 when empty). */

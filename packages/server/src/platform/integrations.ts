@@ -327,6 +327,9 @@ export async function rotateSecret(
     const row = await requireIntegrationRow(trx, clientId);
     const generation = row.secret_generation + 1;
     const graceEnd = now + grace * 1000;
+    // The integration row first, then its secrets: the order every writer takes (the usage flush
+    // too), so two of them never wait on each other.
+    await trx.updateTable('integrations').set({ secret_generation: generation, updated_at: now }).where('id', '=', row.id).execute();
     // Shorten, never lengthen, an older secret's remaining life.
     await trx
       .updateTable('integration_secrets')
@@ -335,7 +338,6 @@ export async function rotateSecret(
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', graceEnd)]))
       .execute();
     const secret = await insertSecret(trx, deps, row.id, generation, now);
-    await trx.updateTable('integrations').set({ secret_generation: generation, updated_at: now }).where('id', '=', row.id).execute();
     await record('integration', clientId);
     if (revokeTokens) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
     await recordAudit(trx, context, {

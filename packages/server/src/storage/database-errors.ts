@@ -35,3 +35,12 @@ export function isUnstorableText(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '22021' || code === '22P05';
 }
+
+/**
+ * True when PostgreSQL aborted a transaction only because another one got in its way (40P01
+ * deadlock_detected, 40001 serialization_failure): running it again is correct and will succeed.
+ */
+export function isTransientConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
