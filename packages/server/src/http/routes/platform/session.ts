@@ -8,14 +8,10 @@ import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
 import { recordAudit } from '../../../platform/audit.ts';
 import { HttpProblem } from '../../problem.ts';
 import { requirePrincipal, SESSION_COOKIE } from '../../platform-auth.ts';
-import { AdminDto, errorResponses, problemResponse, toAdminDto } from './schemas.ts';
+import { SessionSchema } from '@latchkey/wire';
+import { errorResponses, problemResponse, toAdminDto } from './schemas.ts';
 
-const SessionDto = Type.Object({
-  admin: AdminDto,
-  csrfToken: Type.String({ description: 'Send as X-CSRF-Token on every request that changes state' }),
-  expiresAt: Type.String({ format: 'date-time' }),
-  idleExpiresAt: Type.String({ format: 'date-time' }),
-});
+const SessionDto = SessionSchema;
 
 /** Console sign-in, session and sign-out. */
 export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
