@@ -108,6 +108,13 @@ export async function signIn(email: string, password: string): Promise<SessionIn
   return session;
 }
 
+/** Sets a new password for the signed-in admin, proving the current one (required after a temporary password). */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<SessionInfo> {
+  const session = await send<SessionInfo>('PUT', `${SESSION_PATH}/password`, { currentPassword, newPassword });
+  csrfToken = session.csrfToken;
+  return session;
+}
+
 /** Signs out and forgets the CSRF token. */
 export async function signOut(): Promise<void> {
   try {

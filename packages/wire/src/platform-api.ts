@@ -77,9 +77,20 @@ export const SessionSchema = Type.Object({
   csrfToken: Type.String({ description: 'Send as X-CSRF-Token on every request that changes state' }),
   expiresAt: Type.String({ format: 'date-time' }),
   idleExpiresAt: Type.String({ format: 'date-time' }),
+  passwordChangeRequired: Type.Boolean({
+    description: 'The admin signed in with a temporary password (the one generated on first run): until PUT /api/v1/session/password sets a new one, every other call answers 403 password_change_required',
+  }),
 });
 /** GET/POST /api/v1/session. */
 export type SessionInfo = Static<typeof SessionSchema>;
+
+/** PUT /api/v1/session/password: an admin sets a new password, proving the current one. */
+export const PasswordChangeSchema = Type.Object({
+  currentPassword: Type.String({ maxLength: 200 }),
+  newPassword: Type.String({ maxLength: 200, description: 'At least 12 characters' }),
+});
+/** PUT /api/v1/session/password. */
+export type PasswordChange = Static<typeof PasswordChangeSchema>;
 
 /** GET /api/v1/environments: the environments the caller can see. */
 export const EnvironmentListSchema = Type.Object({ environments: Type.Array(EnvironmentSchema) });

@@ -15,6 +15,8 @@ export interface Admin {
   platformAdmin: boolean;
   /** Roles per environment id (platform admins have every right everywhere). */
   environments: Record<string, EnvironmentRole>;
+  /** The password is temporary (generated on first run): until the admin sets a new one, their sessions may do nothing else. */
+  passwordChangeRequired: boolean;
   createdAt: number;
 }
 
@@ -32,7 +34,7 @@ function normalizeEmail(email: string): string {
   return normalized;
 }
 
-async function assemble(deps: AdminDeps, rows: { id: string; email: string; platform_admin: number; created_at: number }[]): Promise<Admin[]> {
+async function assemble(deps: AdminDeps, rows: { id: string; email: string; platform_admin: number; password_temporary: number; created_at: number }[]): Promise<Admin[]> {
   if (rows.length === 0) return [];
   const roles = await deps.database.db.selectFrom('admin_environment_roles').selectAll().where('admin_id', 'in', rows.map((r) => r.id)).execute();
   return rows.map((row) => ({
@@ -40,14 +42,15 @@ async function assemble(deps: AdminDeps, rows: { id: string; email: string; plat
     email: row.email,
     platformAdmin: row.platform_admin === 1,
     environments: Object.fromEntries(roles.filter((r) => r.admin_id === row.id).map((r) => [r.environment_id, r.role])),
+    passwordChangeRequired: row.password_temporary === 1,
     createdAt: row.created_at,
   }));
 }
 
-/** Creates an admin. Without `password`, one is generated and returned (to be shown once). */
+/** Creates an admin. Without `password`, one is generated and returned (to be shown once); `temporaryPassword` makes the first sign-in set a new one. */
 export async function createAdmin(
   deps: AdminDeps,
-  input: { email: string; password?: string | undefined; platformAdmin: boolean; environments?: Record<string, EnvironmentRole> },
+  input: { email: string; password?: string | undefined; platformAdmin: boolean; environments?: Record<string, EnvironmentRole>; temporaryPassword?: boolean },
   context: ActionContext,
 ): Promise<{ admin: Admin; generatedPassword: string | null }> {
   const email = normalizeEmail(input.email);
@@ -67,7 +70,7 @@ export async function createAdmin(
       const env = await trx.selectFrom('environments').select('id').where('id', '=', environmentId).executeTakeFirst();
       if (!env) throw new NotFoundError('environment', environmentId);
     }
-    await trx.insertInto('admins').values({ id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, created_at: now, updated_at: now }).execute();
+    await trx.insertInto('admins').values({ id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, password_temporary: input.temporaryPassword ? 1 : 0, created_at: now, updated_at: now }).execute();
     for (const [environmentId, role] of Object.entries(input.environments ?? {})) {
       await trx.insertInto('admin_environment_roles').values({ admin_id: id, environment_id: environmentId, role }).execute();
     }
@@ -78,20 +81,20 @@ export async function createAdmin(
 
 /** Every admin, by email. */
 export async function listAdmins(deps: AdminDeps): Promise<Admin[]> {
-  const rows = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'created_at']).orderBy('email').execute();
+  const rows = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'password_temporary', 'created_at']).orderBy('email').execute();
   return assemble(deps, rows);
 }
 
 /** One admin by email, or NotFoundError. */
 export async function getAdminByEmail(deps: AdminDeps, email: string): Promise<Admin> {
-  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'created_at']).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'password_temporary', 'created_at']).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
   if (!row) throw new NotFoundError('admin', email);
   return (await assemble(deps, [row]))[0]!;
 }
 
 /** One admin by id, or null. */
 export async function findAdminById(deps: AdminDeps, id: string): Promise<Admin | null> {
-  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'created_at']).where('id', '=', id).executeTakeFirst();
+  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'password_temporary', 'created_at']).where('id', '=', id).executeTakeFirst();
   return row ? (await assemble(deps, [row]))[0]! : null;
 }
 
@@ -104,7 +107,7 @@ export async function resetAdminPassword(deps: AdminDeps, email: string, passwor
   const passwordHash = await hashPassword(chosen);
   const now = deps.clock.now();
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.updateTable('admins').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', admin.id).execute();
+    await trx.updateTable('admins').set({ password_hash: passwordHash, password_temporary: 0, updated_at: now }).where('id', '=', admin.id).execute();
     await trx.deleteFrom('admin_sessions').where('admin_id', '=', admin.id).execute();
     await recordAudit(trx, context, { at: now, environmentId: null, action: 'admin.password.reset', targetType: 'admin', targetId: admin.email });
   });
@@ -132,6 +135,27 @@ export async function verifyAdminLogin(deps: AdminDeps, email: string, password:
   const row = await deps.database.db.selectFrom('admins').select(['id', 'password_hash']).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
   const ok = await verifyPassword(password, row?.password_hash);
   return ok && row ? findAdminById(deps, row.id) : null;
+}
+
+/**
+ * An admin changes their own password, proving the current one: the way out of a temporary password.
+ * Refuses a new password equal to the current one. Returns the admin as now stored; the caller ends
+ * the admin's other sessions (platform/sessions.ts deleteOtherSessions).
+ */
+export async function changeOwnPassword(deps: AdminDeps, adminId: string, currentPassword: string, newPassword: string, context: ActionContext): Promise<Admin> {
+  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'password_hash']).where('id', '=', adminId).executeTakeFirst();
+  if (!row) throw new NotFoundError('admin', adminId);
+  if (!(await verifyPassword(currentPassword, row.password_hash))) throw new ValidationError('currentPassword', 'the current password is wrong');
+  const problem = passwordProblem(newPassword);
+  if (problem) throw new ValidationError('newPassword', problem);
+  if (newPassword === currentPassword) throw new ValidationError('newPassword', 'the new password must differ from the current one');
+  const passwordHash = await hashPassword(newPassword);
+  const now = deps.clock.now();
+  await deps.database.db.transaction().execute(async (trx) => {
+    await trx.updateTable('admins').set({ password_hash: passwordHash, password_temporary: 0, updated_at: now }).where('id', '=', adminId).execute();
+    await recordAudit(trx, context, { at: now, environmentId: null, action: 'admin.password.change', targetType: 'admin', targetId: row.email });
+  });
+  return (await findAdminById(deps, adminId))!;
 }
 
 /** True when no admin exists yet (first run). */

@@ -52,6 +52,11 @@ export async function deleteSession(database: Database, cookieValue: string): Pr
   await database.db.deleteFrom('admin_sessions').where('id_hash', '=', hashSessionId(cookieValue)).execute();
 }
 
+/** Ends every session of an admin but the one with this cookie value (after a password change). */
+export async function deleteOtherSessions(database: Database, adminId: string, keepCookieValue: string): Promise<void> {
+  await database.db.deleteFrom('admin_sessions').where('admin_id', '=', adminId).where('id_hash', '!=', hashSessionId(keepCookieValue)).execute();
+}
+
 /** Removes expired sessions (maintenance). */
 export async function pruneSessions(database: Database, clock: Clock, policy: SessionPolicy): Promise<void> {
   const now = clock.now();

@@ -263,6 +263,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('integrations').addColumn('tokens_not_before', time, (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0009_temporary_admin_password': {
+      async up(db: Kysely<any>) {
+        // The first-run admin's generated password is temporary: signing in with it only allows setting a new one.
+        await db.schema.alterTable('admins').addColumn('password_temporary', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 
@@ -284,5 +290,5 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0008_revocation';
+export const LATEST_MIGRATION = '0009_temporary_admin_password';
 export { sql };

@@ -2,13 +2,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../../runtime.ts';
-import { verifyAdminLogin } from '../../../platform/admins.ts';
-import { createSession, deleteSession } from '../../../platform/sessions.ts';
+import { changeOwnPassword, verifyAdminLogin } from '../../../platform/admins.ts';
+import { createSession, deleteOtherSessions, deleteSession } from '../../../platform/sessions.ts';
 import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
 import { recordAudit } from '../../../platform/audit.ts';
 import { HttpProblem } from '../../problem.ts';
 import { requirePrincipal, SESSION_COOKIE } from '../../platform-auth.ts';
-import { SessionSchema } from '@latchkey/wire';
+import { PasswordChangeSchema, SessionSchema } from '@latchkey/wire';
 import { errorResponses, problemResponse, toAdminDto } from './schemas.ts';
 
 const SessionDto = SessionSchema;
@@ -51,7 +51,13 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
       const { cookieValue, session } = await createSession(runtime.database, runtime.clock, policy, admin.id);
       await recordAudit(runtime.database.db, { actor: { type: 'admin', id: admin.id, email: admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: admin.email });
       reply.setCookie(SESSION_COOKIE, cookieValue, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: policy.absoluteSeconds });
-      return { admin: toAdminDto(admin), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), idleExpiresAt: new Date(session.idleExpiresAt).toISOString() };
+      return {
+        admin: toAdminDto(admin),
+        csrfToken: session.csrfToken,
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
+        passwordChangeRequired: admin.passwordChangeRequired,
+      };
     },
   );
 
@@ -63,8 +69,35 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
       csrfToken: principal.session.csrfToken,
       expiresAt: new Date(principal.session.expiresAt).toISOString(),
       idleExpiresAt: new Date(principal.session.idleExpiresAt).toISOString(),
+      passwordChangeRequired: principal.admin.passwordChangeRequired,
     };
   });
+
+  api.put(
+    '/api/v1/session/password',
+    {
+      schema: {
+        tags: ['Session'],
+        summary: 'Set a new password for the signed-in admin (required after signing in with a temporary one); ends their other sessions',
+        body: PasswordChangeSchema,
+        response: { 200: SessionDto, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = requirePrincipal(request);
+      if (principal.kind !== 'admin') throw new HttpProblem(400, 'not_a_session', 'this request authenticated with a bearer token, not a console session');
+      const context = { actor: { type: 'admin', id: principal.admin.id, email: principal.admin.email }, ip: request.ip } as const;
+      const admin = await changeOwnPassword(runtime.platform, principal.admin.id, request.body.currentPassword, request.body.newPassword, context);
+      await deleteOtherSessions(runtime.database, admin.id, principal.cookieValue);
+      return {
+        admin: toAdminDto(admin),
+        csrfToken: principal.session.csrfToken,
+        expiresAt: new Date(principal.session.expiresAt).toISOString(),
+        idleExpiresAt: new Date(principal.session.idleExpiresAt).toISOString(),
+        passwordChangeRequired: admin.passwordChangeRequired,
+      };
+    },
+  );
 
   api.delete('/api/v1/session', { schema: { tags: ['Session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const principal = requirePrincipal(request);
