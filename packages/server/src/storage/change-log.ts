@@ -33,7 +33,7 @@ export interface Change extends ChangeNotice {
  * commit together. Every process that caches what changed (servers, other instances) polls the feed
  * and drops its stale entries; this is how a CLI write reaches a running server.
  */
-export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
+async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
   await serializeFeedWrites(trx);
   await trx.insertInto('changes').values({ kind, subject, at: now }).execute();
   // PostgreSQL: wake every listening instance when this commits (delivered at commit, dropped on
@@ -43,7 +43,7 @@ export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subjec
 }
 
 /** The PostgreSQL notification channel of the change feed. */
-export const CHANGE_CHANNEL = 'latchkey_changes';
+const CHANGE_CHANNEL = 'latchkey_changes';
 
 function isPostgres(db: Kysely<Schema>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;

@@ -314,6 +314,12 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
   }
 }
 
+/** Brings the schema up to (and including) `target`, no further: tests that upgrade an older database use it. */
+export async function migrateTo(db: Kysely<any>, dialect: Dialect, target: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider: new InCodeMigrationProvider(dialect) }).migrateTo(target);
+  if (error) throw error;
+}
+
 /** Used by tests to prove a migration left no half-made table behind. */
 export const LATEST_MIGRATION = '0009_child_rows_cascade';
 export { sql };
