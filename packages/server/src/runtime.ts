@@ -4,12 +4,14 @@ import type { Config } from './config/load-config.ts';
 import type { Database } from './storage/database.ts';
 import type { Clock } from './support/clock.ts';
 import { ApiCatalogue } from './platform/apis.ts';
-import { ChangeBus, pruneChanges, watchChanges, type ChangeWatcher } from './platform/change-feed.ts';
+import { ChangeBus, pruneChanges, watchChanges, type ChangeWatcher } from './storage/change-log.ts';
 import { RevocationList } from './platform/revocation-list.ts';
 import { pruneRevocations, recordTokenLifetime } from './platform/revocations.ts';
 import { verifyMasterKey, type DerivedKeys } from './keys/master-key.ts';
 import { KeyStore } from './keys/key-store.ts';
-import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
+import { ensureSigningKey } from './keys/signing-keys.ts';
+import { loadSigningKeyRows } from './storage/repositories/signing-keys.ts';
+import { createTokenCacheRows } from './storage/repositories/token-cache-rows.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
 import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
 import { DatabaseFailureStore, RedisFailureStore, type SharedFailureStore } from './oauth/shared-failure-store.ts';
@@ -81,7 +83,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const revocations: { list?: RevocationList } = {};
   const tokenCache = new TokenCache({
     isRevoked: (claims) => revocations.list?.isRevoked(claims) === true,
-    database,
+    rows: createTokenCacheRows(database),
     clock,
     tokenSealKey: keys.tokenSealKey,
     refreshWindowSeconds: config.tokenRefreshWindowSeconds,
@@ -170,7 +172,12 @@ async function assembleRuntime(
   // Every 2 s (sooner when 2,000 audit entries are waiting): minted tokens are audited one by one,
   // and smaller flushes keep each pause short.
   usage.start(2);
-  const metrics = createMetrics(database, { auditEntriesDropped: () => usage.auditEntriesDropped, revocationsLive: () => revocations.size });
+  const pool = database.pool;
+  const metrics = createMetrics({
+    auditEntriesDropped: () => usage.auditEntriesDropped,
+    revocationsLive: () => revocations.size,
+    databasePool: pool && (() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })),
+  });
   shareRegistryWithPrimary(metrics.registry);
 
   const maintenance = setInterval(() => {
