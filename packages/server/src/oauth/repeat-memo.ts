@@ -94,6 +94,12 @@ export class RepeatMemo<Entry extends MemoEntry> {
     }
   }
 
+  /** Forgets every entry. */
+  clear(): void {
+    this.byAuthorization.clear();
+    this.byBody.clear();
+  }
+
   /** Number of keys remembered (for tests). */
   get size(): number {
     return this.byAuthorization.size + this.byBody.size;
