@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../../test/support/databases.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { rotateSigningKey } from '../keys/signing-keys.ts';
@@ -178,8 +178,8 @@ for (const dialect of DIALECTS) {
       await expectInvalidClient(warmed.request);
     });
 
-    it('an unknown client ID remembered as unknown is found once the integration exists', async () => {
-      // The directory remembers unknown IDs too; creating an integration is an integration change.
+    it('an integration change forgets a client ID remembered as unknown (creating one records such a change)', async () => {
+      // The directory remembers unknown IDs too (as null), so a probe costs what a wrong secret does.
       const other = await createIntegration(runtime.platform, { environmentId: 'demo', name: 'other', grants: { 'environment-api': runtime.apis.presetScopes('all') } }, CONTEXT);
       const otherId = other.integration.clientId;
       await deleteIntegration(runtime.platform, otherId, CONTEXT);
@@ -187,6 +187,16 @@ for (const dialect of DIALECTS) {
       expect(runtime.caches.peekClient(otherId)).toBeNull();
       runtime.caches.applyChanges([{ kind: 'integration', subject: otherId }]);
       expect(runtime.caches.peekClient(otherId)).toBeUndefined();
+    });
+
+    it('a change made by another process (the CLI, another instance) applies the same contract when the change feed delivers it', async () => {
+      const warmed = await warm();
+      // The CLI's deps: the same database, no bus of this process; the runtime's watcher reads the feed.
+      const { changes: _bus, ...cliDeps } = runtime.platform;
+      await setIntegrationDisabled(cliDeps, client.clientId, true, CONTEXT);
+      await vi.waitFor(() => expect(runtime.caches.peekClient(client.clientId)).not.toBe(warmed.record), { timeout: 5_000, interval: 20 });
+      expectNothingServed(warmed);
+      await expectInvalidClient(warmed.request);
     });
 
     it('token revocation (RFC 7009): that token is never handed out again', async () => {

@@ -100,8 +100,8 @@ export async function tokenRoutes(app: FastifyInstance, { runtime, tokenEndpoint
     return send(reply, await tokenEndpoint.answer(raw, started, request.query as Record<string, unknown> | undefined, headers.authorization, body, tokenEndpoint.headerRefusal(raw.rawHeaders)));
   });
 
-  // Revocation and introspection authenticate clients as the token endpoint does, with an
-  // authenticator of their own (its verified-secret memo serves these endpoints' callers).
+  // Revocation and introspection authenticate clients as the token endpoint does, over the same
+  // hot-path caches (oauth/hot-path-caches.ts: one client directory and verified-secret memo).
   const clientAuth = { authenticator: new ClientAuthenticator(runtime.caches, runtime.keys.secretHashKey, runtime.clock), rateLimiter: runtime.rateLimiter };
   const verifyOwnToken = createOwnTokenVerifier({ issuer: runtime.config.issuer, keyStore: runtime.keyStore, clock: runtime.clock });
   const revoke = createRevocationEndpoint({
