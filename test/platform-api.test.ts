@@ -808,7 +808,8 @@ describe.each(DIALECTS)('first-run admin with a temporary password (%s)', (diale
     const audit = await lk.database.db.selectFrom('audit_log').select(['action', 'target_id']).where('action', '=', 'admin.password.change').execute();
     expect(audit).toEqual([{ action: 'admin.password.change', target_id: 'first@example.com' }]);
     expect(JSON.stringify(await lk.database.db.selectFrom('audit_log').selectAll().execute())).not.toContain('my own password');
-  });
+    // A dozen scrypt hashes and checks (sign-ins, password proofs): slow on a busy machine.
+  }, 120_000);
 
   it('does not make a password from LATCHKEY_ADMIN_PASSWORD temporary, and refuses a bearer token at PUT /api/v1/session/password', async () => {
     await lk.database.db.deleteFrom('admin_sessions').execute();
@@ -822,7 +823,7 @@ describe.each(DIALECTS)('first-run admin with a temporary password (%s)', (diale
     const { integration, clientSecret } = await lk.createIntegration({ environmentId: 'demo', grants: { 'platform-api': ['integrations:read'] } });
     const token = await platformToken(lk, integration.clientId, clientSecret);
     expectProblem(await bearer(lk, token).request('PUT', '/api/v1/session/password', { body: { currentPassword: 'x', newPassword: 'a new password of length' } }), 400, 'not_a_session');
-  });
+  }, 120_000);
 });
 
 describe.each(DIALECTS)('console session lifetimes (%s)', (dialect) => {
