@@ -36,7 +36,7 @@ async function loadClientRecord(database: Database, clientId: string): Promise<C
 /**
  * An in-memory directory of clients by Client ID, so the hot path of a token request reads no
  * database. Unknown IDs are remembered too (as null) so probing for IDs costs the same as a wrong
- * secret. Entries are dropped when the change feed reports a change to the client.
+ * secret. Entries are dropped as hot-path-caches.ts says (its invalidation contract), and only there.
  */
 export class ClientDirectory {
   private readonly entries = new Map<string, ClientRecord | null>();

@@ -189,11 +189,12 @@ export class TokenCache {
   }
 
   /**
-   * The token for `key`: synchronously when a fresh one is in memory (the hot path), otherwise a
-   * promise of the one minted with `mint` and cached. `mint` also seals the token with the sealing it
-   * is given (the cache's key, bound to the row it will be stored in).
+   * The token for `key`: the fresh one in memory, otherwise the one minted with `mint` and cached.
+   * `mint` also seals the token with the sealing it is given (the cache's key, bound to the row it
+   * will be stored in). Always a promise: the hot path (an exact repeat) never gets here, and its
+   * one caller is an async function, so answering synchronously saved nothing measurable.
    */
-  getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): { token: MintedToken; minted: boolean } | Promise<{ token: MintedToken; minted: boolean }> {
+  async getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
     let slot = this.memory.get(id);
     if (slot === undefined) this.memory.set(id, (slot = { token: undefined, flight: undefined }));
