@@ -12,6 +12,7 @@ import { KeyStore } from './keys/key-store.ts';
 import { ensureSigningKey } from './keys/signing-keys.ts';
 import { loadSigningKeyRows } from './storage/repositories/signing-keys.ts';
 import { createTokenCacheRows } from './storage/repositories/token-cache-rows.ts';
+import { readClientRows } from './storage/repositories/client-records.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
 import { HotPathCaches } from './oauth/hot-path-caches.ts';
 import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
@@ -127,7 +128,7 @@ async function assembleRuntime(
   const reloadKeys = async () => keyStore.load(await loadSigningKeyRows(database), clock.now());
   await reloadKeys();
 
-  const caches = new HotPathCaches(new ClientDirectory(database), tokenCache);
+  const caches = new HotPathCaches(new ClientDirectory((clientId) => readClientRows(database.db, clientId)), tokenCache);
   await tokenCache.loadStoredKeys();
   let failureStore: SharedFailureStore = new DatabaseFailureStore(database);
   if (config.redisUrl) {
