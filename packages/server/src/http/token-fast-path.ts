@@ -1,8 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
-import type { Runtime } from '../runtime.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
+import type { Metrics } from '../support/metrics.ts';
 import { RequestTooLarge } from '../oauth/errors.ts';
-import type { TokenEndpointResponse } from '../oauth/token-endpoint.ts';
+import type { createTokenEndpoint, TokenEndpointResponse } from '../oauth/token-endpoint.ts';
+
+/** What the fast path uses: the token endpoint, its limits and proxy rule, metrics and a logger. */
+export interface TokenFastPathDeps {
+  config: Pick<Config, 'trustProxy' | 'tokenBodyLimitBytes'>;
+  logger: Logger;
+  metrics: Pick<Metrics, 'startTokenTimer' | 'observeTokenDuration'>;
+  /** The token endpoint (oauth/token-endpoint.ts): synchronous when it answers an exact repeat from memory. */
+  handleTokenRequest: ReturnType<typeof createTokenEndpoint>;
+}
 
 /** The three request headers the token endpoint reads, taken from the raw header list. */
 interface TokenHeaders {
@@ -64,7 +75,7 @@ class TokenExchange {
     readonly response: ServerResponse,
     private readonly headers: TokenHeaders,
   ) {
-    this.started = path.runtime.metrics.startTokenTimer();
+    this.started = path.deps.metrics.startTokenTimer();
   }
 
   onData(chunk: Buffer): void {
@@ -81,7 +92,7 @@ class TokenExchange {
     this.first = this.rest = undefined;
     const { authorization, contentType } = this.headers;
     const refusal = new RequestTooLarge(this.path.limit);
-    this.settle(this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text: '' }, ip: this.path.clientAddress(this.request), refusal }));
+    this.settle(this.path.deps.handleTokenRequest({ query: undefined, authorization, body: { contentType, text: '' }, ip: this.path.clientAddress(this.request), refusal }));
   }
 
   onEnd(): void {
@@ -89,7 +100,7 @@ class TokenExchange {
     const text = this.first === undefined ? '' : this.rest === undefined ? this.first.toString('utf8') : Buffer.concat([this.first, ...this.rest]).toString('utf8');
     const { authorization, contentType } = this.headers;
     // The body is read by its content type inside the endpoint, only if this is not an exact repeat.
-    this.settle(this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text }, ip: this.path.clientAddress(this.request) }));
+    this.settle(this.path.deps.handleTokenRequest({ query: undefined, authorization, body: { contentType, text }, ip: this.path.clientAddress(this.request) }));
   }
 
   private settle(answer: TokenEndpointResponse | Promise<TokenEndpointResponse>): void {
@@ -98,7 +109,7 @@ class TokenExchange {
     answer.then(
       (response) => this.respond(response),
       (error: unknown) => {
-        this.path.runtime.logger.error({ err: error }, 'token fast path failed');
+        this.path.deps.logger.error({ err: error }, 'token fast path failed');
         this.response.destroy();
       },
     );
@@ -107,7 +118,7 @@ class TokenExchange {
   respond(answer: TokenEndpointResponse): void {
     if (this.done) return;
     this.done = true;
-    this.path.runtime.metrics.observeTokenDuration(this.started);
+    this.path.deps.metrics.observeTokenDuration(this.started);
     this.response.writeHead(answer.statusCode, (answer.wire ??= wireHeaders(answer)));
     this.response.end(answer.body);
     // An unread remainder (oversized body) must not be parsed as the next request.
@@ -116,7 +127,7 @@ class TokenExchange {
 }
 
 interface FastPath {
-  runtime: Runtime;
+  deps: TokenFastPathDeps;
   limit: number;
   clientAddress(request: IncomingMessage): string;
 }
@@ -137,12 +148,12 @@ function onEnd(this: IncomingMessage & { exchange: TokenExchange }): void {
  * endpoint the Fastify route calls — and hands every other request (and anything unusual, such as a
  * query string or a repeated header) to Fastify unchanged.
  */
-export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessage, response: ServerResponse) => boolean) & { stop(): void } {
+export function createTokenFastPath(deps: TokenFastPathDeps): ((request: IncomingMessage, response: ServerResponse) => boolean) & { stop(): void } {
   // The same trust rule Fastify applies for request.ip (LATCHKEY_TRUSTED_PROXIES).
-  const trust = runtime.config.trustProxy === false ? null : proxyaddr.compile(runtime.config.trustProxy);
+  const trust = deps.config.trustProxy === false ? null : proxyaddr.compile(deps.config.trustProxy);
   const path: FastPath = {
-    runtime,
-    limit: runtime.config.tokenBodyLimitBytes,
+    deps,
+    limit: deps.config.tokenBodyLimitBytes,
     clientAddress: (request) => (trust ? proxyaddr(request, trust) : (request.socket.remoteAddress ?? '')),
   };
   let closing = false;

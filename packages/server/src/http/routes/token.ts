@@ -1,6 +1,16 @@
 import type { FastifyInstance, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenError } from '@latchkey/resource';
-import type { Runtime } from '../../runtime.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/load-config.ts';
+import type { DerivedKeys } from '../../keys/master-key.ts';
+import type { KeyStore } from '../../keys/key-store.ts';
+import type { ClientDirectory } from '../../oauth/client-directory.ts';
+import type { FailureRateLimiter } from '../../oauth/failure-rate-limiter.ts';
+import type { createTokenEndpoint } from '../../oauth/token-endpoint.ts';
+import type { IntegrationDeps } from '../../platform/integrations.ts';
+import type { RevocationList } from '../../platform/revocation-list.ts';
+import type { Clock } from '../../support/clock.ts';
+import type { Metrics } from '../../support/metrics.ts';
 import { ClientAuthenticator } from '../../oauth/client-authentication.ts';
 import { oauthErrorResponse, type OAuthEndpointRequest, type OAuthEndpointResponse } from '../../oauth/endpoint-support.ts';
 import { InvalidRequest, MethodNotAllowed, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
@@ -12,6 +22,23 @@ import { revokeAccessToken } from '../../platform/revocations.ts';
 import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
 import { HttpProblem } from '../problem.ts';
 import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
+
+/** What the OAuth endpoints (token, revocation, introspection) use. */
+export interface TokenRouteDeps {
+  config: Pick<Config, 'issuer' | 'platformApiAudience' | 'tokenBodyLimitBytes'>;
+  clock: Clock;
+  logger: Logger;
+  /** The token endpoint (oauth/token-endpoint.ts), shared with the node:http fast path. */
+  handleTokenRequest: ReturnType<typeof createTokenEndpoint>;
+  metrics: Pick<Metrics, 'startTokenTimer' | 'observeTokenDuration'>;
+  directory: ClientDirectory;
+  keys: Pick<DerivedKeys, 'secretHashKey'>;
+  rateLimiter: FailureRateLimiter;
+  keyStore: KeyStore;
+  revocations: RevocationList;
+  /** The domain's dependencies: revocations are recorded, and Platform API callers checked, through them. */
+  platform: IntegrationDeps;
+}
 
 const TOKEN_PATH = '/oauth/token';
 // The endpoints read their own bodies (readTokenParameters): their schemas document, never validate.
@@ -31,11 +58,11 @@ function endpointRequest(request: FastifyRequest, body?: TokenRequestBody): OAut
  * The introspection caller behind a Platform API bearer token: verified, checked against live state
  * (http/platform-auth.ts), holding tokens:introspect. Token problems become RFC 6750 answers.
  */
-function bearerIntrospectionCaller(app: FastifyInstance, runtime: Runtime): (authorization: string) => Promise<IntrospectionCaller> {
-  const verifier = createPlatformApiVerifier(app, runtime);
+function bearerIntrospectionCaller(app: FastifyInstance, deps: TokenRouteDeps): (authorization: string) => Promise<IntrospectionCaller> {
+  const verifier = createPlatformApiVerifier(app, deps);
   return async (authorization) => {
     try {
-      const { claims, scopes } = await authenticatePlatformToken(runtime, verifier, authorization);
+      const { claims, scopes } = await authenticatePlatformToken(deps, verifier, authorization);
       if (!scopes.has(INTROSPECT_SCOPE)) throw new InsufficientScope();
       return { clientId: claims.client_id, environmentId: String(claims.environment) };
     } catch (error) {
@@ -53,8 +80,8 @@ function bearerIntrospectionCaller(app: FastifyInstance, runtime: Runtime): (aut
  * raises before a handler runs (size, content type, JSON), is answered in RFC 6749 §5.2 form rather
  * than Fastify's.
  */
-export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
-  const bodyLimit = runtime.config.tokenBodyLimitBytes;
+export async function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): Promise<void> {
+  const bodyLimit = deps.config.tokenBodyLimitBytes;
   app.removeAllContentTypeParsers();
   // Every content type is taken as text and handed over uninterpreted, as the node:http fast path
   // does: the endpoint reads it (readTokenParameters), so both paths answer every body alike.
@@ -71,7 +98,7 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   const refuse = async (request: FastifyRequest, reply: FastifyReply, refusal: OAuthError) => {
     const response =
       request.routeOptions.url === TOKEN_PATH
-        ? await runtime.handleTokenRequest({ ...endpointRequest(request, { contentType: request.headers['content-type'], text: '' }), refusal })
+        ? await deps.handleTokenRequest({ ...endpointRequest(request, { contentType: request.headers['content-type'], text: '' }), refusal })
         : oauthErrorResponse(refusal);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   };
@@ -90,37 +117,37 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   });
 
   app.post(TOKEN_PATH, { bodyLimit, schema: tokenRouteSchema, validatorCompiler: documentOnly }, async (request, reply) => {
-    const started = runtime.metrics.startTokenTimer();
-    const response = await runtime.handleTokenRequest({
+    const started = deps.metrics.startTokenTimer();
+    const response = await deps.handleTokenRequest({
       ...endpointRequest(request),
       // The node:http fast path hands requests with a repeated header to this route.
       refusal: isAuthorizationRepeated(request.raw.rawHeaders) ? repeatedAuthorization() : undefined,
     });
-    runtime.metrics.observeTokenDuration(started);
+    deps.metrics.observeTokenDuration(started);
     return reply.code(response.statusCode).headers(response.headers).send(response.body);
   });
 
   // Revocation and introspection authenticate clients as the token endpoint does, with an
   // authenticator of their own (its verified-secret memo serves these endpoints' callers).
-  const clientAuth = { authenticator: new ClientAuthenticator(runtime.directory, runtime.keys.secretHashKey, runtime.clock), rateLimiter: runtime.rateLimiter };
-  const verifyOwnToken = createOwnTokenVerifier({ issuer: runtime.config.issuer, keyStore: runtime.keyStore, clock: runtime.clock });
+  const clientAuth = { authenticator: new ClientAuthenticator(deps.directory, deps.keys.secretHashKey, deps.clock), rateLimiter: deps.rateLimiter };
+  const verifyOwnToken = createOwnTokenVerifier({ issuer: deps.config.issuer, keyStore: deps.keyStore, clock: deps.clock });
   const revoke = createRevocationEndpoint({
     ...clientAuth,
-    logger: runtime.logger,
+    logger: deps.logger,
     verifyOwnToken,
     revoke: (claims, client, ip) =>
-      revokeAccessToken(runtime.platform, { jti: claims.jti, exp: claims.exp, clientId: client.clientId, environmentId: client.environmentId }, {
+      revokeAccessToken(deps.platform, { jti: claims.jti, exp: claims.exp, clientId: client.clientId, environmentId: client.environmentId }, {
         actor: { type: 'integration', id: client.clientId, environmentId: client.environmentId },
         ip,
       }),
   });
   const introspect = createIntrospectionEndpoint({
     ...clientAuth,
-    logger: runtime.logger,
-    directory: runtime.directory,
+    logger: deps.logger,
+    directory: deps.directory,
     verifyOwnToken,
-    isRevoked: (claims) => runtime.revocations.isRevoked(claims),
-    authenticateBearer: bearerIntrospectionCaller(app, runtime),
+    isRevoked: (claims) => deps.revocations.isRevoked(claims),
+    authenticateBearer: bearerIntrospectionCaller(app, deps),
   });
   const endpoints: [string, (request: OAuthEndpointRequest) => Promise<OAuthEndpointResponse>, Record<string, unknown>][] = [
     ['/oauth/revoke', revoke, revocationRouteSchema],
