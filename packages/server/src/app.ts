@@ -20,8 +20,8 @@ export function httpAppDeps({ runtime, console = {} }: BuildAppOptions): HttpApp
   return {
     config,
     logger,
-    tokenFastPath: { config, logger, metrics, handleTokenRequest },
-    token: { config, clock, logger, handleTokenRequest, metrics, directory: runtime.directory, keys: runtime.keys, rateLimiter: runtime.rateLimiter, keyStore, revocations, platform },
+    tokenEndpoint: { endpoint: handleTokenRequest, metrics, logger, bodyLimitBytes: config.tokenBodyLimitBytes, trustProxy: config.trustProxy },
+    token: { config, clock, logger, caches: runtime.caches, keys: runtime.keys, rateLimiter: runtime.rateLimiter, keyStore, revocations, platform },
     discovery: { config, apis: runtime.apis, keyStore, clock },
     revocationFeed: { revocations, metrics },
     platformApi: { config, clock, revocations, platform, usage: runtime.usage },

@@ -5,7 +5,8 @@ import type { Config } from '../config/load-config.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import type { Clock } from '../support/clock.ts';
 import type { Metrics } from '../support/metrics.ts';
-import { createTokenFastPath, type TokenFastPathDeps } from './token-fast-path.ts';
+import { createTokenFastPath } from './token-fast-path.ts';
+import { TokenHttpAdapter, type TokenHttpAdapterDeps } from './token-http-adapter.ts';
 import { metricsText } from '../support/cluster-metrics.ts';
 import { tokenRoutes, type TokenRouteDeps } from './routes/token.ts';
 import { discoveryRoutes, type DiscoveryRouteDeps } from './routes/discovery.ts';
@@ -34,7 +35,8 @@ export interface OperationsRouteDeps {
 export interface HttpAppDeps {
   config: Pick<Config, 'trustProxy' | 'issuer'>;
   logger: Logger;
-  tokenFastPath: TokenFastPathDeps;
+  /** The token endpoint's HTTP adapter, shared by the node:http fast path and the Fastify route. */
+  tokenEndpoint: TokenHttpAdapterDeps;
   token: TokenRouteDeps;
   discovery: DiscoveryRouteDeps;
   revocationFeed: RevocationFeedRouteDeps;
@@ -46,7 +48,9 @@ export interface HttpAppDeps {
 
 /** Builds the HTTP application from its routes' dependencies. Opens no socket: call listen() or inject(). */
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
-  const tokenFastPath = createTokenFastPath(deps.tokenFastPath);
+  // One adapter between HTTP and the token endpoint, for both the fast path and the Fastify route.
+  const tokenEndpoint = new TokenHttpAdapter(deps.tokenEndpoint);
+  const tokenFastPath = createTokenFastPath(tokenEndpoint);
   const app = Fastify({
     // POST /oauth/token is answered on node:http before Fastify (http/token-fast-path.ts).
     serverFactory: (handler) => http.createServer((request, response) => {
@@ -78,7 +82,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   boundJsonBodyDepth(app);
   app.addHook('onRequest', refuseNulInUrl);
   await registerOpenApi(app, { config: deps.config });
-  await app.register(tokenRoutes, deps.token);
+  await app.register(tokenRoutes, { ...deps.token, tokenEndpoint });
   await app.register(discoveryRoutes, deps.discovery);
   await app.register(revocationFeedRoutes, deps.revocationFeed);
   await app.register(platformApiRoutes, deps.platformApi);
