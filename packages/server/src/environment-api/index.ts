@@ -3,8 +3,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { createVerifier, type AccessTokenVerifier } from '@latchkey/resource';
 import { latchkeyFastify } from '@latchkey/resource/fastify';
 import type { Runtime } from '../runtime.ts';
-import { createInjectFetch } from '../http/inject-fetch.ts';
-import { HttpProblem, problemErrorHandler } from '../http/problem.ts';
+import { createInjectFetch } from '../support/inject-fetch.ts';
+import { HttpProblem, problemErrorHandler } from '../support/problem.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
 import { ALL_ASSET_CONTENT_TYPES } from './asset-kinds.ts';
@@ -42,7 +42,7 @@ export interface EnvironmentApiOptions {
 /**
  * Creates the Environment API's token verifier exactly as a third-party API would: issuer metadata
  * (RFC 8414) → JWKS → jose, with the Environment API audience. The metadata and JWKS requests are
- * injected into `app` (no socket to ourselves; see http/inject-fetch.ts).
+ * injected into `app` (no socket to ourselves; see support/inject-fetch.ts).
  */
 export function createEnvironmentApiVerifier(app: FastifyInstance, runtime: Runtime): AccessTokenVerifier {
   const { config, clock } = runtime;
