@@ -156,7 +156,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       if (grant !== clientCredentials) {
         // Echo the value only if it looks like a grant type name: a client that put its secret in the
         // wrong field must not get it back in an error (which may end up in its own logs).
-        const shown = /^[a-z][a-z0-9_:.\/-]{0,60}$/.test(grant) ? `'${grant}'` : 'sent';
+        const shown = /^[a-z][a-z0-9_:./-]{0,60}$/.test(grant) ? `'${grant}'` : 'sent';
         throw new UnsupportedGrantType(`the grant_type ${shown} is not supported; this server supports client_credentials`);
       }
 
