@@ -69,8 +69,6 @@ const serverElements = [
   { type: 'root', pattern: SRC, partialMatch: false },
 ];
 
-const serverLayerTypes = Object.keys(LAYERS);
-
 const boundaryPolicies = [
   ...Object.entries(LAYERS).map(([layer, allowed]) => ({
     from: { element: { type: layer } },
@@ -164,4 +162,4 @@ export default tseslint.config(
   },
 );
 
-export { LAYERS, serverLayerTypes };
+export { KNOWN_BACK_EDGES, LAYERS };
