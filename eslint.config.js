@@ -45,12 +45,8 @@ const KNOWN_BACK_EDGES = [
   { file: 'http/routes/platform/session.ts', imports: 'runtime.ts', removedBy: 'root (point 3: routes get typed dependencies, not the Runtime)' },
   { file: 'http/routes/revocation-feed.ts', imports: 'runtime.ts', removedBy: 'root (point 3: routes get typed dependencies, not the Runtime)' },
   { file: 'http/routes/token.ts', imports: 'runtime.ts', removedBy: 'root (point 3: routes get typed dependencies, not the Runtime)' },
-  { file: 'http/token-fast-path.ts', imports: 'runtime.ts', removedBy: 'root (point 3: routes get typed dependencies, not the Runtime)' },
   { file: 'environment-api/index.ts', imports: 'runtime.ts', removedBy: 'root (point 3: routes get typed dependencies, not the Runtime)' },
   { file: 'http/build-app.ts', imports: 'storage/database.ts', removedBy: 'root (point 3: /readyz gets its database check from the composition root)' },
-  { file: 'keys/signing-keys.ts', imports: 'platform/change-feed.ts', removedBy: 'store (point 1: one port records a change and its audit entry, in storage/)' },
-  { file: 'keys/signing-keys.ts', imports: 'platform/audit.ts', removedBy: 'store (point 1: same port)' },
-  { file: 'support/metrics.ts', imports: 'storage/database.ts', removedBy: 'store (support imports no other folder)' },
 ];
 
 /** The console's one import of server sources; the shared wire-types module replaces it. */
