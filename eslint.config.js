@@ -9,8 +9,8 @@ const SRC = 'packages/server/src';
 /**
  * Which folder of packages/server/src may import which (docs/architecture.md). Top may import lower,
  * never the other way; a folder may always import its own files. Type-only imports count too.
- * `root` is the composition root: the files directly in src/ (runtime.ts, server.ts, index.ts, the
- * boot module) and the CLI entry points.
+ * `root` is the composition root: the files directly in src/ (runtime.ts, app.ts, boot.ts, server.ts,
+ * index.ts) and the CLI entry points.
  */
 const LAYERS = {
   root: ['cli', 'http', 'environment-api', 'oauth', 'platform', 'keys', 'storage', 'support', 'config'],
