@@ -36,9 +36,9 @@ const KNOWN_BACK_EDGES = [
   // Empty since the storage, token and root branches of issue 15 were merged.
 ];
 
-/** The console's one import of server sources; the shared wire-types module replaces it. */
+/** Imports of server sources from other packages still being removed (none left). */
 const KNOWN_PACKAGE_EDGES = [
-  { file: 'packages/console/src/wire.ts', imports: 'packages/server/src/http/routes/platform/schemas.ts', removedBy: 'edges (point 6: shared wire types)' },
+  // Empty since the edges branch of issue 15 gave the console @latchkey/wire (packages/wire).
 ];
 
 /** Element types of the boundary rule: one per layer folder, then the composition root. */
@@ -58,11 +58,13 @@ const boundaryPolicies = [
     allow: { to: { element: { types: { anyOf: [layer, ...allowed] } } } },
   })),
   { from: { element: { type: 'unplaced' } }, allow: { to: { element: { type: 'unplaced' } } } },
-  // The other packages are clients of the server's wire, never of its sources.
-  ...['console', 'client', 'resource'].map((pkg) => ({
+  // The other packages are clients of the server's wire, never of its sources; the wire types
+  // (packages/wire) are a leaf that anyone may import and that imports nothing of ours.
+  ...['console', 'client', 'resource', 'wire'].map((pkg) => ({
     from: { element: { type: pkg } },
-    allow: { to: { element: { type: pkg } } },
+    allow: { to: { element: { types: { anyOf: [pkg, 'wire'] } } } },
   })),
+  ...Object.keys(LAYERS).map((layer) => ({ from: { element: { type: layer } }, allow: { to: { element: { type: 'wire' } } } })),
   ...KNOWN_BACK_EDGES.map(({ file, imports }) => ({ file: `${SRC}/${file}`, imports: `${SRC}/${imports}` }))
     .concat(KNOWN_PACKAGE_EDGES)
     .map(({ file, imports }) => ({ from: { file: { path: file } }, allow: { to: { file: { path: imports } } } })),
@@ -108,6 +110,7 @@ export default tseslint.config(
         { type: 'console', pattern: 'packages/console', partialMatch: false },
         { type: 'client', pattern: 'packages/client', partialMatch: false },
         { type: 'resource', pattern: 'packages/resource', partialMatch: false },
+        { type: 'wire', pattern: 'packages/wire', partialMatch: false },
       ],
       'boundaries/include': ['packages/*/src/**/*'],
     },

@@ -51,17 +51,12 @@ export interface LatchkeyTarget {
 /** Path of the CLI, relative to the repository root. */
 export const LATCHKEY_BIN = 'packages/server/bin/latchkey.js';
 
+/** The credentials in `integrations create --json`: `{ integration: { clientId }, clientSecret }`, the Platform API's shape. */
 function findCredentials(value: unknown): Client | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  if (typeof record.client_id === 'string' && typeof record.client_secret === 'string') {
-    return { clientId: record.client_id, clientSecret: record.client_secret };
-  }
-  for (const nested of Object.values(record)) {
-    const found = findCredentials(nested);
-    if (found) return found;
-  }
-  return undefined;
+  const created = value as { integration?: { clientId?: unknown }; clientSecret?: unknown } | null;
+  const clientId = created?.integration?.clientId;
+  const clientSecret = created?.clientSecret;
+  return typeof clientId === 'string' && typeof clientSecret === 'string' ? { clientId, clientSecret } : undefined;
 }
 
 /** Every non-empty subset of the scope catalogue, form-encoded as a token request body. */
@@ -102,7 +97,7 @@ async function cli(options: LatchkeyOptions, env: NodeJS.ProcessEnv, args: strin
 async function createIntegrationWithCli(options: LatchkeyOptions, env: NodeJS.ProcessEnv, name: string): Promise<Client> {
   const out = await cli(options, env, ['integrations', 'create', '--env', 'bench', '--name', name, '--preset', 'all', '--json']);
   const client = findCredentials(JSON.parse(out));
-  if (!client) throw new Error(`latchkey integrations create printed no client_id/client_secret: ${out.slice(0, 300)}`);
+  if (!client) throw new Error(`latchkey integrations create printed no Client ID / Client Secret: ${out.slice(0, 300)}`);
   return client;
 }
 

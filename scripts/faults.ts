@@ -417,8 +417,8 @@ async function main(): Promise<void> {
   log(`3 instances ready on ports ${ports.join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   await runCli(['environments', 'create', ENVIRONMENT]);
-  const created = JSON.parse(await runCli(['integrations', 'create', '--env', ENVIRONMENT, '--name', 'load', '--preset', 'all', '--json'])) as { client_id: string; client_secret: string };
-  const client: Credentials = { clientId: created.client_id, clientSecret: created.client_secret };
+  const created = JSON.parse(await runCli(['integrations', 'create', '--env', ENVIRONMENT, '--name', 'load', '--preset', 'all', '--json'])) as { integration: { clientId: string }; clientSecret: string };
+  const client: Credentials = { clientId: created.integration.clientId, clientSecret: created.clientSecret };
   const session = await signIn(first);
   log(`environment ${ENVIRONMENT}, integration ${client.clientId}, admin session signed in`);
 

@@ -84,7 +84,8 @@ describe.each(DIALECTS)('latchkey admins (%s)', (dialect) => {
       latchkey(lk, ['admins', 'reset-password', 'dana@example.com', '--password-stdin', '--json'], danaNewPassword),
     ]);
     expectOk(list);
-    const admins = JSON.parse(list.stdout) as { email: string; platformAdmin: boolean; environments: Record<string, string> }[];
+    // The shape of the Platform API's admin (AdminDto), in a list named like its other lists.
+    const { admins } = JSON.parse(list.stdout) as { admins: { email: string; platformAdmin: boolean; environments: Record<string, string> }[] };
     expect(admins.map((a) => [a.email, a.platformAdmin, a.environments])).toEqual([
       ['dana@example.com', false, { demo: 'viewer' }],
       ['ops@example.com', true, {}],

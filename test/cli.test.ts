@@ -8,7 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.ts';
 import { basicAuthorization, startTestLatchkey, TEST_MASTER_KEY, type TestLatchkey } from './support/latchkey.ts';
+import type { Command } from 'commander';
 import { describeRun, runCli, type CliResult } from './support/cli.ts';
+import { buildProgram } from '../packages/server/src/cli/program.ts';
 import { deriveKeys } from '../packages/server/src/keys/master-key.ts';
 import { CLIENT_SECRET_PATTERN, hashClientSecret } from '../packages/server/src/platform/secrets.ts';
 
@@ -20,6 +22,8 @@ const VISIBLE_WITHIN_MS = 2000;
 /** The documented bound for a revocation written by the CLI to reach a running server (docs/revocation.md). */
 const REVOKED_WITHIN_MS = 1000;
 const SLOW = 120_000;
+/** Times in --json are ISO 8601, as the Platform API writes them. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Every command the CLI has besides `serve`; each must have been run with --json by the end. */
 const COMMANDS = [
@@ -165,7 +169,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     expect(staging).toMatchObject({ id: 'staging', name: 'Staging area' });
     expect(qa.stdout).toContain('qa');
 
-    const listed = await cliJson<{ id: string; name: string }[]>('environments', 'list');
+    const { environments: listed } = await cliJson<{ environments: { id: string; name: string; createdAt: string }[] }>('environments', 'list');
+    for (const environment of listed) expect(environment.createdAt).toMatch(ISO_TIME);
     expect(listed.map((e) => [e.id, e.name])).toEqual([
       ['demo', 'demo'],
       ['qa', 'qa'],
@@ -179,7 +184,7 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
   let textClient: { clientId: string; clientSecret: string };
   let jsonClient: { clientId: string; clientSecret: string };
 
-  it('integrations create prints a client_id and client_secret that get a token from the running server', { timeout: SLOW }, async () => {
+  it('integrations create prints a Client ID and Client Secret (--json: the Platform API shape) that get a token from the running server', { timeout: SLOW }, async () => {
     const [text, json] = await Promise.all([
       cli('integrations', 'create', '--env', 'staging', '--name', 'Text backend', '--description', 'made in plain text', '--preset', 'read-only'),
       cliJson(
@@ -191,10 +196,14 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     remember(textClient.clientSecret);
     expect(text.stdout).toContain('shown this once');
 
-    expect(json.client_id).toMatch(/^lkc_/);
-    jsonClient = { clientId: json.client_id, clientSecret: remember(json.client_secret) };
+    // --json prints what POST /api/v1/environments/{env}/integrations answers: { integration, clientSecret }.
+    expect(Object.keys(json).sort()).toEqual(['clientSecret', 'integration']);
+    expect(json.integration.clientId).toMatch(/^lkc_/);
+    jsonClient = { clientId: json.integration.clientId, clientSecret: remember(json.clientSecret) };
+    expect(json.integration.createdAt).toMatch(ISO_TIME);
+    expect(json.integration.secrets[0].createdAt).toMatch(ISO_TIME);
     expect(json.integration).toMatchObject({
-      clientId: json.client_id,
+      clientId: jsonClient.clientId,
       environmentId: 'staging',
       name: 'JSON backend',
       grants: { 'environment-api': ['templates:read', 'templates:write', 'projects:read', 'media:read', 'fonts:read'], 'platform-api': ['integrations:read', 'audit:read'] },
@@ -228,7 +237,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     for (const run of [listText, listJson, showText, showJson]) expect(run.code, describeRun(run)).toBe(EXIT.ok);
     jsonCommandsRun.add('integrations list').add('integrations show');
 
-    const list = JSON.parse(listJson.stdout) as { clientId: string; name: string; environmentId: string }[];
+    const { integrations: list, nextCursor } = JSON.parse(listJson.stdout) as { integrations: { clientId: string; name: string; environmentId: string }[]; nextCursor: null };
+    expect(nextCursor).toBeNull();
     // Order is the domain's business (by name, newest first, …); membership is what the CLI must get right.
     expect(list.map((i) => [i.name, i.clientId, i.environmentId]).sort()).toEqual([
       ['JSON backend', jsonClient.clientId, 'staging'],
@@ -238,7 +248,7 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     expect(listText.stdout).toContain(jsonClient.clientId);
 
     const shown = JSON.parse(showJson.stdout) as Record<string, any>;
-    expect(shown).toMatchObject({ clientId: jsonClient.clientId, name: 'JSON backend', disabled: false, secretGeneration: 1 });
+    expect(shown).toMatchObject({ clientId: jsonClient.clientId, name: 'JSON backend', disabled: false, createdAt: expect.stringMatching(ISO_TIME), secrets: [{ generation: 1 }] });
     expect(shown.secrets).toHaveLength(1);
     expect(Object.keys(shown.secrets[0]).sort()).toEqual(['createdAt', 'expiresAt', 'generation', 'id', 'lastUsedAt', 'status']);
     expect(showText.stdout).toContain(textClient.clientId);
@@ -247,11 +257,29 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     expectNoSecretsIn([listText, listJson, showText, showJson]);
   });
 
+  it('integrations create without --preset or --scope says that it grants nothing; with them, what it granted', { timeout: SLOW }, async () => {
+    const [bare, granted] = await Promise.all([
+      cli('integrations', 'create', '--env', 'staging', '--name', 'Grants nothing'),
+      cli('integrations', 'create', '--env', 'staging', '--name', 'Grants some', '--preset', 'read-only', '--platform-scope', 'audit:read'),
+    ]);
+    const bareClient = credentialsFromText(bare.stdout);
+    remember(bareClient.clientSecret);
+    remember(credentialsFromText(granted.stdout).clientSecret);
+    expect(bare.stdout).toContain('It grants nothing yet');
+    expect(bare.stdout).toContain(`latchkey integrations set-permissions ${bareClient.clientId} --preset read-only`);
+    expect(granted.stdout).not.toContain('grants nothing');
+    expect(granted.stdout).toMatch(/^ {2}Environment API {2}templates:read projects:read media:read fonts:read$/m);
+    expect(granted.stdout).toMatch(/^ {2}Platform API {5}audit:read$/m);
+    // And it is true: a token request for the bare integration is refused, for either API.
+    expect(await requestToken(bareClient.clientId, bareClient.clientSecret)).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(await requestToken(bareClient.clientId, bareClient.clientSecret, { audience: lk.config.platformApiAudience })).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+  });
+
   let allClient: { clientId: string; clientSecret: string };
 
   it('set-permissions --preset read-only: the next token has only read scopes, within 2 s', { timeout: SLOW }, async () => {
     const created = await cliJson('integrations', 'create', '--env', 'staging', '--name', 'Everything', '--preset', 'all');
-    allClient = { clientId: created.client_id, clientSecret: remember(created.client_secret) };
+    allClient = { clientId: created.integration.clientId, clientSecret: remember(created.clientSecret) };
     const before = await requestToken(allClient.clientId, allClient.clientSecret);
     expect(before.status, JSON.stringify(before.body)).toBe(200);
     expect(before.body.scope.split(' ').sort()).toEqual([...ALL_SCOPES].sort());
@@ -290,8 +318,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     expect(before.status).toBe(200);
 
     const rotated = await cliJson('integrations', 'rotate-secret', allClient.clientId, '--grace', '60');
-    expect(rotated).toMatchObject({ client_id: allClient.clientId, grace_seconds: 60 });
-    const fresh = remember(rotated.client_secret);
+    expect(rotated).toMatchObject({ integration: { clientId: allClient.clientId }, graceSeconds: 60, revokeTokens: false });
+    const fresh = remember(rotated.clientSecret);
     expect(fresh).not.toBe(allClient.clientSecret);
     rotatedWithGrace = { old: allClient.clientSecret, fresh };
 
@@ -304,7 +332,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     }
     const shown = await cliJson('integrations', 'show', allClient.clientId);
     expectNoSecretsIn([outputs.at(-1)!]);
-    expect(shown.secretGeneration).toBe(2);
+    // The wire shape has no secretGeneration: the newest secret's generation is the current one.
+    expect(shown.secrets[0].generation).toBe(2);
     expect(shown.secrets.map((s: { generation: number; status: string }) => [s.generation, s.status])).toEqual([
       [2, 'active'],
       [1, 'expiring'],
@@ -332,7 +361,7 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
 
   it('revoke-tokens and rotate-secret --revoke-tokens: earlier tokens refused by the Environment API within 1 s, new ones work', { timeout: SLOW }, async () => {
     const created = await cliJson('integrations', 'create', '--env', 'staging', '--name', 'Leaky backend', '--preset', 'read-only');
-    const leaky = { clientId: created.client_id as string, clientSecret: remember(created.client_secret) };
+    const leaky = { clientId: created.integration.clientId as string, clientSecret: remember(created.clientSecret) };
     const templates = (token: string) => fetch(`${lk.url}/api/v1/environments/staging/templates`, { headers: { authorization: `Bearer ${token}` } }).then(async (res) => ({ status: res.status, body: await res.text() }));
     const refusedWithin = (what: string, token: string) =>
       within(what, async () => {
@@ -351,7 +380,7 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     }, REVOKED_WITHIN_MS);
     expect((await templates(fresh)).status).toBe(200);
     const shown = await cliJson('integrations', 'revoke-tokens', leaky.clientId);
-    expect(shown).toMatchObject({ clientId: leaky.clientId, tokensRevokedAt: expect.any(Number) });
+    expect(shown).toMatchObject({ clientId: leaky.clientId, tokensRevokedAt: expect.stringMatching(ISO_TIME) });
     await refusedWithin('the token issued before the second revoke-tokens refused', fresh);
 
     const current = (await within('a token after the second revoke-tokens', async () => {
@@ -359,8 +388,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
       return response.body.access_token !== fresh ? { done: true, value: response.body.access_token as string } : { done: false, last: response.body };
     }, REVOKED_WITHIN_MS));
     const rotated = await cliJson('integrations', 'rotate-secret', leaky.clientId, '--grace', '60', '--revoke-tokens');
-    remember(rotated.client_secret);
-    expect(rotated.tokens_revoked).toBe(true);
+    remember(rotated.clientSecret);
+    expect(rotated.revokeTokens).toBe(true);
     await refusedWithin('tokens refused after rotate-secret --revoke-tokens', current);
     await cliFails(EXIT.notFound, 'integrations', 'revoke-tokens', 'lkc_doesnotexist0000000000');
   });
@@ -387,19 +416,20 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     const refused = await tokenStatusWithin('invalid_client after delete', allClient.clientId, allClient.clientSecret, 401);
     expect(refused.body.error).toBe('invalid_client');
     await cliFails(EXIT.notFound, 'integrations', 'show', allClient.clientId);
-    const list = await cliJson<{ clientId: string }[]>('integrations', 'list', '--env', 'staging');
+    const { integrations: list } = await cliJson<{ integrations: { clientId: string }[] }>('integrations', 'list', '--env', 'staging');
     expect(list.map((i) => i.clientId)).not.toContain(allClient.clientId);
   });
 
   it('keys rotate publishes a next key at once; keys list shows next and active', { timeout: SLOW }, async () => {
-    const before = await cliJson<{ kid: string; state: string }[]>('keys', 'list');
+    const { keys: before } = await cliJson<{ keys: { kid: string; state: string; activatesAt: string }[] }>('keys', 'list');
+    expect(before[0]!.activatesAt).toMatch(ISO_TIME);
     expect(before.map((k) => k.state)).toEqual(['active']);
     const activeKid = before[0]!.kid;
 
     const next = await cliJson('keys', 'rotate');
     expect(next).toMatchObject({ state: 'next' });
     expect(next.kid).not.toBe(activeKid);
-    const listed = await cliJson<{ kid: string; state: string }[]>('keys', 'list');
+    const { keys: listed } = await cliJson<{ keys: { kid: string; state: string }[] }>('keys', 'list');
     expect(listed.map((k) => [k.kid, k.state])).toEqual([
       [activeKid, 'active'],
       [next.kid, 'next'],
@@ -419,7 +449,7 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     // --lead 0 makes a key sign at once: the previous one starts retiring, the server switches within 2 s.
     const immediate = await cliJson('keys', 'rotate', '--lead', '0');
     expect(immediate.state).toBe('active');
-    const after = await cliJson<{ kid: string; state: string }[]>('keys', 'list');
+    const { keys: after } = await cliJson<{ keys: { kid: string; state: string }[] }>('keys', 'list');
     expect(Object.fromEntries(after.map((k) => [k.kid, k.state]))).toEqual({ [activeKid]: 'retiring', [immediate.kid]: 'active', [next.kid]: 'next' });
     await within('tokens signed by the key rotated in with --lead 0', async () => {
       const other = await lk.createIntegration({ environmentId: 'staging', name: 'after keys rotate --lead 0' });
@@ -457,7 +487,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     const failures: string[] = [];
     results.forEach((result, i) => {
       const expected = cases[i]![0];
-      if (result.code !== expected || !/^[^\n]+\n$/.test(result.stderr) || result.stdout !== '') failures.push(`expected exit ${expected}, one stderr line, no stdout: ${describeRun(result)}`);
+      // One style for every error, commander's own (unknown option, missing option) included.
+      if (result.code !== expected || !/^latchkey: error: [^\n]+\n$/.test(result.stderr) || result.stdout !== '') failures.push(`expected exit ${expected}, one 'latchkey: error:' line, no stdout: ${describeRun(result)}`);
     });
     expect(failures).toEqual([]);
 
@@ -487,6 +518,40 @@ describe('latchkey without a running server', () => {
     }
   });
 
+
+  it('latchkey --version prints the version of the server package', { timeout: SLOW }, async () => {
+    const { version } = JSON.parse(fs.readFileSync(new URL('../packages/server/package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await runCli(['--version'], {});
+    expect(result.code, describeRun(result)).toBe(EXIT.ok);
+    expect(result.stdout).toBe(`${version}\n`);
+    expect(result.stderr).toBe('');
+  });
+
+  it('--help marks required options, lists the valid scopes and shows no empty default', () => {
+    // Every command's help, as `latchkey <command> --help` prints it (built in-process: 20 CLI starts cost too much).
+    const helps = new Map<string, string>();
+    const visit = (command: Command, path: string[]) => {
+      let text = '';
+      command.configureOutput({ writeOut: (chunk) => void (text += chunk) });
+      command.outputHelp();
+      helps.set(path.join(' '), text);
+      for (const sub of command.commands) visit(sub, [...path, sub.name()]);
+    };
+    visit(buildProgram(), []);
+    for (const command of [...COMMANDS, 'admins create', 'environments set-browser-origins', 'token', 'serve', 'dev seed']) expect([...helps.keys()]).toContain(command);
+    for (const [command, help] of helps) {
+      expect(help, command).toMatch(/^Usage: latchkey/);
+      expect(help, command).not.toMatch(/\(default: (\[\]|"")\)/);
+    }
+    const help = (command: string) => helps.get(command)!;
+    expect(help('integrations create')).toMatch(/--env <id> +environment the integration belongs to \(required\)/);
+    expect(help('integrations create')).toMatch(/--name <name> +a meaningful name \(required\)/);
+    expect(help('integrations list')).toMatch(/--env <id> +environment \(required\)/);
+    expect(help('integrations create')).not.toMatch(/--description <text>.*\(required\)/);
+    for (const command of ['integrations create', 'integrations set-permissions']) {
+      for (const scope of [...ALL_SCOPES, 'integrations:read', 'integrations:write', 'audit:read', 'tokens:introspect']) expect(help(command)).toMatch(new RegExp(`^ +${scope} `, 'm'));
+    }
+  });
 
   it('refuses LATCHKEY_TOKEN_TTL not above LATCHKEY_TOKEN_REFRESH_WINDOW with one line naming both', { timeout: SLOW }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-cli-serve-'));

@@ -16,7 +16,7 @@ describe('latchkey serve --workers 2', () => {
     const port = await findFreePort();
     const env = { LATCHKEY_DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, LATCHKEY_MASTER_KEY: TEST_MASTER_KEY, PORT: String(port), LATCHKEY_LOG_LEVEL: 'warn' };
     expect((await runCli(['environments', 'create', 'c'], env)).code).toBe(0);
-    const created = JSON.parse((await runCli(['integrations', 'create', '--env', 'c', '--name', 'c', '--preset', 'read-only', '--json'], env)).stdout) as { client_id: string; client_secret: string };
+    const created = JSON.parse((await runCli(['integrations', 'create', '--env', 'c', '--name', 'c', '--preset', 'read-only', '--json'], env)).stdout) as { integration: { clientId: string }; clientSecret: string };
     const server = spawn(process.execPath, [LATCHKEY_BIN, 'serve', '--workers', '2'], { cwd: REPO_ROOT, env: cliEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
     try {
@@ -30,7 +30,7 @@ describe('latchkey serve --workers 2', () => {
       const tokens = new Set<string>();
       for (let i = 0; i < requests; i++) {
         // A new connection each time, so the kernel spreads them over both workers.
-        const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.client_id, client_secret: created.client_secret }) });
+        const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.integration.clientId, client_secret: created.clientSecret }) });
         expect(res.status).toBe(200);
         tokens.add(((await res.json()) as { access_token: string }).access_token);
       }

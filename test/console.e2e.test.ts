@@ -4,7 +4,9 @@
 // the secret; find every step in the audit view. Revoking tokens (issue 13) — all of them, with a
 // rotation, or by removing scopes, disabling or deleting — is proven the way an application meets
 // it: the Environment API refuses the earlier token on the very next request. Along the way the page
-// must run clean under the console's CSP, and a screenshot of every screen goes to docs/console/.
+// must run clean under the console's CSP, and every screen is screenshotted: into docs/console/ only
+// when asked (LATCHKEY_SCREENSHOTS=1, `npm run screenshots`), otherwise into a temporary directory, so
+// running the tests changes no tracked file.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +23,19 @@ import { startTestLatchkey, TEST_CONTEXT, type TestLatchkey } from './support/la
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.join(repoRoot, 'packages/console/dist');
-const shots = path.join(repoRoot, 'docs/console');
+const docsShots = path.join(repoRoot, 'docs/console');
+/** Regenerating the documentation's screenshots is a request, never a side effect of a test run. */
+const refreshDocsShots = process.env.LATCHKEY_SCREENSHOTS === '1';
+const shots = refreshDocsShots ? docsShots : fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-console-shots-'));
+
+/** Name → modification time and size of every screenshot in docs/console/, to prove a plain run leaves them alone. */
+function docsShotStamps(): Record<string, string> {
+  if (!fs.existsSync(docsShots)) return {};
+  return Object.fromEntries(fs.readdirSync(docsShots).filter((name) => name.endsWith('.png')).map((name) => {
+    const stat = fs.statSync(path.join(docsShots, name));
+    return [name, `${stat.mtimeMs} ${stat.size}`];
+  }));
+}
 
 const ADMIN = { email: 'ops@example.com', password: 'correct-horse-battery-staple' };
 const VIEWER = { email: 'viewer@example.com', password: 'viewer-horse-battery-staple' };
@@ -52,7 +66,7 @@ const BROWSER_TEST_TIMEOUT = 90_000;
 /** Polls until the assertion holds: sign-in hashes a password and pages load, so allow a few seconds. */
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000, interval: 50 });
 
-/** A screenshot into docs/console/ (the README and docs/console.md link them). */
+/** A screenshot of the page: into docs/console/ (which docs/console.md links) when asked, else a temporary directory. */
 async function shoot(page: Page, name: string, fullPage = false): Promise<void> {
   // A confirmation toast would cover the screen: let it go first.
   await page.locator('.toast.visible').waitFor({ state: 'detached', timeout: 5_000 });
@@ -100,6 +114,7 @@ async function expectRefused(lk: TestLatchkey, accessToken: string): Promise<voi
 describe.skipIf(!hasChromium())('web console in Chromium', () => {
   let lk: TestLatchkey;
   let browser: Browser;
+  const docsShotsBefore = docsShotStamps();
 
   beforeAll(async () => {
     ensureConsoleBuilt();
@@ -113,6 +128,7 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await lk?.close();
+    if (!refreshDocsShots) fs.rmSync(shots, { recursive: true, force: true });
   });
 
   it('is served with a strict CSP, immutable hashed assets, no-cache HTML and an SPA fallback that leaves the APIs alone', async () => {
@@ -546,6 +562,54 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await watched.context.close();
   }, BROWSER_TEST_TIMEOUT);
 
+  it('makes the first sign-in with a temporary password choose a new one before anything else', async () => {
+    // The first-run admin's generated password is temporary (platform/bootstrap-admin.ts creates it this way).
+    const { generatedPassword } = await createAdmin(lk.server.runtime.platform, { email: 'first@example.com', platformAdmin: true, temporaryPassword: true }, TEST_CONTEXT);
+    const temporary = generatedPassword!;
+    const watched = await openPage(browser, lk.url);
+    const { page } = watched;
+    await page.goto('/environments/demo');
+    await signIn(page, page, { email: 'first@example.com', password: temporary });
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    // Nothing else is reachable: not the page asked for, not the API behind it.
+    expect(await page.getByRole('heading', { name: 'Integrations', exact: true }).count()).toBe(0);
+    const refused = await page.request.get('/api/v1/environments');
+    expect(refused.status()).toBe(403);
+    expect(((await refused.json()) as { code: string }).code).toBe('password_change_required');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+
+    // A wrong temporary password and two different new ones are caught, each next to its field.
+    await page.getByLabel('Temporary password').fill('not the temporary password');
+    await page.getByLabel('New password', { exact: true }).fill('my own console password');
+    await page.getByLabel('Repeat new password').fill('my own console password');
+    await page.getByRole('button', { name: 'Set password and continue' }).click();
+    await page.getByText('the current password is wrong').waitFor();
+    await page.getByLabel('Temporary password').fill(temporary);
+    await page.getByLabel('Repeat new password').fill('my own console passwort');
+    await page.getByRole('button', { name: 'Set password and continue' }).click();
+    await page.getByText('The two new passwords differ.').waitFor();
+    await page.getByLabel('Repeat new password').fill('my own console password');
+    await shoot(page, 'choose-password');
+    await page.getByRole('button', { name: 'Set password and continue' }).click();
+
+    // Then the console opens where the admin was going, and the API answers.
+    await page.getByRole('heading', { name: 'Integrations', exact: true }).waitFor();
+    expect((await page.request.get('/api/v1/environments')).status()).toBe(200);
+    // The temporary password is gone; the new one signs in straight to the console.
+    const old = await page.request.post('/api/v1/session', { data: { email: 'first@example.com', password: temporary } });
+    expect(old.status()).toBe(401);
+    const fresh = await openPage(browser, lk.url);
+    await fresh.page.goto('/');
+    await signIn(fresh.page, fresh.page, { email: 'first@example.com', password: 'my own console password' });
+    await fresh.page.getByRole('heading', { name: 'Environments' }).waitFor();
+    expect(await fresh.page.getByRole('heading', { name: 'Choose your password' }).count()).toBe(0);
+    // The refused calls and the wrong password are logged by Chromium as failed loads (403, 400, 401); nothing else is.
+    expect([...watched.errors, ...fresh.errors].filter((text) => !/Failed to load resource: the server responded with a status of 40[013]/.test(text))).toEqual([]);
+    await fresh.context.close();
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
   it('is usable 390 px wide: no sideways scrolling, tables become cards', async () => {
     const watched = await openPage(browser, lk.url, { width: 390, height: 844 });
     const { page } = watched;
@@ -564,4 +628,11 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     expect(cspAndPageErrors(watched)).toEqual([]);
     await watched.context.close();
   }, BROWSER_TEST_TIMEOUT);
+
+  it('took every screenshot, and wrote into docs/console/ only when asked', () => {
+    const taken = fs.readdirSync(shots).filter((name) => name.endsWith('.png'));
+    expect(taken.length).toBeGreaterThanOrEqual(8);
+    if (refreshDocsShots) expect(Object.keys(docsShotStamps())).toEqual(expect.arrayContaining(taken));
+    else expect(docsShotStamps()).toEqual(docsShotsBefore);
+  });
 });

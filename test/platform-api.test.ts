@@ -13,6 +13,7 @@ import {
   createTestAdmin,
   expectProblem,
   integrationClient,
+  platformToken,
   sessionClient,
   signIn,
   TEST_PASSWORD,
@@ -23,6 +24,7 @@ import {
 } from './support/platform-client.ts';
 import { deriveKeys } from '../packages/server/src/keys/master-key.ts';
 import { hashClientSecret } from '../packages/server/src/platform/secrets.ts';
+import { bootstrapAdmin } from '../packages/server/src/platform/bootstrap-admin.ts';
 
 const ALL = ['templates:read', 'templates:write', 'projects:read', 'projects:write', 'media:read', 'media:write', 'fonts:read', 'fonts:write'];
 const READ_ONLY = ['templates:read', 'projects:read', 'media:read', 'fonts:read'];
@@ -89,6 +91,8 @@ describe.each(DIALECTS)('Platform API (%s)', (dialect) => {
       expect(session.cookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(session.session).toMatchObject({ admin: { email: 'alice@example.com', platformAdmin: false, environments: { demo: 'admin' } }, csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
       expect(Object.keys(session.session.admin).sort()).toEqual(['email', 'environments', 'id', 'platformAdmin']);
+      // A password an admin was given (not generated on first run) is not temporary.
+      expect(session.session.passwordChangeRequired).toBe(false);
       // The session stores only a hash of the cookie value.
       const rows = await lk.database.db.selectFrom('admin_sessions').selectAll().execute();
       expect(JSON.stringify(rows)).not.toContain(session.cookie);
@@ -750,6 +754,76 @@ describe.each(DIALECTS)('Platform API (%s)', (dialect) => {
       for (const { secret } of shownSecrets) expect(logs).not.toContain(secret);
     });
   });
+});
+
+// Issue 15, point 8: the password generated on first run is printed to a terminal, so it is
+// temporary (as in Auth0 or Keycloak): a session signed in with it may look at itself, sign out and
+// set a new password — every other call is refused until then.
+describe.each(DIALECTS)('first-run admin with a temporary password (%s)', (dialect) => {
+  let lk: TestLatchkey;
+  beforeAll(async () => {
+    lk = await startTestLatchkey({ dialect });
+  });
+  afterAll(async () => lk?.close());
+
+  it('signs in with the generated password, is refused everything but setting a new one, then works with the new one only', async () => {
+    const first = await bootstrapAdmin(lk.server.runtime.platform, { adminEmail: 'first@example.com', adminPassword: undefined });
+    expect(first).toMatchObject({ created: true, email: 'first@example.com', generatedPassword: expect.any(String) });
+    const temporary = (first as { generatedPassword: string }).generatedPassword;
+    const session = await signIn(lk, 'first@example.com', temporary);
+    expect(session.session).toMatchObject({ admin: { email: 'first@example.com', platformAdmin: true }, passwordChangeRequired: true });
+
+    // Everything but the session itself is refused, reads and writes alike, before the body is looked at.
+    for (const [method, path, body] of [
+      ['GET', '/api/v1/environments', undefined],
+      ['GET', '/api/v1/environments/demo/integrations', undefined],
+      ['POST', '/api/v1/environments', { id: 'sneaky' }],
+      ['GET', '/api/v1/audit', undefined],
+      ['POST', '/api/v1/environments/demo/integrations', {}],
+    ] as const) {
+      const problem = expectProblem(await session.request(method, path, body === undefined ? {} : { body }), 403, 'password_change_required');
+      expect(problem.detail).toMatch(/PUT \/api\/v1\/session\/password/);
+    }
+    expect((await session.request('GET', '/api/v1/session')).body.passwordChangeRequired).toBe(true);
+    expect(await lk.database.db.selectFrom('environments').select('id').where('id', '=', 'sneaky').executeTakeFirst()).toBeUndefined();
+
+    // A second session of the same admin, to see it end when the password changes.
+    const other = await signIn(lk, 'first@example.com', temporary);
+    const wrong = expectProblem(await session.request('PUT', '/api/v1/session/password', { body: { currentPassword: 'not the password at all', newPassword: 'my own password, long enough' } }), 400, 'validation_failed');
+    expect(wrong.errors).toEqual([expect.objectContaining({ field: 'currentPassword' })]);
+    expectProblem(await session.request('PUT', '/api/v1/session/password', { body: { currentPassword: temporary, newPassword: temporary } }), 400, 'validation_failed');
+    expectProblem(await session.request('PUT', '/api/v1/session/password', { body: { currentPassword: temporary, newPassword: 'short' } }), 400, 'validation_failed');
+    expectProblem(await session.request('PUT', '/api/v1/session/password', { body: { currentPassword: temporary, newPassword: 'my own password, long enough' }, csrf: false }), 403, 'csrf_token_invalid');
+
+    const changed = await session.request('PUT', '/api/v1/session/password', { body: { currentPassword: temporary, newPassword: 'my own password, long enough' } });
+    expect(changed.status, changed.text).toBe(200);
+    expect(changed.body).toMatchObject({ admin: { email: 'first@example.com' }, passwordChangeRequired: false, csrfToken: session.csrfToken });
+    // The same session now works; the other one was ended.
+    expect((await session.request('GET', '/api/v1/environments')).status).toBe(200);
+    expect((await session.request('POST', '/api/v1/environments', { body: { id: 'after-change' } })).status).toBe(201);
+    expectProblem(await other.request('GET', '/api/v1/session'), 401, 'unauthenticated');
+    // The temporary password no longer signs in; the new one does, with nothing left to change.
+    expectProblem(await anonymous(lk).request('POST', '/api/v1/session', { body: { email: 'first@example.com', password: temporary } }), 401, 'invalid_credentials');
+    expect((await signIn(lk, 'first@example.com', 'my own password, long enough')).session.passwordChangeRequired).toBe(false);
+    const audit = await lk.database.db.selectFrom('audit_log').select(['action', 'target_id']).where('action', '=', 'admin.password.change').execute();
+    expect(audit).toEqual([{ action: 'admin.password.change', target_id: 'first@example.com' }]);
+    expect(JSON.stringify(await lk.database.db.selectFrom('audit_log').selectAll().execute())).not.toContain('my own password');
+    // A dozen scrypt hashes and checks (sign-ins, password proofs): slow on a busy machine.
+  }, 120_000);
+
+  it('does not make a password from LATCHKEY_ADMIN_PASSWORD temporary, and refuses a bearer token at PUT /api/v1/session/password', async () => {
+    await lk.database.db.deleteFrom('admin_sessions').execute();
+    await lk.database.db.deleteFrom('admin_environment_roles').execute();
+    await lk.database.db.deleteFrom('admins').execute();
+    const configured = await bootstrapAdmin(lk.server.runtime.platform, { adminEmail: 'configured@example.com', adminPassword: 'a configured password of length' });
+    expect(configured).toEqual({ created: true, email: 'configured@example.com', generatedPassword: null });
+    const session = await signIn(lk, 'configured@example.com', 'a configured password of length');
+    expect(session.session.passwordChangeRequired).toBe(false);
+    expect((await session.request('GET', '/api/v1/environments')).status).toBe(200);
+    const { integration, clientSecret } = await lk.createIntegration({ environmentId: 'demo', grants: { 'platform-api': ['integrations:read'] } });
+    const token = await platformToken(lk, integration.clientId, clientSecret);
+    expectProblem(await bearer(lk, token).request('PUT', '/api/v1/session/password', { body: { currentPassword: 'x', newPassword: 'a new password of length' } }), 400, 'not_a_session');
+  }, 120_000);
 });
 
 describe.each(DIALECTS)('console session lifetimes (%s)', (dialect) => {

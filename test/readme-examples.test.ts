@@ -96,3 +96,38 @@ describe('README: Platform API examples', () => {
     expect(run.stdout).not.toMatch(/lks_[0-9A-Za-z]{49}/);
   });
 });
+
+// Issue 15, point 8: what a newcomer meets first. The README points nowhere outside the repository,
+// and the "Call an API" step of the first run gives a URL that a fresh Latchkey serves, with the
+// answer the README shows.
+describe('README: first run', () => {
+  let lk: TestLatchkey;
+  const markdown = fs.readFileSync(README, 'utf8');
+
+  beforeAll(async () => {
+    lk = await startTestLatchkey({ dialect: 'sqlite' });
+  });
+  afterAll(async () => lk?.close());
+
+  it('sends a newcomer to no path outside the repository', () => {
+    expect(markdown.match(/(^|[\s(`'"[])\.\.\/[^\s)`'"]*/gm) ?? []).toEqual([]);
+  });
+
+  it('keeps `npm ci && npm start` and `npm test` as its first two commands', () => {
+    expect(shellBlocksOf(`\n${markdown}`, '# Latchkey')[0]!.split('\n').filter(Boolean).map((line) => line.replace(/\s+#.*$/, ''))).toEqual(['npm ci && npm start', 'npm test']);
+  });
+
+  it("calls the Environment API of the environment it created, at the URL its 'Call an API' step gives", async () => {
+    const call = shellBlocksOf(markdown, '## First run, step by step').find((block) => /Authorization: Bearer \$TOKEN/.test(block));
+    expect(call, 'a sh block calling an API with $TOKEN').toBeDefined();
+    const printed = /^# (\{.*\})$/m.exec(call!)?.[1];
+    expect(printed, 'the answer the README shows').toBeDefined();
+    // The step before made an integration in `demo` with --preset all and got a token for it.
+    const { integration, clientSecret } = await lk.createIntegration({ environmentId: 'demo', name: 'Editor backend' });
+    const token = (await (await lk.postToken({ grant_type: 'client_credentials', client_id: integration.clientId, client_secret: clientSecret })).json()) as { access_token: string };
+    const script = call!.replace(/^TOKEN=.*$/m, '').replaceAll('http://127.0.0.1:8080', lk.url);
+    const run = await bash(`set -euo pipefail\n${script}`, os.tmpdir(), { TOKEN: token.access_token });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(printed!));
+  });
+});

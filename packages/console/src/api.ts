@@ -8,6 +8,7 @@ import type {
   IntegrationWithSecret,
   PermissionsResult,
   ProblemBody,
+  ProblemCode,
   Secret,
   ServerMetadata,
   SessionInfo,
@@ -18,7 +19,8 @@ import type {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** The problem's stable code; `network_error` when Latchkey was not reached, `http_<status>` when the answer was no problem document, `client_error` for a failure in the console itself. */
+    readonly code: ProblemCode | 'network_error' | 'client_error' | `http_${number}`,
     message: string,
     readonly fieldErrors: { field: string; message: string }[] = [],
   ) {
@@ -68,7 +70,7 @@ async function send<T>(method: string, path: string, body?: unknown, retried = f
   }
   if (response.ok) return json as T;
   const problem = (json ?? {}) as Partial<ProblemBody>;
-  const error = new ApiError(response.status, problem.code ?? `http_${response.status}`, problem.detail ?? `The server answered ${response.status} ${response.statusText}.`, problem.errors ?? []);
+  const error = new ApiError(response.status, (problem.code as ProblemCode | undefined) ?? `http_${response.status}`, problem.detail ?? `The server answered ${response.status} ${response.statusText}.`, problem.errors ?? []);
   // Another tab signed in again: this tab's CSRF token is stale. Fetch the current one and retry once.
   if (error.code === 'csrf_token_invalid' && !retried) {
     await getSession();
@@ -102,6 +104,13 @@ export async function getSession(): Promise<SessionInfo> {
 /** Signs in; the server sets the HttpOnly session cookie. */
 export async function signIn(email: string, password: string): Promise<SessionInfo> {
   const session = await send<SessionInfo>('POST', SESSION_PATH, { email, password });
+  csrfToken = session.csrfToken;
+  return session;
+}
+
+/** Sets a new password for the signed-in admin, proving the current one (required after a temporary password). */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<SessionInfo> {
+  const session = await send<SessionInfo>('PUT', `${SESSION_PATH}/password`, { currentPassword, newPassword });
   csrfToken = session.csrfToken;
   return session;
 }

@@ -6,6 +6,7 @@ import { matchPath, navigate, useLocation } from './router.ts';
 import type { SessionInfo } from './wire.ts';
 import { Dialog, Icon, Link, Loading } from './components/ui.tsx';
 import { SignInForm } from './pages/sign-in.tsx';
+import { ChangePasswordForm } from './pages/change-password.tsx';
 import { EnvironmentsPage } from './pages/environments.tsx';
 import { EnvironmentPage } from './pages/environment.tsx';
 
@@ -48,6 +49,15 @@ export function App() {
       />
     );
   }
+  if (session.info.passwordChangeRequired) {
+    return (
+      <ChangePasswordPage
+        info={session.info}
+        onChanged={(info) => setSession({ status: 'signed-in', info })}
+        onSignedOut={() => setSession({ status: 'signed-out', message: 'You have signed out.' })}
+      />
+    );
+  }
   return (
     <SignedIn
       info={session.info}
@@ -71,10 +81,8 @@ export function App() {
   );
 }
 
-function SignInPage({ message, onSignedIn }: { message?: string | undefined; onSignedIn: (info: SessionInfo) => void }) {
-  useEffect(() => {
-    document.title = 'Sign in · Latchkey';
-  }, []);
+/** The centred card with the brand that the signed-out screens share. */
+function BrandCard({ title, children }: { title: string; children: ReactNode }) {
   return (
     <main className="center-page sign-in-page">
       <div className="card sign-in-card">
@@ -82,16 +90,42 @@ function SignInPage({ message, onSignedIn }: { message?: string | undefined; onS
           <LogoMark />
           <span>Latchkey</span>
         </div>
-        <h1>Sign in to the console</h1>
-        <p className="muted">Manage environments, integrations and their credentials.</p>
-        {message && (
-          <p className="notice notice-info" role="status">
-            {message}
-          </p>
-        )}
-        <SignInForm onSignedIn={onSignedIn} />
+        <h1>{title}</h1>
+        {children}
       </div>
     </main>
+  );
+}
+
+function SignInPage({ message, onSignedIn }: { message?: string | undefined; onSignedIn: (info: SessionInfo) => void }) {
+  useEffect(() => {
+    document.title = 'Sign in · Latchkey';
+  }, []);
+  return (
+    <BrandCard title="Sign in to the console">
+      <p className="muted">Manage environments, integrations and their credentials.</p>
+      {message && (
+        <p className="notice notice-info" role="status">
+          {message}
+        </p>
+      )}
+      <SignInForm onSignedIn={onSignedIn} />
+    </BrandCard>
+  );
+}
+
+/** After signing in with a temporary password: choose a new one, or sign out. Nothing else is reachable. */
+function ChangePasswordPage({ info, onChanged, onSignedOut }: { info: SessionInfo; onChanged: (info: SessionInfo) => void; onSignedOut: () => void }) {
+  return (
+    <BrandCard title="Choose your password">
+      <ChangePasswordForm
+        email={info.admin.email}
+        onChanged={onChanged}
+        onSignOut={() => {
+          void signOut().finally(onSignedOut);
+        }}
+      />
+    </BrandCard>
   );
 }
 

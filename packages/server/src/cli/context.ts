@@ -7,7 +7,11 @@ import { verifyMasterKey } from '../keys/master-key.ts';
 import os from 'node:os';
 import type { ActionContext } from '../platform/audit.ts';
 
-/** Exit codes of the CLI. */
+/**
+ * Exit codes of the CLI, the one table (README "The `latchkey` CLI" lists it): 0 done; 1 anything
+ * else failed (server unreachable, token refused, database error); 2 bad arguments or configuration;
+ * 3 the environment, integration, admin or key named does not exist; 4 it conflicts with what exists.
+ */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
 /** An error the CLI prints as one line and exits with `exitCode`. */
@@ -48,6 +52,11 @@ export async function withPlatform<T>(work: (deps: ReturnType<typeof createPlatf
   } finally {
     await database.close();
   }
+}
+
+/** The one style of every CLI error: one line on stderr, `latchkey: error: <message>`. */
+export function formatError(message: string): string {
+  return `latchkey: error: ${message.split('\n')[0]!.replace(/^error: /, '')}\n`;
 }
 
 /** Maps any error to a one-line message and an exit code. */

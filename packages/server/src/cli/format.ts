@@ -1,5 +1,7 @@
 import type { Integration, IntegrationWithSecret } from '../platform/integrations.ts';
 import type { SigningKeySummary } from '../keys/signing-keys.ts';
+import type { Grants } from '../platform/integrations.ts';
+import { isoTime, isoTimeOrNull } from '../http/routes/platform/schemas.ts';
 
 const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
@@ -30,6 +32,24 @@ export function formatSecretOnce(result: IntegrationWithSecret, heading: string)
     'The Client Secret is shown this once and cannot be retrieved again. It is a key to your environment:',
     'store it now in a key store or an environment variable, never in source code or a browser.',
   ].join('\n');
+}
+
+/** A signing key as --json prints it: ISO 8601 times, like every time the Platform API returns. */
+export function toSigningKeyJson(key: SigningKeySummary) {
+  return { kid: key.kid, alg: key.alg, state: key.state, createdAt: isoTime(key.createdAt), activatesAt: isoTime(key.activatesAt), retiredAt: isoTimeOrNull(key.retiredAt), publishedUntil: isoTimeOrNull(key.publishedUntil) };
+}
+
+/** What an integration's grants allow, one line per API; says so plainly when they allow nothing. */
+export function formatGrants(grants: Grants, clientId: string): string {
+  const environment = grants['environment-api'] ?? [];
+  const platform = grants['platform-api'] ?? [];
+  if (environment.length === 0 && platform.length === 0) {
+    return [
+      'It grants nothing yet: its token requests are refused (access_denied) until it has a scope.',
+      `Grant access with: latchkey integrations set-permissions ${clientId} --preset read-only (or --scope <scope>; see --help)`,
+    ].join('\n');
+  }
+  return [`Granted:`, `  Environment API  ${environment.join(' ') || '(no access)'}`, `  Platform API     ${platform.join(' ') || '(no access)'}`].join('\n');
 }
 
 /** One line per signing key. */

@@ -121,6 +121,20 @@ export function createPlatformAuthHook(deps: PlatformAuthDeps, verifier: AccessT
   };
 }
 
+/** What a session signed in with a temporary password may still do: look at itself, sign out, set a new password. */
+const ALLOWED_WITH_TEMPORARY_PASSWORD = new Set(['GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/session/password']);
+
+/**
+ * A temporary password (generated on first run, printed to a terminal) buys one thing: choosing a
+ * new one. Until then every other call of that admin's sessions is refused, as Auth0 and Keycloak do.
+ */
+function refuseUntilPasswordChanged(request: FastifyRequest): void {
+  const principal = request.principal;
+  if (principal?.kind !== 'admin' || !principal.admin.passwordChangeRequired) return;
+  if (ALLOWED_WITH_TEMPORARY_PASSWORD.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
+  throw new HttpProblem(403, 'password_change_required', 'you signed in with a temporary password: set a new one first (PUT /api/v1/session/password)');
+}
+
 /** The caller, or 401 with a challenge naming both ways in. */
 export function requirePrincipal(request: FastifyRequest): Principal {
   if (request.principal) return request.principal;
@@ -204,6 +218,7 @@ export function routeAccess(method: string, url: string): RouteAccess {
 export async function enforceRouteAccess(request: FastifyRequest): Promise<void> {
   const access = routeAccess(request.method, request.routeOptions.url ?? '');
   if (access === 'public') return;
+  refuseUntilPasswordChanged(request);
   if (access === 'authenticated') {
     requirePrincipal(request);
     return;

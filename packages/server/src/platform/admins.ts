@@ -18,6 +18,8 @@ export interface Admin {
   platformAdmin: boolean;
   /** Roles per environment id (platform admins have every right everywhere). */
   environments: Record<string, EnvironmentRole>;
+  /** The password is temporary (generated on first run): until the admin sets a new one, their sessions may do nothing else. */
+  passwordChangeRequired: boolean;
   createdAt: number;
 }
 
@@ -43,14 +45,15 @@ async function assemble(deps: AdminDeps, admins: rows.AdminListing[]): Promise<A
     email: row.email,
     platformAdmin: row.platform_admin === 1,
     environments: Object.fromEntries(roles.filter((r) => r.admin_id === row.id).map((r) => [r.environment_id, r.role])),
+    passwordChangeRequired: row.password_temporary === 1,
     createdAt: row.created_at,
   }));
 }
 
-/** Creates an admin. Without `password`, one is generated and returned (to be shown once). */
+/** Creates an admin. Without `password`, one is generated and returned (to be shown once); `temporaryPassword` makes the first sign-in set a new one. */
 export async function createAdmin(
   deps: AdminDeps,
-  input: { email: string; password?: string | undefined; platformAdmin: boolean; environments?: Record<string, EnvironmentRole> },
+  input: { email: string; password?: string | undefined; platformAdmin: boolean; environments?: Record<string, EnvironmentRole>; temporaryPassword?: boolean },
   context: ActionContext,
 ): Promise<{ admin: Admin; generatedPassword: string | null }> {
   const email = normalizeEmail(input.email);
@@ -70,7 +73,7 @@ export async function createAdmin(
       const env = await findEnvironment(trx, environmentId);
       if (!env) throw new NotFoundError('environment', environmentId);
     }
-    await rows.insertAdmin(trx, { id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, created_at: now, updated_at: now }, input.environments ?? {});
+    await rows.insertAdmin(trx, { id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, password_temporary: input.temporaryPassword ? 1 : 0, created_at: now, updated_at: now }, input.environments ?? {});
     await log.audit(context, { at: now, environmentId: null, action: 'admin.create', targetType: 'admin', targetId: email, details: { platformAdmin: input.platformAdmin, environments: input.environments ?? {} } });
   });
   return { admin: await getAdminByEmail(deps, email), generatedPassword: input.password === undefined ? password : null };
@@ -129,6 +132,27 @@ export async function verifyAdminLogin(deps: AdminDeps, email: string, password:
   const row = await rows.findPasswordHash(deps.database.db, email.trim().toLowerCase());
   const ok = await verifyPassword(password, row?.password_hash);
   return ok && row ? findAdminById(deps, row.id) : null;
+}
+
+/**
+ * An admin changes their own password, proving the current one: the way out of a temporary password.
+ * Refuses a new password equal to the current one. Returns the admin as now stored; the caller ends
+ * the admin's other sessions (platform/sessions.ts deleteOtherSessions).
+ */
+export async function changeOwnPassword(deps: AdminDeps, adminId: string, currentPassword: string, newPassword: string, context: ActionContext): Promise<Admin> {
+  const row = await rows.findPasswordHashById(deps.database.db, adminId);
+  if (!row) throw new NotFoundError('admin', adminId);
+  if (!(await verifyPassword(currentPassword, row.password_hash))) throw new ValidationError('currentPassword', 'the current password is wrong');
+  const problem = passwordProblem(newPassword);
+  if (problem) throw new ValidationError('newPassword', problem);
+  if (newPassword === currentPassword) throw new ValidationError('newPassword', 'the new password must differ from the current one');
+  const passwordHash = await hashPassword(newPassword);
+  const now = deps.clock.now();
+  await writeWithChanges(deps, now, async (trx, log) => {
+    await rows.setOwnPasswordHash(trx, adminId, passwordHash, now);
+    await log.audit(context, { at: now, environmentId: null, action: 'admin.password.change', targetType: 'admin', targetId: row.email });
+  });
+  return (await findAdminById(deps, adminId))!;
 }
 
 /** True when no admin exists yet (first run). */

@@ -22,7 +22,8 @@ export type ApiId = 'environment-api' | 'platform-api';
 /** A named set of Environment API scopes offered in the console and CLI. */
 export type PresetName = 'read-only' | 'all' | 'none';
 
-const ENVIRONMENT_API_SCOPES: ScopeDefinition[] = [
+/** The Environment API's scopes, in catalogue order. */
+export const ENVIRONMENT_API_SCOPES: ScopeDefinition[] = [
   { name: 'templates:read', description: 'List and read templates' },
   { name: 'templates:write', description: 'Create, change and delete templates' },
   { name: 'projects:read', description: 'List and read projects' },
@@ -33,7 +34,8 @@ const ENVIRONMENT_API_SCOPES: ScopeDefinition[] = [
   { name: 'fonts:write', description: 'Upload and delete fonts' },
 ];
 
-const PLATFORM_API_SCOPES: ScopeDefinition[] = [
+/** The Platform API's scopes, in catalogue order. */
+export const PLATFORM_API_SCOPES: ScopeDefinition[] = [
   { name: 'integrations:read', description: "Read this environment's integrations and their permissions" },
   { name: 'integrations:write', description: "Create and change this environment's integrations" },
   { name: 'audit:read', description: "Read this environment's audit log" },

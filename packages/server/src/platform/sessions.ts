@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../storage/database.ts';
-import { deleteLapsedSessions, deleteSessionRow, findSession, insertSession, touchSession } from '../storage/repositories/sessions.ts';
+import { deleteLapsedSessions, deleteOtherSessionRows, deleteSessionRow, findSession, insertSession, touchSession } from '../storage/repositories/sessions.ts';
 import type { Clock } from '../support/clock.ts';
 
 /** Session lifetimes: idle expiry (no request for this long) and absolute expiry (since sign-in). */
@@ -51,6 +51,11 @@ export async function loadSession(database: Database, clock: Clock, policy: Sess
 /** Ends a session (sign-out). */
 export async function deleteSession(database: Database, cookieValue: string): Promise<void> {
   await deleteSessionRow(database.db, hashSessionId(cookieValue));
+}
+
+/** Ends every session of an admin but the one with this cookie value (after a password change). */
+export async function deleteOtherSessions(database: Database, adminId: string, keepCookieValue: string): Promise<void> {
+  await deleteOtherSessionRows(database.db, adminId, hashSessionId(keepCookieValue));
 }
 
 /** Removes expired sessions (maintenance). */

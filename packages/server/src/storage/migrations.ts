@@ -294,6 +294,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('usage_daily_next').renameTo('usage_daily').execute();
       },
     },
+    '0010_temporary_admin_password': {
+      async up(db: Kysely<any>) {
+        // The first-run admin's generated password is temporary: signing in with it only allows setting a new one.
+        await db.schema.alterTable('admins').addColumn('password_temporary', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 
@@ -321,5 +327,5 @@ export async function migrateTo(db: Kysely<any>, dialect: Dialect, target: strin
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0009_child_rows_cascade';
+export const LATEST_MIGRATION = '0010_temporary_admin_password';
 export { sql };

@@ -98,6 +98,8 @@ export interface AdminsTable {
   /** scrypt (platform/passwords.ts); admin passwords are human-chosen, so a slow KDF is right here. */
   password_hash: string;
   platform_admin: number;
+  /** 1 while the password is a temporary one (generated on first run): the admin must set a new one before anything else. */
+  password_temporary: number;
   created_at: number;
   updated_at: number;
 }

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { ProblemSchema } from '@latchkey/wire';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenError } from '@latchkey/resource';
 import { isDatabaseUnavailable, isUnstorableText } from './database-errors.ts';
@@ -16,18 +16,8 @@ export class HttpProblem extends ProblemError {
   }
 }
 
-/** The wire schema of a problem document, shared by the Platform and Environment APIs' OpenAPI. */
-export const ProblemSchema = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable error code' }),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-  },
-  { description: 'RFC 9457 problem details (application/problem+json)' },
-);
+/** The wire schema of a problem document, shared by the Platform and Environment APIs' OpenAPI (defined once, in @latchkey/wire). */
+export { ProblemSchema };
 
 /** RFC 9457 problem details body, with Latchkey's stable `code` and, for validation, the fields at fault. */
 export interface ProblemBody {

@@ -17,7 +17,11 @@ function banner(url: string, config: Config, bootstrap: BootstrapResult, workers
   const signIn = !bootstrap.created
     ? ['Sign in with your admin account (reset a password: npx latchkey admins reset-password <email>).']
     : bootstrap.generatedPassword
-      ? [`First run: created the platform admin ${bootstrap.email}`, `  one-time password  ${bootstrap.generatedPassword}`, `  (shown once; change it with: npx latchkey admins reset-password ${bootstrap.email})`]
+      ? [
+          `First run: created the platform admin ${bootstrap.email}`,
+          `  temporary password  ${bootstrap.generatedPassword}`,
+          '  (shown once; the first sign-in asks you to choose your own password before anything else)',
+        ]
       : [`First run: created the platform admin ${bootstrap.email} with the password from LATCHKEY_ADMIN_PASSWORD.`];
   return [
     '',

@@ -10,7 +10,7 @@ interface TokenOptions {
   clientId?: string;
   clientSecretStdin?: boolean;
   audience?: string;
-  scope: string[];
+  scope?: string[];
   authMethod?: string;
   json?: boolean;
 }
@@ -35,7 +35,7 @@ async function createClient(options: TokenOptions): Promise<TokenClient> {
     overrides.clientSecret = secret;
   }
   if (options.audience !== undefined) overrides.audience = options.audience;
-  if (options.scope.length > 0) overrides.scope = options.scope;
+  if (options.scope !== undefined && options.scope.length > 0) overrides.scope = options.scope;
   if (options.authMethod !== undefined) {
     if (options.authMethod !== 'basic' && options.authMethod !== 'post') throw new CliError(`--auth-method must be basic or post, got '${options.authMethod}'`, EXIT.usage);
     overrides.authMethod = `client_secret_${options.authMethod}` as ClientAuthMethod;
@@ -65,7 +65,7 @@ export function registerToken(program: Command): void {
     .option('--client-id <id>', 'Client ID (default: $LATCHKEY_CLIENT_ID)')
     .option('--client-secret-stdin', 'read the Client Secret from stdin (default: $LATCHKEY_CLIENT_SECRET)')
     .option('--audience <identifier>', 'API the token is for (default: $LATCHKEY_AUDIENCE, else the Environment API)')
-    .option('--scope <scope>', 'scope to ask for (repeatable or space-separated; default: $LATCHKEY_SCOPE, else all granted)', collect, [])
+    .option('--scope <scope>', 'scope to ask for (repeatable or space-separated; default: $LATCHKEY_SCOPE, else all granted)', collect)
     .option('--auth-method <method>', 'client authentication: basic (default) or post')
     .option('--json', 'print the whole token response as JSON')
     .action(async (options: TokenOptions) => {

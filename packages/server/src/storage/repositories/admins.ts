@@ -6,9 +6,9 @@ import type { AdminEnvironmentRolesTable, AdminsTable, Schema } from '../schema.
 // ON DELETE CASCADE; deleting an environment removes the roles in it.
 
 /** An admin as listed: never the password hash. */
-export type AdminListing = Pick<AdminsTable, 'id' | 'email' | 'platform_admin' | 'created_at'>;
+export type AdminListing = Pick<AdminsTable, 'id' | 'email' | 'platform_admin' | 'password_temporary' | 'created_at'>;
 
-const LISTING = ['id', 'email', 'platform_admin', 'created_at'] as const;
+const LISTING = ['id', 'email', 'platform_admin', 'password_temporary', 'created_at'] as const;
 
 /** The environment roles of these admins. */
 export function listRolesOf(db: Kysely<Schema>, adminIds: readonly string[]): Promise<AdminEnvironmentRolesTable[]> {
@@ -53,10 +53,20 @@ export async function insertAdmin(db: Kysely<Schema>, row: AdminsTable, roles: R
   }
 }
 
-/** Sets an admin's password hash and ends every session of theirs. */
+/** Sets an admin's password hash (no longer temporary) and ends every session of theirs. */
 export async function replacePasswordHash(db: Kysely<Schema>, adminId: string, passwordHash: string, at: number): Promise<void> {
-  await db.updateTable('admins').set({ password_hash: passwordHash, updated_at: at }).where('id', '=', adminId).execute();
+  await db.updateTable('admins').set({ password_hash: passwordHash, password_temporary: 0, updated_at: at }).where('id', '=', adminId).execute();
   await db.deleteFrom('admin_sessions').where('admin_id', '=', adminId).execute();
+}
+
+/** The email and password hash of the admin with this id, for an admin proving their current password. */
+export function findPasswordHashById(db: Kysely<Schema>, adminId: string): Promise<{ email: string; password_hash: string } | undefined> {
+  return db.selectFrom('admins').select(['email', 'password_hash']).where('id', '=', adminId).executeTakeFirst();
+}
+
+/** Sets the password an admin chose themselves (no longer temporary); the caller decides which sessions end. */
+export async function setOwnPasswordHash(db: Kysely<Schema>, adminId: string, passwordHash: string, at: number): Promise<void> {
+  await db.updateTable('admins').set({ password_hash: passwordHash, password_temporary: 0, updated_at: at }).where('id', '=', adminId).execute();
 }
 
 /** Deletes an admin; their roles and sessions go with them (cascade). */

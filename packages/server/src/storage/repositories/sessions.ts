@@ -30,3 +30,8 @@ export async function deleteLapsedSessions(db: Kysely<Schema>, now: number, idle
     .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', idleSince)]))
     .execute();
 }
+
+/** Deletes every session of an admin but the one with this id hash (after a password change). */
+export async function deleteOtherSessionRows(db: Kysely<Schema>, adminId: string, keepIdHash: string): Promise<void> {
+  await db.deleteFrom('admin_sessions').where('admin_id', '=', adminId).where('id_hash', '!=', keepIdHash).execute();
+}

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { cliContext, CliError, createOutput, EXIT, withPlatform } from '../../context.ts';
 import { collect } from '../../options.ts';
+import { toAdminDto } from '../../../http/routes/platform/schemas.ts';
 import { createAdmin, deleteAdmin, listAdmins, resetAdminPassword, type EnvironmentRole } from '../../../platform/admins.ts';
 
 async function readStdin(): Promise<string> {
@@ -27,14 +28,14 @@ export function registerAdmins(program: Command): void {
     .command('create <email>')
     .description('create an admin; prints a generated password once unless --password-stdin is given')
     .option('--platform-admin', 'may manage every environment, admin and key')
-    .option('--role <env:role>', 'environment role, admin or viewer (repeatable)', collect, [])
+    .option('--role <env:role>', 'environment role, admin or viewer (repeatable)', collect)
     .option('--password-stdin', 'read the password from standard input')
     .option('--json', 'print JSON')
-    .action(async (email: string, options: { platformAdmin?: boolean; role: string[]; passwordStdin?: boolean; json?: boolean }) => {
-      const environments = parseRoles(options.role);
+    .action(async (email: string, options: { platformAdmin?: boolean; role?: string[]; passwordStdin?: boolean; json?: boolean }) => {
+      const environments = parseRoles(options.role ?? []);
       const password = options.passwordStdin ? await readStdin() : undefined;
       const { admin, generatedPassword } = await withPlatform((deps) => createAdmin(deps, { email, password, platformAdmin: options.platformAdmin === true, environments }, cliContext()));
-      createOutput(options).result({ admin, password: generatedPassword }, () =>
+      createOutput(options).result({ admin: toAdminDto(admin), password: generatedPassword }, () =>
         [`Created admin ${admin.email}${admin.platformAdmin ? ' (platform admin)' : ''}`, ...(generatedPassword ? [`  password  ${generatedPassword}   (shown once)`] : [])].join('\n'),
       );
     });
@@ -45,7 +46,7 @@ export function registerAdmins(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const list = await withPlatform((deps) => listAdmins(deps));
-      createOutput(options).result(list, () =>
+      createOutput(options).result({ admins: list.map(toAdminDto) }, () =>
         list.map((a) => `${a.email}  ${a.platformAdmin ? 'platform admin' : Object.entries(a.environments).map(([env, role]) => `${env}:${role}`).join(' ') || '(no roles)'}`).join('\n'),
       );
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { createEnvironment } from '../../../platform/environments.ts';
+import { toEnvironmentDto } from '../../../http/routes/platform/schemas.ts';
 
 /** `latchkey environments create <id> [--name <name>]` */
 export function registerEnvironmentsCreate(environments: Command): void {
@@ -11,6 +12,6 @@ export function registerEnvironmentsCreate(environments: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, options: { name?: string; json?: boolean }) => {
       const environment = await withPlatform((deps) => createEnvironment(deps, { id, ...(options.name !== undefined ? { name: options.name } : {}) }, cliContext()));
-      createOutput(options).result(environment, () => `Created environment ${environment.id} (${environment.name})`);
+      createOutput(options).result(toEnvironmentDto(environment), () => `Created environment ${environment.id} (${environment.name})`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createOutput, withPlatform } from '../../context.ts';
 import { listEnvironments } from '../../../platform/environments.ts';
+import { toEnvironmentDto } from '../../../http/routes/platform/schemas.ts';
 
 /** `latchkey environments list` */
 export function registerEnvironmentsList(environments: Command): void {
@@ -10,6 +11,6 @@ export function registerEnvironmentsList(environments: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const list = await withPlatform((deps) => listEnvironments(deps));
-      createOutput(options).result(list, () => (list.length === 0 ? 'no environments yet: latchkey environments create <id>' : list.map((e) => `${e.id}  ${e.name}`).join('\n')));
+      createOutput(options).result({ environments: list.map(toEnvironmentDto) }, () => (list.length === 0 ? 'no environments yet: latchkey environments create <id>' : list.map((e) => `${e.id}  ${e.name}`).join('\n')));
     });
 }

@@ -1,29 +1,31 @@
 import type { Command } from 'commander';
 import { cliContext, createOutput, withPlatform } from '../../context.ts';
-import { collect } from '../../options.ts';
-import { formatSecretOnce } from '../../format.ts';
+import { collect, scopesHelp } from '../../options.ts';
+import { formatGrants, formatSecretOnce } from '../../format.ts';
+import { toIntegrationDto } from '../../../http/routes/platform/schemas.ts';
 import { createIntegration } from '../../../platform/integrations.ts';
 import { grantsFromOptions, type PermissionOptions } from './grants-from-options.ts';
 
-/** `latchkey integrations create --env <id> --name <name> …` → prints client_id and client_secret. */
+/** `latchkey integrations create --env <id> --name <name> …` → prints the Client ID and Client Secret, and what it grants. */
 export function registerIntegrationsCreate(integrations: Command): void {
   integrations
     .command('create')
     .description('create an integration and print its Client ID and Client Secret (shown once)')
     .requiredOption('--env <id>', 'environment the integration belongs to')
     .requiredOption('--name <name>', 'a meaningful name')
-    .option('--description <text>', 'what the integration is for', '')
-    .option('--preset <preset>', 'Environment API preset: read-only | all')
-    .option('--scope <scope>', 'Environment API scope (repeatable)', collect, [])
-    .option('--platform-scope <scope>', 'Platform API scope (repeatable)', collect, [])
+    .option('--description <text>', 'what the integration is for')
+    .option('--preset <preset>', 'Environment API preset: read-only | all (without --preset or --scope it grants nothing)')
+    .option('--scope <scope>', 'Environment API scope (repeatable)', collect)
+    .option('--platform-scope <scope>', 'Platform API scope (repeatable)', collect)
     .option('--json', 'print JSON')
-    .action(async (options: PermissionOptions & { env: string; name: string; description: string; json?: boolean }) => {
+    .addHelpText('after', scopesHelp())
+    .action(async (options: PermissionOptions & { env: string; name: string; description?: string; json?: boolean }) => {
       const result = await withPlatform((deps) =>
-        createIntegration(deps, { environmentId: options.env, name: options.name, description: options.description, grants: grantsFromOptions(deps.apis, options, false) }, cliContext()),
+        createIntegration(deps, { environmentId: options.env, name: options.name, description: options.description ?? '', grants: grantsFromOptions(deps.apis, options, false) }, cliContext()),
       );
       createOutput(options).result(
-        { client_id: result.integration.clientId, client_secret: result.clientSecret, integration: result.integration },
-        () => formatSecretOnce(result, `Created integration "${result.integration.name}" in environment ${result.integration.environmentId}`),
+        { integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret },
+        () => `${formatSecretOnce(result, `Created integration "${result.integration.name}" in environment ${result.integration.environmentId}`)}\n\n${formatGrants(result.integration.grants, result.integration.clientId)}`,
       );
     });
 }

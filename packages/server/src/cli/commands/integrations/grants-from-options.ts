@@ -5,8 +5,8 @@ import { parsePreset } from '../../options.ts';
 /** Options that set permissions, shared by `create` and `set-permissions`. */
 export interface PermissionOptions {
   preset?: string;
-  scope: string[];
-  platformScope: string[];
+  scope?: string[] | undefined;
+  platformScope?: string[] | undefined;
   clearPlatform?: boolean;
 }
 
@@ -17,8 +17,10 @@ export interface PermissionOptions {
 export function grantsFromOptions(apis: ApiCatalogue, options: PermissionOptions, allowNone: boolean): Grants {
   const grants: Grants = {};
   const preset = parsePreset(options.preset, allowNone);
-  if (preset !== undefined || options.scope.length > 0) grants['environment-api'] = [...(preset ? apis.presetScopes(preset) : []), ...options.scope];
-  if (options.platformScope.length > 0) grants['platform-api'] = options.platformScope;
+  const scope = options.scope ?? [];
+  const platformScope = options.platformScope ?? [];
+  if (preset !== undefined || scope.length > 0) grants['environment-api'] = [...(preset ? apis.presetScopes(preset) : []), ...scope];
+  if (platformScope.length > 0) grants['platform-api'] = platformScope;
   if (options.clearPlatform) grants['platform-api'] = [];
   return grants;
 }

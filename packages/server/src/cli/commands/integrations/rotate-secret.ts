@@ -4,6 +4,7 @@ import { parseSeconds } from '../../options.ts';
 import { formatSecretOnce } from '../../format.ts';
 import { rotateSecret } from '../../../platform/integrations.ts';
 import { REVOKED_WITHIN } from './set-status.ts';
+import { toIntegrationDto } from '../../../http/routes/platform/schemas.ts';
 
 /** `latchkey integrations rotate-secret <client-id> [--grace <seconds>] [--revoke-tokens]` → prints the new secret. */
 export function registerIntegrationsRotateSecret(integrations: Command): void {
@@ -20,7 +21,8 @@ export function registerIntegrationsRotateSecret(integrations: Command): void {
       const previous = graceSeconds > 0 ? `The previous secret keeps working for ${graceSeconds} seconds.` : 'The previous secret no longer works.';
       const tokens = revokeTokens ? ` Every token issued so far is revoked: ${REVOKED_WITHIN}.` : '';
       createOutput(options).result(
-        { client_id: result.integration.clientId, client_secret: result.clientSecret, grace_seconds: graceSeconds, tokens_revoked: revokeTokens, integration: result.integration },
+        // POST …/secrets answers { integration, clientSecret }; graceSeconds and revokeTokens echo its request fields.
+        { integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret, graceSeconds, revokeTokens },
         () => `${formatSecretOnce(result, `Rotated the secret of "${result.integration.name}"`)}\n${previous}${tokens}`,
       );
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { deleteIntegration, setIntegrationDisabled } from '../../../platform/integrations.ts';
+import { toIntegrationDto } from '../../../http/routes/platform/schemas.ts';
 
 /** What a revocation written by the CLI reaches, and how fast (docs/revocation.md). */
 export const REVOKED_WITHIN = 'every API that follows the revocation feed refuses them within a second';
@@ -14,7 +15,7 @@ export function registerIntegrationsSetStatus(integrations: Command): void {
       .option('--json', 'print JSON')
       .action(async (clientId: string, options: { json?: boolean }) => {
         const integration = await withPlatform((deps) => setIntegrationDisabled(deps, clientId, verb === 'disable', cliContext()));
-        createOutput(options).result(integration, () =>
+        createOutput(options).result(toIntegrationDto(integration), () =>
           verb === 'disable' ? `Disabled ${clientId}: new token requests get invalid_client, and its tokens are revoked: ${REVOKED_WITHIN}.` : `Enabled ${clientId}.`,
         );
       });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createOutput, withPlatform } from '../../context.ts';
-import { formatKeys } from '../../format.ts';
+import { formatKeys, toSigningKeyJson } from '../../format.ts';
 import { listSigningKeys } from '../../../keys/signing-keys.ts';
 
 /** `latchkey keys list` */
@@ -13,6 +13,6 @@ export function registerKeysList(keys: Command): void {
       const list = await withPlatform((deps) =>
         listSigningKeys({ database: deps.database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: deps.config.tokenTtlSeconds }, Date.now()),
       );
-      createOutput(options).result(list, () => formatKeys(list));
+      createOutput(options).result({ keys: list.map(toSigningKeyJson) }, () => formatKeys(list));
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cliContext, createOutput, withPlatform } from '../../context.ts';
 import { parseSeconds } from '../../options.ts';
-import { formatKeys } from '../../format.ts';
+import { formatKeys, toSigningKeyJson } from '../../format.ts';
 import { rotateSigningKey } from '../../../keys/signing-keys.ts';
 
 /** `latchkey keys rotate [--lead <seconds>]` */
@@ -16,6 +16,6 @@ export function registerKeysRotate(keys: Command): void {
         const lead = parseSeconds('--lead', options.lead, deps.config.keyPublishLeadSeconds);
         return rotateSigningKey({ database: deps.database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: deps.config.tokenTtlSeconds }, deps.config.signingAlgorithm, Date.now(), lead, cliContext());
       });
-      createOutput(options).result(key, () => `Added ${formatKeys([key])}`);
+      createOutput(options).result(toSigningKeyJson(key), () => `Added ${formatKeys([key])}`);
     });
 }

@@ -7,19 +7,8 @@ import { getEnvironment } from '../../../platform/environments.ts';
 import { getIntegrationInEnvironment, type IntegrationDeps } from '../../../platform/integrations.ts';
 import { readUsage, type UsageRecorder } from '../../../platform/usage-recorder.ts';
 import { authorizeEnvironment, requirePlatformAdmin } from '../../platform-auth.ts';
+import { ApiCatalogueSchema, AuditPageSchema, UsageSchema } from '@latchkey/wire';
 import { EnvironmentParams, errorResponses, IntegrationParams, isoTime, isoTimeOrNull } from './schemas.ts';
-
-const AuditEntryDto = Type.Object({
-  id: Type.String(),
-  at: Type.String({ format: 'date-time' }),
-  environmentId: Type.Union([Type.String(), Type.Null()]),
-  actor: Type.Object({ type: Type.String(), id: Type.String() }),
-  action: Type.String(),
-  target: Type.Object({ type: Type.String(), id: Type.String() }),
-  ip: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.String(),
-  details: Type.Record(Type.String(), Type.Unknown()),
-});
 
 const AuditQuery = Type.Object({
   actor: Type.Optional(Type.String({ maxLength: 320, description: 'admin email, client ID or CLI user' })),
@@ -31,7 +20,6 @@ const AuditQuery = Type.Object({
   cursor: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 
-const AuditPage = Type.Object({ entries: Type.Array(AuditEntryDto), nextCursor: Type.Union([Type.Integer(), Type.Null()]) });
 
 /** What the activity routes use: the domain, the clock, and the usage recorder (flushed before a read). */
 export interface ActivityRouteDeps {
@@ -61,7 +49,7 @@ export async function activityRoutes(app: FastifyInstance, { platform: deps, clo
 
   api.get(
     '/api/v1/environments/:environmentId/audit',
-    { schema: { tags: ['Audit'], summary: "An environment's audit log, newest first", params: EnvironmentParams, querystring: Type.Omit(AuditQuery, ['environment']), response: { 200: AuditPage, ...errorResponses } } },
+    { schema: { tags: ['Audit'], summary: "An environment's audit log, newest first", params: EnvironmentParams, querystring: Type.Omit(AuditQuery, ['environment']), response: { 200: AuditPageSchema, ...errorResponses } } },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'audit');
       await getEnvironment(deps, request.params.environmentId);
@@ -69,7 +57,7 @@ export async function activityRoutes(app: FastifyInstance, { platform: deps, clo
     },
   );
 
-  api.get('/api/v1/audit', { schema: { tags: ['Audit'], summary: 'The whole audit log (platform admins), including admin and signing-key events', querystring: AuditQuery, response: { 200: AuditPage, ...errorResponses } } }, async (request) => {
+  api.get('/api/v1/audit', { schema: { tags: ['Audit'], summary: 'The whole audit log (platform admins), including admin and signing-key events', querystring: AuditQuery, response: { 200: AuditPageSchema, ...errorResponses } } }, async (request) => {
     requirePlatformAdmin(request);
     return read(request.query, request.query.environment);
   });
@@ -83,10 +71,7 @@ export async function activityRoutes(app: FastifyInstance, { platform: deps, clo
         params: IntegrationParams,
         querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) }),
         response: {
-          200: Type.Object({
-            lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-            days: Type.Array(Type.Object({ day: Type.String(), tokensMinted: Type.Integer(), tokensCached: Type.Integer(), failures: Type.Integer() })),
-          }),
+          200: UsageSchema,
           ...errorResponses,
         },
       },
@@ -108,10 +93,7 @@ export async function activityRoutes(app: FastifyInstance, { platform: deps, clo
         summary: "Each API's identifier and scope catalogue, and the presets",
         security: [],
         response: {
-          200: Type.Object({
-            apis: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), audience: Type.String(), scopes: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })) })),
-            presets: Type.Record(Type.String(), Type.Array(Type.String())),
-          }),
+          200: ApiCatalogueSchema,
           ...errorResponses,
         },
       },

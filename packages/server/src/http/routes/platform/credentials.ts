@@ -3,14 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration, type IntegrationDeps } from '../../../platform/integrations.ts';
 import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
-import { errorResponses, Grants, IntegrationDto, IntegrationParams, SecretDto, toIntegrationDto, toSecretDto } from './schemas.ts';
+import { integrationWithSecretSchema, PermissionsSchema, SecretListSchema } from '@latchkey/wire';
+import { errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto, toSecretDto } from './schemas.ts';
 
-const PermissionsDto = Type.Object({
-  grants: Grants,
-  grantVersion: Type.Integer(),
-  changed: Type.Optional(Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) }, { description: 'What this request changed, per scope (api:scope)' })),
-  note: Type.Optional(Type.String()),
-});
+const PermissionsDto = PermissionsSchema;
 
 function flatten(grants: DomainGrants): Set<string> {
   return new Set(Object.entries(grants).flatMap(([api, scopes]) => (scopes ?? []).map((scope) => `${api}:${scope}`)));
@@ -36,7 +32,7 @@ export async function credentialRoutes(app: FastifyInstance, { platform: deps }:
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const base = '/api/v1/environments/:environmentId/integrations/:clientId';
 
-  api.get(`${base}/secrets`, { schema: { tags: ['Secrets'], summary: 'List secrets: created, last used, expires — never the secret or its hash', params: IntegrationParams, response: { 200: Type.Object({ secrets: Type.Array(SecretDto) }), ...errorResponses } } }, async (request) => {
+  api.get(`${base}/secrets`, { schema: { tags: ['Secrets'], summary: 'List secrets: created, last used, expires — never the secret or its hash', params: IntegrationParams, response: { 200: SecretListSchema, ...errorResponses } } }, async (request) => {
     authorizeEnvironment(request, request.params.environmentId, 'read');
     const integration = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
     return { secrets: integration.secrets.map(toSecretDto) };
@@ -53,7 +49,7 @@ export async function credentialRoutes(app: FastifyInstance, { platform: deps }:
           graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 2592000, default: 0 })),
           revokeTokens: Type.Optional(Type.Boolean({ default: false, description: 'Also revoke every token issued so far (a suspected leak)' })),
         }),
-        response: { 201: Type.Object({ integration: IntegrationDto, clientSecret: Type.String() }), ...errorResponses },
+        response: { 201: integrationWithSecretSchema(), ...errorResponses },
       },
     },
     async (request, reply) => {

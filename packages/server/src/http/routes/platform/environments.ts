@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IntegrationDeps } from '../../../platform/integrations.ts';
 import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, renameEnvironment } from '../../../platform/environments.ts';
 import { actionContext, authorizeEnvironment, requirePlatformAdmin, requirePrincipal } from '../../platform-auth.ts';
+import { EnvironmentListSchema } from '@latchkey/wire';
 import { EnvironmentDto, EnvironmentParams, errorResponses, toEnvironmentDto } from './schemas.ts';
 
 const TAGS = ['Environments'];
@@ -17,7 +18,7 @@ export interface EnvironmentRouteDeps {
 export async function environmentRoutes(app: FastifyInstance, { platform: deps }: EnvironmentRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.get('/api/v1/environments', { schema: { tags: TAGS, summary: 'List the environments you can see', response: { 200: Type.Object({ environments: Type.Array(EnvironmentDto) }), ...errorResponses } } }, async (request) => {
+  api.get('/api/v1/environments', { schema: { tags: TAGS, summary: 'List the environments you can see', response: { 200: EnvironmentListSchema, ...errorResponses } } }, async (request) => {
     const principal = requirePrincipal(request);
     const all = await listEnvironments(deps);
     const visible = all.filter((env) =>

@@ -14,6 +14,7 @@ import {
 } from '../../../platform/integrations.ts';
 import { getEnvironment } from '../../../platform/environments.ts';
 import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
+import { IntegrationPageSchema, integrationWithSecretSchema } from '@latchkey/wire';
 import { EnvironmentParams, errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto } from './schemas.ts';
 
 const TAGS = ['Integrations'];
@@ -40,7 +41,7 @@ export async function integrationRoutes(app: FastifyInstance, { platform: deps }
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
           cursor: Type.Optional(Type.String({ maxLength: 100, description: 'nextCursor of the previous page' })),
         }),
-        response: { 200: Type.Object({ integrations: Type.Array(IntegrationDto), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+        response: { 200: IntegrationPageSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -63,7 +64,7 @@ export async function integrationRoutes(app: FastifyInstance, { platform: deps }
           preset: Type.Optional(Type.Union([Type.Literal('read-only'), Type.Literal('all')], { description: 'Environment API preset' })),
           grants: Type.Optional(Grants),
         }),
-        response: { 201: Type.Object({ integration: IntegrationDto, clientSecret: Type.String({ description: 'Shown once: store it now' }) }), ...errorResponses },
+        response: { 201: integrationWithSecretSchema('Shown once: store it now'), ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -4,20 +4,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../config/load-config.ts';
 import type { Clock } from '../../../support/clock.ts';
 import type { IntegrationDeps } from '../../../platform/integrations.ts';
-import { verifyAdminLogin } from '../../../platform/admins.ts';
-import { createSession, deleteSession } from '../../../platform/sessions.ts';
+import { changeOwnPassword, verifyAdminLogin } from '../../../platform/admins.ts';
+import { createSession, deleteOtherSessions, deleteSession } from '../../../platform/sessions.ts';
 import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
 import { recordAudit } from '../../../platform/audit.ts';
 import { HttpProblem } from '../../problem.ts';
 import { requirePrincipal, SESSION_COOKIE } from '../../platform-auth.ts';
-import { AdminDto, errorResponses, problemResponse, toAdminDto } from './schemas.ts';
+import { PasswordChangeSchema, SessionSchema } from '@latchkey/wire';
+import { errorResponses, problemResponse, toAdminDto } from './schemas.ts';
 
-const SessionDto = Type.Object({
-  admin: AdminDto,
-  csrfToken: Type.String({ description: 'Send as X-CSRF-Token on every request that changes state' }),
-  expiresAt: Type.String({ format: 'date-time' }),
-  idleExpiresAt: Type.String({ format: 'date-time' }),
-});
+const SessionDto = SessionSchema;
 
 /** What the session routes use: the session policy, the clock, and the domain (admins, sessions, audit). */
 export interface SessionRouteDeps {
@@ -64,7 +60,13 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       const { cookieValue, session } = await createSession(deps.platform.database, deps.clock, policy, admin.id);
       await recordAudit(deps.platform.database.db, { actor: { type: 'admin', id: admin.id, email: admin.email }, ip: request.ip }, { at: deps.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: admin.email });
       reply.setCookie(SESSION_COOKIE, cookieValue, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: policy.absoluteSeconds });
-      return { admin: toAdminDto(admin), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), idleExpiresAt: new Date(session.idleExpiresAt).toISOString() };
+      return {
+        admin: toAdminDto(admin),
+        csrfToken: session.csrfToken,
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
+        passwordChangeRequired: admin.passwordChangeRequired,
+      };
     },
   );
 
@@ -76,8 +78,35 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       csrfToken: principal.session.csrfToken,
       expiresAt: new Date(principal.session.expiresAt).toISOString(),
       idleExpiresAt: new Date(principal.session.idleExpiresAt).toISOString(),
+      passwordChangeRequired: principal.admin.passwordChangeRequired,
     };
   });
+
+  api.put(
+    '/api/v1/session/password',
+    {
+      schema: {
+        tags: ['Session'],
+        summary: 'Set a new password for the signed-in admin (required after signing in with a temporary one); ends their other sessions',
+        body: PasswordChangeSchema,
+        response: { 200: SessionDto, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = requirePrincipal(request);
+      if (principal.kind !== 'admin') throw new HttpProblem(400, 'not_a_session', 'this request authenticated with a bearer token, not a console session');
+      const context = { actor: { type: 'admin', id: principal.admin.id, email: principal.admin.email }, ip: request.ip } as const;
+      const admin = await changeOwnPassword(deps.platform, principal.admin.id, request.body.currentPassword, request.body.newPassword, context);
+      await deleteOtherSessions(deps.platform.database, admin.id, principal.cookieValue);
+      return {
+        admin: toAdminDto(admin),
+        csrfToken: principal.session.csrfToken,
+        expiresAt: new Date(principal.session.expiresAt).toISOString(),
+        idleExpiresAt: new Date(principal.session.idleExpiresAt).toISOString(),
+        passwordChangeRequired: admin.passwordChangeRequired,
+      };
+    },
+  );
 
   api.delete('/api/v1/session', { schema: { tags: ['Session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const principal = requirePrincipal(request);
