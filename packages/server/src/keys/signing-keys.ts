@@ -4,7 +4,7 @@ import type { Database } from '../storage/database.ts';
 import type { SigningKeysTable } from '../storage/schema.ts';
 import type { SigningAlgorithm } from '../config/load-config.ts';
 import { newId } from '../support/ids.ts';
-import { seal } from './sealed-box.js';
+import { seal } from './sealed-box.ts';
 import { recordChange } from '../platform/change-feed.ts';
 import { recordAudit, SYSTEM_CONTEXT, type ActionContext } from '../platform/audit.ts';
 

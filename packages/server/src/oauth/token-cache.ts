@@ -3,7 +3,7 @@ import type { Database } from '../storage/database.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import { MultiRowInsert } from '../storage/multi-row-insert.ts';
 import type { Clock } from '../support/clock.ts';
-import { open } from '../keys/sealed-box.js';
+import { open } from '../keys/sealed-box.ts';
 import type { Sealing } from '../keys/signing-thread.ts';
 import type { MintedToken, SealedMintedToken } from './mint-access-token.ts';
 

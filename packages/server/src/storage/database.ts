@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations.ts';
 import { SqliteThreadDialect } from './sqlite-thread-dialect.ts';
-import { cachedPreparer } from './statement-cache.js';
+import { cachedPreparer } from './statement-cache.ts';
 
 /** Which SQL engine a connection talks to; a branch on it always carries a comment saying why. */
 export type Dialect = 'sqlite' | 'postgres';
