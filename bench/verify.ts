@@ -32,7 +32,7 @@ import { SYSTEM_CONTEXT } from '../packages/server/src/platform/audit.ts';
 import { createEnvironment } from '../packages/server/src/platform/environments.ts';
 import { createIntegration } from '../packages/server/src/platform/integrations.ts';
 import { createInjectFetch } from '../packages/server/src/http/inject-fetch.ts';
-import { createKyselyStorage } from '../packages/server/src/environment-api/kysely-repositories.ts';
+import { createEnvironmentApiRepositories } from '../packages/server/src/storage/repositories/environment-api.ts';
 import { toTemplateDto } from '../packages/server/src/environment-api/schemas.ts';
 
 /** One measured row. `ratio` is opsPerSec over the `baseline` row's; `target` is the minimum it should reach. */
@@ -151,7 +151,7 @@ export async function runVerifyBenchmarks(options: VerifyBenchmarkOptions = {}):
     });
     if (created.statusCode !== 201) throw new Error(`template create failed: ${created.statusCode} ${created.body}`);
     const templateId = (created.json() as { id: string }).id;
-    const storage = createKyselyStorage(database);
+    const storage = createEnvironmentApiRepositories(database);
     bare.get<{ Params: { id: string } }>('/templates/:id', async (request, reply) => {
       const template = await storage.templates.get('bench', request.params.id);
       if (template === null) return reply.code(404).send({ error: 'not found' });

@@ -7,6 +7,7 @@ import { openDatabase, type Database } from '../packages/server/src/storage/data
 import { ServingLease, SqliteAlreadyServed } from '../packages/server/src/storage/serving-lease.ts';
 import { systemClock } from '../packages/server/src/support/clock.ts';
 import { TokenCache } from '../packages/server/src/oauth/token-cache.ts';
+import { createTokenCacheRows } from '../packages/server/src/storage/repositories/token-cache-rows.ts';
 
 // One serving process per SQLite database (design §8): the serving lease, and what the token cache
 // does because it holds it (answers a new token first and stores it right after).
@@ -144,7 +145,7 @@ describe('one server per SQLite database', () => {
     cleanups.push(() => lk.close());
     const { integration } = await lk.createIntegration();
     const errors: unknown[] = [];
-    const cache = new TokenCache({ database: lk.database, clock: systemClock, tokenSealKey: Buffer.alloc(32, 7), refreshWindowSeconds: 60, soleWriter: { onStoreError: (error) => errors.push(error) } });
+    const cache = new TokenCache({ rows: createTokenCacheRows(lk.database), clock: systemClock, tokenSealKey: Buffer.alloc(32, 7), refreshWindowSeconds: 60, soleWriter: { onStoreError: (error) => errors.push(error) } });
     await cache.loadStoredKeys();
     const now = Date.now();
     const mint = (token: string) => async () => ({ token, jti: `jti-${token}`, sealed: `sealed ${token}`, issuedAt: now, expiresAt: now + 3600_000 });

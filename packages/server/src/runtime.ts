@@ -4,18 +4,21 @@ import type { Config } from './config/load-config.ts';
 import type { Database } from './storage/database.ts';
 import type { Clock } from './support/clock.ts';
 import { ApiCatalogue } from './platform/apis.ts';
-import { ChangeBus, pruneChanges, watchChanges, type ChangeWatcher } from './platform/change-feed.ts';
+import { ChangeBus, pruneChanges, watchChanges, type ChangeWatcher } from './storage/change-log.ts';
 import { RevocationList } from './platform/revocation-list.ts';
 import { pruneRevocations, recordTokenLifetime } from './platform/revocations.ts';
 import { verifyMasterKey, type DerivedKeys } from './keys/master-key.ts';
 import { KeyStore } from './keys/key-store.ts';
-import { ensureSigningKey, loadSigningKeyRows } from './keys/signing-keys.ts';
+import { ensureSigningKey } from './keys/signing-keys.ts';
+import { loadSigningKeyRows } from './storage/repositories/signing-keys.ts';
+import { createTokenCacheRows } from './storage/repositories/token-cache-rows.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
+import { HotPathCaches } from './oauth/hot-path-caches.ts';
 import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
 import { DatabaseFailureStore, RedisFailureStore, type SharedFailureStore } from './oauth/shared-failure-store.ts';
 import { TokenCache } from './oauth/token-cache.ts';
 import { ServingLease } from './storage/serving-lease.ts';
-import { createTokenEndpoint, type TokenEndpointRequest, type TokenEndpointResponse } from './oauth/token-endpoint.ts';
+import { createTokenEndpoint, type TokenEndpoint } from './oauth/token-endpoint.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
 import { createPlatformDeps } from './platform/platform-deps.ts';
 
@@ -42,13 +45,14 @@ export interface Runtime {
   apis: ApiCatalogue;
   keys: DerivedKeys;
   keyStore: KeyStore;
-  directory: ClientDirectory;
+  /** The token endpoint's hot-path caches (client directory, verified secrets, repeats) and their invalidation contract. */
+  caches: HotPathCaches;
   tokenCache: TokenCache;
   rateLimiter: FailureRateLimiter;
   usage: UsageRecorder;
   metrics: Metrics;
-  /** Answers a token request; synchronously when it is an exact repeat served from memory. */
-  handleTokenRequest: (request: TokenEndpointRequest) => TokenEndpointResponse | Promise<TokenEndpointResponse>;
+  /** Answers a token request with protocol values; synchronously when it is an exact repeat served from memory. */
+  handleTokenRequest: TokenEndpoint;
   /** Deps for the platform domain functions (platform/integrations.ts, …); their writes reach `changes` before they return. */
   platform: IntegrationDeps;
   /** Every change this process must apply, made here or elsewhere: caches subscribe to it. */
@@ -81,7 +85,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const revocations: { list?: RevocationList } = {};
   const tokenCache = new TokenCache({
     isRevoked: (claims) => revocations.list?.isRevoked(claims) === true,
-    database,
+    rows: createTokenCacheRows(database),
     clock,
     tokenSealKey: keys.tokenSealKey,
     refreshWindowSeconds: config.tokenRefreshWindowSeconds,
@@ -123,7 +127,7 @@ async function assembleRuntime(
   const reloadKeys = async () => keyStore.load(await loadSigningKeyRows(database), clock.now());
   await reloadKeys();
 
-  const directory = new ClientDirectory(database);
+  const caches = new HotPathCaches(new ClientDirectory(database), tokenCache);
   await tokenCache.loadStoredKeys();
   let failureStore: SharedFailureStore = new DatabaseFailureStore(database);
   if (config.redisUrl) {
@@ -140,16 +144,13 @@ async function assembleRuntime(
   const revocations = new RevocationList(database, clock);
   await revocations.catchUp();
   revocationHolder.list = revocations;
-  // A revoked token (RFC 7009) is never handed out again: the next request for its key mints anew.
-  revocations.subscribe((added) => {
-    for (const { entry } of added) if (entry.type === 'token') tokenCache.forgetToken(entry.jti);
-  });
+  // The hot-path caches apply their own invalidation contract (oauth/hot-path-caches.ts), first.
+  caches.connect({ changes, revocations });
 
   changes.subscribe(async (notices) => {
     let keysChanged = false;
     let revoked = false;
     for (const change of notices) {
-      if (change.kind === 'integration') directory.invalidate(change.subject);
       if (change.kind === 'keys') keysChanged = true;
       if (change.kind === 'revocation') revoked = true;
     }
@@ -170,7 +171,12 @@ async function assembleRuntime(
   // Every 2 s (sooner when 2,000 audit entries are waiting): minted tokens are audited one by one,
   // and smaller flushes keep each pause short.
   usage.start(2);
-  const metrics = createMetrics(database, { auditEntriesDropped: () => usage.auditEntriesDropped, revocationsLive: () => revocations.size });
+  const pool = database.pool;
+  const metrics = createMetrics({
+    auditEntriesDropped: () => usage.auditEntriesDropped,
+    revocationsLive: () => revocations.size,
+    databasePool: pool && (() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })),
+  });
   shareRegistryWithPrimary(metrics.registry);
 
   const maintenance = setInterval(() => {
@@ -187,7 +193,7 @@ async function assembleRuntime(
     apis,
     clock,
     logger,
-    directory,
+    caches,
     secretHashKey: keys.secretHashKey,
     keyStore,
     tokenCache,
@@ -207,7 +213,7 @@ async function assembleRuntime(
     apis,
     keys,
     keyStore,
-    directory,
+    caches,
     tokenCache,
     rateLimiter,
     usage,

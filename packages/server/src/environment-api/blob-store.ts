@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Database } from '../storage/database.ts';
+import { deleteBlob, deleteBlobsUnder, putBlob, readBlob } from '../storage/repositories/blobs.ts';
 
 /**
  * Where the bytes of media and fonts live. Keys are `/`-separated paths of safe segments
@@ -91,29 +92,23 @@ export function createDatabaseBlobStore(database: Database, now: () => number = 
   return {
     async put(key, data, contentType) {
       validateBlobKey(key);
-      await database.db
-        .insertInto('blobs')
-        .values({ key, content_type: contentType, data, created_at: now() })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ content_type: contentType, data, created_at: now() }))
-        .execute();
+      await putBlob(database.db, key, data, contentType, now());
     },
 
     async get(key) {
       validateBlobKey(key);
-      const row = await database.db.selectFrom('blobs').select('data').where('key', '=', key).executeTakeFirst();
-      return row ? Readable.from([Buffer.from(row.data)]) : null;
+      const data = await readBlob(database.db, key);
+      return data ? Readable.from([data]) : null;
     },
 
     async delete(key) {
       validateBlobKey(key);
-      await database.db.deleteFrom('blobs').where('key', '=', key).execute();
+      await deleteBlob(database.db, key);
     },
 
     async deletePrefix(prefix) {
       validateBlobKey(prefix);
-      // Every key under `prefix/` sorts in [`prefix/`, `prefix0`): '0' follows '/' in ASCII. A range on
-      // the primary key, and exact, where LIKE would read '_' in an environment id as a wildcard.
-      await database.db.deleteFrom('blobs').where('key', '>=', `${prefix}/`).where('key', '<', `${prefix}0`).execute();
+      await deleteBlobsUnder(database.db, prefix);
     },
   };
 }

@@ -2,9 +2,9 @@ import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { getEnvironment } from '../platform/environments.ts';
-import { writeWithChanges, type ChangeBus } from '../platform/change-feed.ts';
-import { recordAudit, type ActionContext } from '../platform/audit.ts';
-import { createKyselyStorage } from './kysely-repositories.ts';
+import type { ActionContext } from '../platform/audit.ts';
+import { writeWithChanges, type ChangeBus } from '../storage/change-log.ts';
+import { createEnvironmentApiRepositories, upsertBrowserSettings } from '../storage/repositories/environment-api.ts';
 import type { BrowserSettings, EnvironmentRepository } from './storage.ts';
 
 /** What the browser settings functions need. */
@@ -62,14 +62,10 @@ export async function setBrowserSettings(
   const allowWriteTokensInBrowser = input.allowWriteTokensInBrowser ?? current.allowWriteTokensInBrowser;
   const now = deps.clock.now();
   const row = { allowed_origins: JSON.stringify(allowedOrigins), allow_write_tokens_in_browser: allowWriteTokensInBrowser ? 1 : 0, updated_at: now };
-  await writeWithChanges(deps, now, async (trx, record) => {
-    await trx
-      .insertInto('environment_browser_settings')
-      .values({ environment_id: environmentId, ...row })
-      .onConflict((conflict) => conflict.column('environment_id').doUpdateSet(row))
-      .execute();
-    await record('environment', environmentId);
-    await recordAudit(trx, context, {
+  await writeWithChanges(deps, now, async (trx, log) => {
+    await upsertBrowserSettings(trx, environmentId, row);
+    await log.change('environment', environmentId);
+    await log.audit(context, {
       at: now,
       environmentId,
       action: 'environment.browser_settings.update',
@@ -83,7 +79,7 @@ export async function setBrowserSettings(
 
 /** An environment's browser settings (defaults when never set), or NotFoundError. */
 export async function getBrowserSettings(deps: BrowserSettingsDeps, environmentId: string): Promise<BrowserSettings> {
-  const settings = await createKyselyStorage(deps.database).environments.findBrowserSettings(environmentId);
+  const settings = await createEnvironmentApiRepositories(deps.database).environments.findBrowserSettings(environmentId);
   if (settings === null) await getEnvironment(deps, environmentId); // throws NotFoundError
   return settings ?? { allowedOrigins: [], allowWriteTokensInBrowser: false };
 }

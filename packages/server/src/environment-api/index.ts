@@ -12,16 +12,15 @@ import { createDatabaseBlobStore, createDiskBlobStore, type BlobStore } from './
 import { addCorsHeaders, answerPreflight, assertNoWriteTokenInBrowser, NO_BROWSER_ACCESS } from './browser-guard.ts';
 import { EnvironmentAccessCache, type EnvironmentAccess } from './browser-settings.ts';
 import { EnvironmentGone } from './errors.ts';
-import { createKyselyStorage } from './kysely-repositories.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { DOCUMENT_BODY_LIMIT, documentRoutes, MAX_DOCUMENT_BYTES } from './routes/documents.ts';
 import type { EnvironmentApiStorage } from './storage.ts';
+import { createEnvironmentApiRepositories } from '../storage/repositories/environment-api.ts';
 
 export type { BlobStore } from './blob-store.ts';
 export { createDatabaseBlobStore, createDiskBlobStore } from './blob-store.ts';
 export { getBrowserSettings, setBrowserSettings, normalizeOrigin } from './browser-settings.ts';
 export type { BrowserSettings, EnvironmentApiStorage } from './storage.ts';
-export { createKyselyStorage } from './kysely-repositories.ts';
 export { ASSET_KINDS } from './asset-kinds.ts';
 export { MAX_DOCUMENT_BYTES };
 
@@ -111,7 +110,7 @@ function hasUnreadBody(request: FastifyRequest): boolean {
 export async function environmentApiRoutes(app: FastifyInstance, options: EnvironmentApiOptions): Promise<void> {
   const { runtime } = options;
   const { config, clock, database } = runtime;
-  const storage = options.storage ?? createKyselyStorage(database);
+  const storage = options.storage ?? createEnvironmentApiRepositories(database);
   // PostgreSQL deployments run several instances: uploads go to the shared database. The embedded
   // SQLite default keeps them as files under the data directory.
   const blobs = options.blobs ?? (database.dialect === 'postgres' ? createDatabaseBlobStore(database, () => clock.now()) : createDiskBlobStore(path.join(config.dataDir, 'blobs')));

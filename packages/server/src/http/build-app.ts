@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import http from 'node:http';
 import type { Runtime } from '../runtime.ts';
 import { createTokenFastPath } from './token-fast-path.ts';
+import { TokenHttpAdapter } from './token-http-adapter.ts';
 import { metricsText } from '../support/cluster-metrics.ts';
 import { pingDatabase } from '../storage/database.ts';
 import { tokenRoutes } from './routes/token.ts';
@@ -17,7 +18,10 @@ import { boundJsonBodyDepth } from './json-body-parser.ts';
 
 /** Builds the HTTP application over a runtime. Opens no socket: call listen() or inject(). */
 export async function buildApp({ runtime }: { runtime: Runtime }): Promise<FastifyInstance> {
-  const tokenFastPath = createTokenFastPath(runtime);
+  const { config, metrics, logger } = runtime;
+  // One adapter between HTTP and the token endpoint, for both the fast path and the Fastify route.
+  const tokenEndpoint = new TokenHttpAdapter({ endpoint: runtime.handleTokenRequest, metrics, logger, bodyLimitBytes: config.tokenBodyLimitBytes, trustProxy: config.trustProxy });
+  const tokenFastPath = createTokenFastPath(tokenEndpoint);
   const app = Fastify({
     // POST /oauth/token is answered on node:http before Fastify (http/token-fast-path.ts).
     serverFactory: (handler) => http.createServer((request, response) => {
@@ -49,7 +53,7 @@ export async function buildApp({ runtime }: { runtime: Runtime }): Promise<Fasti
   boundJsonBodyDepth(app);
   app.addHook('onRequest', refuseNulInUrl);
   await registerOpenApi(app, runtime);
-  await app.register(tokenRoutes, { runtime });
+  await app.register(tokenRoutes, { runtime, tokenEndpoint });
   await app.register(discoveryRoutes, { runtime });
   await app.register(revocationFeedRoutes, { runtime });
   await app.register(platformApiRoutes, { runtime });

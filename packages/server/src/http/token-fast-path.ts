@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import proxyaddr from 'proxy-addr';
-import type { Runtime } from '../runtime.ts';
-import { RequestTooLarge } from '../oauth/errors.ts';
-import type { TokenEndpointResponse } from '../oauth/token-endpoint.ts';
+import type { MaybePromise } from '../support/maybe-promise.ts';
+import type { TokenHttpAdapter, TokenHttpAnswer } from './token-http-adapter.ts';
 
 /** The three request headers the token endpoint reads, taken from the raw header list. */
 interface TokenHeaders {
@@ -41,13 +39,6 @@ function readTokenHeaders(raw: string[]): TokenHeaders | undefined {
   return { authorization, contentType, contentLength };
 }
 
-/** The headers of a response as node:http's writeHead takes them, computed once per response object. */
-function wireHeaders(answer: TokenEndpointResponse): string[] {
-  const headers: string[] = ['content-length', String(Buffer.byteLength(answer.body))];
-  for (const name in answer.headers) headers.push(name, answer.headers[name]!);
-  return headers;
-}
-
 /** The state of one token request on the fast path: one object instead of a closure per callback. */
 class TokenExchange {
   private first: Buffer | undefined;
@@ -59,29 +50,28 @@ class TokenExchange {
   private readonly started: number;
 
   constructor(
-    private readonly path: FastPath,
+    private readonly adapter: TokenHttpAdapter,
     readonly request: IncomingMessage,
     readonly response: ServerResponse,
     private readonly headers: TokenHeaders,
   ) {
-    this.started = path.runtime.metrics.startTokenTimer();
+    this.started = adapter.startTimer();
   }
 
   onData(chunk: Buffer): void {
     if (this.done || this.refused) return;
     this.size += chunk.length;
-    if (this.size > this.path.limit) return this.refuseTooLarge();
+    if (this.size > this.adapter.bodyLimit) return this.refuseTooLarge();
     if (this.first === undefined) this.first = chunk;
     else (this.rest ??= []).push(chunk);
   }
 
-  /** Answers 413 without reading the rest, through the endpoint so the refusal is audited. */
+  /** Answers 413 without reading the rest, through the adapter so the refusal is audited. */
   refuseTooLarge(): void {
     this.refused = true;
     this.first = this.rest = undefined;
     const { authorization, contentType } = this.headers;
-    const refusal = new RequestTooLarge(this.path.limit);
-    this.settle(this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text: '' }, ip: this.path.clientAddress(this.request), refusal }));
+    this.settle(this.adapter.refuse(this.request, this.started, undefined, authorization, contentType, this.adapter.tooLarge()));
   }
 
   onEnd(): void {
@@ -89,36 +79,23 @@ class TokenExchange {
     const text = this.first === undefined ? '' : this.rest === undefined ? this.first.toString('utf8') : Buffer.concat([this.first, ...this.rest]).toString('utf8');
     const { authorization, contentType } = this.headers;
     // The body is read by its content type inside the endpoint, only if this is not an exact repeat.
-    this.settle(this.path.runtime.handleTokenRequest({ query: undefined, authorization, body: { contentType, text }, ip: this.path.clientAddress(this.request) }));
+    this.settle(this.adapter.answer(this.request, this.started, undefined, authorization, { contentType, text }));
   }
 
-  private settle(answer: TokenEndpointResponse | Promise<TokenEndpointResponse>): void {
-    // An exact repeat is answered synchronously; only the full path returns a promise.
+  private settle(answer: MaybePromise<TokenHttpAnswer>): void {
+    // An exact repeat is answered synchronously; only the full path returns a promise (which never rejects).
     if (!(answer instanceof Promise)) return this.respond(answer);
-    answer.then(
-      (response) => this.respond(response),
-      (error: unknown) => {
-        this.path.runtime.logger.error({ err: error }, 'token fast path failed');
-        this.response.destroy();
-      },
-    );
+    answer.then((settled) => this.respond(settled));
   }
 
-  respond(answer: TokenEndpointResponse): void {
+  respond(answer: TokenHttpAnswer): void {
     if (this.done) return;
     this.done = true;
-    this.path.runtime.metrics.observeTokenDuration(this.started);
-    this.response.writeHead(answer.statusCode, (answer.wire ??= wireHeaders(answer)));
+    this.response.writeHead(answer.statusCode, answer.headerList);
     this.response.end(answer.body);
     // An unread remainder (oversized body) must not be parsed as the next request.
     if (!this.request.complete) this.request.destroy();
   }
-}
-
-interface FastPath {
-  runtime: Runtime;
-  limit: number;
-  clientAddress(request: IncomingMessage): string;
 }
 
 function onData(this: IncomingMessage & { exchange: TokenExchange }, chunk: Buffer): void {
@@ -132,19 +109,12 @@ function onEnd(this: IncomingMessage & { exchange: TokenExchange }): void {
 /**
  * `POST /oauth/token` straight on node:http, in front of Fastify (installed through Fastify's
  * serverFactory). The token endpoint is the one path whose speed is the product: answered from
- * memory, its cost was dominated by the framework's per-request machinery. This path does only what
- * that request needs — read a bounded body, pick the client address, call the same framework-free
- * endpoint the Fastify route calls — and hands every other request (and anything unusual, such as a
- * query string or a repeated header) to Fastify unchanged.
+ * memory, its cost was dominated by the framework's per-request machinery. This path only reads
+ * the request (three headers and a bounded body) and writes the answer; the token HTTP adapter
+ * (token-http-adapter.ts) that the Fastify route calls too does everything in between. Every other
+ * request (and anything unusual, such as a query string or a repeated header) goes to Fastify unchanged.
  */
-export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessage, response: ServerResponse) => boolean) & { stop(): void } {
-  // The same trust rule Fastify applies for request.ip (LATCHKEY_TRUSTED_PROXIES).
-  const trust = runtime.config.trustProxy === false ? null : proxyaddr.compile(runtime.config.trustProxy);
-  const path: FastPath = {
-    runtime,
-    limit: runtime.config.tokenBodyLimitBytes,
-    clientAddress: (request) => (trust ? proxyaddr(request, trust) : (request.socket.remoteAddress ?? '')),
-  };
+export function createTokenFastPath(adapter: TokenHttpAdapter): ((request: IncomingMessage, response: ServerResponse) => boolean) & { stop(): void } {
   let closing = false;
 
   return Object.assign(
@@ -154,8 +124,8 @@ export function createTokenFastPath(runtime: Runtime): ((request: IncomingMessag
       if (closing || request.method !== 'POST' || request.url !== '/oauth/token') return false;
       const headers = readTokenHeaders(request.rawHeaders);
       if (headers === undefined) return false;
-      const exchange = new TokenExchange(path, request, response, headers);
-      if (Number(headers.contentLength ?? 0) > path.limit) {
+      const exchange = new TokenExchange(adapter, request, response, headers);
+      if (adapter.isDeclaredTooLarge(headers.contentLength)) {
         exchange.refuseTooLarge();
         return true;
       }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from '../storage/database.ts';
+import { settleSetting } from '../storage/repositories/settings.ts';
 import { ConfigError, type Config } from '../config/load-config.ts';
 
 /** Keys derived from the master key, one per purpose, so no key is ever used for two things. */
@@ -66,9 +67,8 @@ const CHECK_SETTING = 'master_key_check';
  */
 export async function verifyMasterKey(database: Database, masterKey: Buffer): Promise<void> {
   const check = createHmac('sha256', Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'latchkey/master-key-check/v1', 32))).update('latchkey').digest('base64url');
-  await database.db.insertInto('settings').values({ name: CHECK_SETTING, value: check }).onConflict((oc) => oc.column('name').doNothing()).execute();
-  const stored = await database.db.selectFrom('settings').select('value').where('name', '=', CHECK_SETTING).executeTakeFirstOrThrow();
-  const [a, b] = [Buffer.from(stored.value), Buffer.from(check)];
+  const stored = await settleSetting(database.db, CHECK_SETTING, check);
+  const [a, b] = [Buffer.from(stored), Buffer.from(check)];
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
     throw new ConfigError('LATCHKEY_MASTER_KEY does not match the key this database was set up with: use the original key (with SQLite, the data directory\'s master.key)');
   }

@@ -1,12 +1,11 @@
-import { sql } from 'kysely';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Database } from '../storage/database.ts';
 import type { SigningKeysTable } from '../storage/schema.ts';
 import type { SigningAlgorithm } from '../config/load-config.ts';
 import { newId } from '../support/ids.ts';
 import { seal } from './sealed-box.ts';
-import { recordChange } from '../platform/change-feed.ts';
-import { recordAudit, SYSTEM_CONTEXT, type ActionContext } from '../platform/audit.ts';
+import { SYSTEM_CONTEXT, type ActionContext } from '../storage/audit-log.ts';
+import { insertSigningKeyLocked, loadSigningKeyRows } from '../storage/repositories/signing-keys.ts';
 
 /** A signing key row's place in its life, derived from the times of it and its successor. */
 export type SigningKeyState = 'next' | 'active' | 'retiring' | 'retired';
@@ -65,26 +64,19 @@ async function generateSigningKeyRow(alg: SigningAlgorithm, sealKey: Buffer, now
   };
 }
 
-// Only one process at a time may decide that a key is missing or rotate one: without this, two
-// instances starting together on PostgreSQL would both create a first key. SQLite serialises writers.
-async function withKeyLock<T>(database: Database, work: (trx: Database['db']) => Promise<T>): Promise<T> {
-  return database.db.transaction().execute(async (trx) => {
-    if (database.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('latchkey:signing-keys'))`.execute(trx);
-    return work(trx as unknown as Database['db']);
-  });
-}
-
 /** Creates a first signing key if none signs now. Run at start-up; idempotent across instances. */
 export async function ensureSigningKey(deps: SigningKeyDeps, alg: SigningAlgorithm, now: number): Promise<void> {
   // Generate outside the lock (RSA generation is slow); throw it away if another process won.
   const candidate = await generateSigningKeyRow(alg, deps.signingKeySealKey, now, now);
-  await withKeyLock(deps.database, async (trx) => {
-    const rows = await trx.selectFrom('signing_keys').selectAll().execute();
-    if (rows.some((row) => row.activates_at <= now)) return;
-    await trx.insertInto('signing_keys').values(candidate).execute();
-    await recordChange(trx, 'keys', candidate.kid, now);
-    await recordAudit(trx, SYSTEM_CONTEXT, { at: now, environmentId: null, action: 'signing_key.create', targetType: 'signing_key', targetId: candidate.kid, details: { alg } });
-  });
+  await insertSigningKeyLocked(
+    deps.database,
+    now,
+    (rows) => (rows.some((row) => row.activates_at <= now) ? null : candidate),
+    async (log) => {
+      await log.change('keys', candidate.kid);
+      await log.audit(SYSTEM_CONTEXT, { at: now, environmentId: null, action: 'signing_key.create', targetType: 'signing_key', targetId: candidate.kid, details: { alg } });
+    },
+  );
 }
 
 /**
@@ -94,22 +86,20 @@ export async function ensureSigningKey(deps: SigningKeyDeps, alg: SigningAlgorit
  */
 export async function rotateSigningKey(deps: SigningKeyDeps, alg: SigningAlgorithm, now: number, leadSeconds: number, context: ActionContext): Promise<SigningKeySummary> {
   const row = await generateSigningKeyRow(alg, deps.signingKeySealKey, now, now + leadSeconds * 1000);
-  await withKeyLock(deps.database, async (trx) => {
-    await trx.insertInto('signing_keys').values(row).execute();
-    await recordChange(trx, 'keys', row.kid, now);
-    await recordAudit(trx, context, { at: now, environmentId: null, action: 'signing_key.rotate', targetType: 'signing_key', targetId: row.kid, details: { alg, activatesAt: row.activates_at } });
-  });
+  await insertSigningKeyLocked(
+    deps.database,
+    now,
+    () => row,
+    async (log) => {
+      await log.change('keys', row.kid);
+      await log.audit(context, { at: now, environmentId: null, action: 'signing_key.rotate', targetType: 'signing_key', targetId: row.kid, details: { alg, activatesAt: row.activates_at } });
+    },
+  );
   const summaries = await listSigningKeys(deps, now);
   return summaries.find((key) => key.kid === row.kid)!;
 }
 
 /** Lists every key with its derived state, oldest first. */
 export async function listSigningKeys(deps: SigningKeyDeps, now: number): Promise<SigningKeySummary[]> {
-  const rows = await deps.database.db.selectFrom('signing_keys').selectAll().execute();
-  return describeSigningKeys(rows, now, deps.tokenTtlSeconds);
-}
-
-/** Reads every key row (the key store decides which to load). */
-export async function loadSigningKeyRows(database: Database): Promise<SigningKeysTable[]> {
-  return database.db.selectFrom('signing_keys').selectAll().execute();
+  return describeSigningKeys(await loadSigningKeyRows(deps.database), now, deps.tokenTtlSeconds);
 }

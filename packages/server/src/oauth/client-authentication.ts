@@ -1,9 +1,9 @@
 import type { Clock } from '../support/clock.ts';
-import { timingSafeEqual } from 'node:crypto';
 import { hashClientSecret, hashesEqual, isWellFormedClientId } from '../platform/secrets.ts';
 import { InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
 import type { TokenParameters } from './token-request.ts';
-import type { ClientDirectory, ClientRecord } from './client-directory.ts';
+import type { ClientRecord } from './client-directory.ts';
+import type { HotPathCaches } from './hot-path-caches.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 
 /** Credentials as the client presented them (RFC 6749 §2.3.1). */
@@ -90,41 +90,28 @@ export function extractCredentials(authorization: string | undefined, params: To
 const DUMMY_HASH = Buffer.alloc(32, 0xa5);
 const SECRET_SLOTS = 2;
 
-/** A secret that verified for a client record, remembered so the next request skips the HMAC. */
-interface VerifiedSecret {
-  record: ClientRecord;
-  secret: Buffer;
-  generation: number;
-  expiresAt: number | null;
-}
+/** The caches client authentication reads: the client directory and the verified-secret memo (hot-path-caches.ts). */
+export type ClientAuthenticationCaches = Pick<HotPathCaches, 'peekClient' | 'findClient' | 'verifiedGeneration' | 'rememberVerified'>;
 
 /**
  * Verifies presented credentials in constant time; every failure is the same InvalidClient.
  *
- * The last secrets that verified for each client are remembered (at most SECRET_SLOTS per client,
- * tied to the exact directory record, so any change to the integration forgets them). A repeat of
- * one is recognised with a constant-time byte comparison instead of an HMAC — the HMAC was a fifth of
- * the cached-token path. Anything else, including every wrong secret, takes the full HMAC path, so a
- * failure costs the same whether or not a memo exists. Holding verified secrets in memory adds no
- * exposure the process does not already have: it holds the master key that protects them all.
+ * A secret that verified is remembered in the verified-secret memo (hot-path-caches.ts, which says
+ * when it is forgotten). A repeat of one is recognised with a constant-time byte comparison instead
+ * of an HMAC — the HMAC was a fifth of the cached-token path. Anything else, including every wrong
+ * secret, takes the full HMAC path, so a failure costs the same whether or not a memo exists.
  */
 export class ClientAuthenticator {
-  private readonly verified = new Map<string, VerifiedSecret[]>();
-
   constructor(
-    private readonly directory: ClientDirectory,
+    private readonly caches: ClientAuthenticationCaches,
     private readonly secretHashKey: Buffer,
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Authenticates; returns synchronously when the client is in memory (the hot path), so a cached
-   * token request needs no promise round-trips until the response.
-   */
-  authenticate(credentials: PresentedCredentials): AuthenticatedClient | Promise<AuthenticatedClient> {
-    const cached = this.directory.peek(credentials.clientId);
-    if (cached !== undefined) return this.verify(credentials, cached);
-    return this.directory.find(credentials.clientId).then((client) => this.verify(credentials, client));
+  /** Authenticates against the client in memory, or loaded from the database. */
+  async authenticate(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
+    const cached = this.caches.peekClient(credentials.clientId);
+    return this.verify(credentials, cached !== undefined ? cached : await this.caches.findClient(credentials.clientId));
   }
 
   /**
@@ -134,7 +121,7 @@ export class ClientAuthenticator {
    */
   authenticateFromMemory(credentials: PresentedCredentials): AuthenticatedClient | null {
     try {
-      return this.verify(credentials, this.directory.peek(credentials.clientId) ?? null);
+      return this.verify(credentials, this.caches.peekClient(credentials.clientId) ?? null);
     } catch (error) {
       if (error instanceof InvalidClient) return null;
       throw error;
@@ -146,19 +133,8 @@ export class ClientAuthenticator {
     const presentedBytes = Buffer.from(credentials.clientSecret, 'utf8');
 
     if (client && !client.disabled) {
-      const memos = this.verified.get(credentials.clientId);
-      if (memos) {
-        for (const memo of memos) {
-          if (
-            memo.record === client &&
-            memo.secret.length === presentedBytes.length &&
-            timingSafeEqual(memo.secret, presentedBytes) &&
-            (memo.expiresAt === null || memo.expiresAt > now)
-          ) {
-            return { client, secretGeneration: memo.generation };
-          }
-        }
-      }
+      const generation = this.caches.verifiedGeneration(client, presentedBytes, now);
+      if (generation !== undefined) return { client, secretGeneration: generation };
     }
 
     const presented = hashClientSecret(this.secretHashKey, credentials.clientSecret);
@@ -177,14 +153,8 @@ export class ClientAuthenticator {
       }
       throw new InvalidClient('client authentication failed: unknown client, wrong secret, or disabled integration');
     }
-    this.remember(credentials.clientId, { record: client, secret: presentedBytes, generation: matched.generation, expiresAt: matched.expiresAt });
+    this.caches.rememberVerified(client, presentedBytes, matched.generation, matched.expiresAt);
     return { client, secretGeneration: matched.generation };
-  }
-
-  private remember(clientId: string, memo: VerifiedSecret): void {
-    const kept = (this.verified.get(clientId) ?? []).filter((m) => m.record === memo.record).slice(-(SECRET_SLOTS - 1));
-    if (this.verified.size >= 200_000 && !this.verified.has(clientId)) this.verified.clear();
-    this.verified.set(clientId, [...kept, memo]);
   }
 }
 
@@ -195,25 +165,19 @@ export class ClientAuthenticator {
  * and the secret is right: an attacker who shares the client's address (a NAT, a proxy) then cannot
  * lock out a client that is already working. Every endpoint that authenticates clients calls this.
  */
-export function authenticateThrottled(authenticator: ClientAuthenticator, limiter: FailureRateLimiter, credentials: PresentedCredentials, ip: string): AuthenticatedClient | Promise<AuthenticatedClient> {
+export async function authenticateThrottled(authenticator: ClientAuthenticator, limiter: FailureRateLimiter, credentials: PresentedCredentials, ip: string): Promise<AuthenticatedClient> {
   const limited = limiter.check(ip, credentials.clientId);
   if (limited) {
     const proven = authenticator.authenticateFromMemory(credentials);
     if (proven !== null) return proven;
     throw new TooManyRequests(limited.retryAfter, limited.what);
   }
-  let pending: AuthenticatedClient | Promise<AuthenticatedClient>;
   try {
-    pending = authenticator.authenticate(credentials);
+    return await authenticator.authenticate(credentials);
   } catch (error) {
     if (error instanceof InvalidClient) limiter.recordFailure(ip, credentials.clientId);
     throw error;
   }
-  if (!(pending instanceof Promise)) return pending;
-  return pending.catch((error: unknown) => {
-    if (error instanceof InvalidClient) limiter.recordFailure(ip, credentials.clientId);
-    throw error;
-  });
 }
 
 /**

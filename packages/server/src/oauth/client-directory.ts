@@ -1,4 +1,5 @@
 import type { Database } from '../storage/database.ts';
+import { readClientRows } from '../storage/repositories/client-records.ts';
 import type { ApiId } from '../platform/apis.ts';
 import { isWellFormedClientId } from '../platform/secrets.ts';
 
@@ -15,27 +16,11 @@ export interface ClientRecord {
   grants: Map<ApiId, readonly string[]>;
 }
 
-/**
- * Loads a client with the same three queries whether it exists or not (checklist 8: an unknown ID
- * costs what a real one does), all by client_id, so none waits for another's answer.
- */
+/** Loads a client from the database (storage/repositories/client-records.ts), or null. */
 async function loadClientRecord(database: Database, clientId: string): Promise<ClientRecord | null> {
-  const [row, secrets, grants] = await Promise.all([
-    database.db.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst(),
-    database.db
-      .selectFrom('integration_secrets')
-      .innerJoin('integrations', 'integrations.id', 'integration_secrets.integration_id')
-      .select(['integration_secrets.generation', 'integration_secrets.secret_hash', 'integration_secrets.expires_at'])
-      .where('integrations.client_id', '=', clientId)
-      .execute(),
-    database.db
-      .selectFrom('integration_grants')
-      .innerJoin('integrations', 'integrations.id', 'integration_grants.integration_id')
-      .select(['integration_grants.api_id', 'integration_grants.scopes'])
-      .where('integrations.client_id', '=', clientId)
-      .execute(),
-  ]);
-  if (!row) return null;
+  const rows = await readClientRows(database.db, clientId);
+  if (!rows) return null;
+  const { integration: row, secrets, grants } = rows;
   return {
     integrationId: row.id,
     environmentId: row.environment_id,
@@ -51,7 +36,7 @@ async function loadClientRecord(database: Database, clientId: string): Promise<C
 /**
  * An in-memory directory of clients by Client ID, so the hot path of a token request reads no
  * database. Unknown IDs are remembered too (as null) so probing for IDs costs the same as a wrong
- * secret. Entries are dropped when the change feed reports a change to the client.
+ * secret. Entries are dropped as hot-path-caches.ts says (its invalidation contract), and only there.
  */
 export class ClientDirectory {
   private readonly entries = new Map<string, ClientRecord | null>();

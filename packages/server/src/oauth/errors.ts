@@ -1,5 +1,5 @@
 // Token endpoint errors, one class per RFC 6749 §5.2 code (plus RFC 8707's invalid_target).
-// Each carries the status it is answered with; http/routes/token.ts writes them all the same way.
+// Each carries the status it is answered with; http/token-http-adapter.ts writes them all the same way.
 
 /** Keeps an error_description inside RFC 6749 §5.2's character set: printable ASCII except `"` and `\`. */
 export function sanitizeDescription(text: string): string {

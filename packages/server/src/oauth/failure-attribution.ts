@@ -1,5 +1,5 @@
 import { authenticateThrottled, extractCredentials, storableClientId, type ClientAuthenticator, type PresentedCredentials } from './client-authentication.ts';
-import type { ClientDirectory } from './client-directory.ts';
+import type { HotPathCaches } from './hot-path-caches.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import type { TokenParameters } from './token-request.ts';
 
@@ -15,7 +15,7 @@ export interface FailureAttribution {
 export interface FailureAttributionDeps {
   authenticator: ClientAuthenticator;
   rateLimiter: FailureRateLimiter;
-  directory: ClientDirectory;
+  caches: Pick<HotPathCaches, 'peekClient'>;
 }
 
 const NO_PARAMETERS: TokenParameters = new Map();
@@ -48,15 +48,14 @@ export async function attributeFailure(
   attempted: string | undefined,
 ): Promise<FailureAttribution> {
   if (attempted !== undefined) {
-    const known = deps.directory.peek(attempted);
+    const known = deps.caches.peekClient(attempted);
     return { clientId: storableClientId(attempted), integrationId: known?.integrationId, environmentId: known?.environmentId };
   }
   const credentials = presentedCredentials(request.authorization, params);
   if (credentials === undefined) return { clientId: undefined, integrationId: undefined, environmentId: undefined };
   const clientId = storableClientId(credentials.clientId);
   try {
-    const pending = authenticateThrottled(deps.authenticator, deps.rateLimiter, credentials, request.ip);
-    const { client } = pending instanceof Promise ? await pending : pending;
+    const { client } = await authenticateThrottled(deps.authenticator, deps.rateLimiter, credentials, request.ip);
     return { clientId, integrationId: client.integrationId, environmentId: client.environmentId };
   } catch {
     // Not authenticated (or throttled, or the database is away): the row names the presented ID only.

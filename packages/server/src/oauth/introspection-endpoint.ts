@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClientDirectory } from './client-directory.ts';
+import type { HotPathCaches } from './hot-path-caches.ts';
 import { authenticateEndpointClient, NO_STORE_JSON, oauthErrorResponse, toOAuthError, type EndpointClientAuthDeps, type OAuthEndpointRequest, type OAuthEndpointResponse } from './endpoint-support.ts';
 import { InvalidRequest, OAuthError } from './errors.ts';
 import type { OwnTokenClaims } from './own-token-verifier.ts';
@@ -17,7 +17,8 @@ export interface IntrospectionCaller {
 /** Dependencies of the introspection endpoint. */
 export interface IntrospectionEndpointDeps extends EndpointClientAuthDeps {
   logger: Logger;
-  directory: ClientDirectory;
+  /** Where the token's integration is looked up (the client directory, hot-path-caches.ts). */
+  clients: Pick<HotPathCaches, 'findClient'>;
   verifyOwnToken: (token: string) => Promise<OwnTokenClaims | null>;
   /** Whether a verified token has been revoked (platform/revocation-list.ts). */
   isRevoked: (claims: OwnTokenClaims) => boolean;
@@ -62,7 +63,7 @@ export function createIntrospectionEndpoint(deps: IntrospectionEndpointDeps): (r
       if (token === undefined) throw new InvalidRequest('token is missing: send the access token to introspect as the token parameter');
       const claims = await deps.verifyOwnToken(token);
       if (claims === null || claims.environment !== caller.environmentId || deps.isRevoked(claims)) return INACTIVE;
-      const holder = await deps.directory.find(claims.client_id);
+      const holder = await deps.clients.findClient(claims.client_id);
       if (holder === null || holder.disabled || holder.environmentId !== claims.environment || claims.iat < holder.tokensNotBefore) return INACTIVE;
       const { scope, client_id, sub, aud, iss, exp, iat, jti, environment } = claims;
       return { statusCode: 200, headers: NO_STORE_JSON, body: JSON.stringify({ active: true, scope, client_id, sub, aud, iss, exp, iat, jti, token_type: 'Bearer', environment }) };

@@ -31,7 +31,7 @@ const BODIES_PER_KEY = 8;
  * request; bodies under the same Authorization header are then told apart by plain comparison —
  * which only someone who sent that exact header, credentials included, ever reaches.
  *
- * Keys hold credentials, like the verified-secret memo in client-authentication.ts: they live only in
+ * Keys hold credentials, like the verified-secret memo (hot-path-caches.ts): they live only in
  * this process's memory, which already holds the master key that protects every secret.
  */
 export class RepeatMemo<Entry extends MemoEntry> {
@@ -92,6 +92,12 @@ export class RepeatMemo<Entry extends MemoEntry> {
         return;
       }
     }
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.byAuthorization.clear();
+    this.byBody.clear();
   }
 
   /** Number of keys remembered (for tests). */

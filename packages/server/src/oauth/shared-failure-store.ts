@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import type { Database } from '../storage/database.ts';
+import { addAuthFailures, deleteAuthFailuresBefore, readAuthFailures } from '../storage/repositories/auth-failures.ts';
 
 /** Where instances share failed-authentication counts (design §8: one budget across N instances). */
 export interface SharedFailureStore {
@@ -18,22 +18,16 @@ export class DatabaseFailureStore implements SharedFailureStore {
   constructor(private readonly database: Database) {}
 
   async add(keys: readonly string[], windowStart: number): Promise<void> {
-    for (const key of keys) {
-      await this.database.db
-        .insertInto('auth_failures')
-        .values({ key, window_start: windowStart, count: 1 })
-        .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`auth_failures.count + 1` }))
-        .execute();
-    }
+    await addAuthFailures(this.database.db, keys, windowStart);
   }
 
   async overLimit(windowStart: number, limitOf: (key: string) => number): Promise<string[]> {
-    const rows = await this.database.db.selectFrom('auth_failures').select(['key', 'count']).where('window_start', '=', windowStart).execute();
+    const rows = await readAuthFailures(this.database.db, windowStart);
     return rows.filter((row) => row.count >= limitOf(row.key)).map((row) => row.key);
   }
 
   async prune(windowStart: number): Promise<void> {
-    await this.database.db.deleteFrom('auth_failures').where('window_start', '<', windowStart).execute();
+    await deleteAuthFailuresBefore(this.database.db, windowStart);
   }
 
   async close(): Promise<void> {}

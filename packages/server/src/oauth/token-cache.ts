@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
-import type { Database } from '../storage/database.ts';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
-import { MultiRowInsert } from '../storage/multi-row-insert.ts';
+import type { TokenCacheRow, TokenCacheRows } from '../storage/repositories/token-cache-rows.ts';
 import type { Clock } from '../support/clock.ts';
 import { open } from '../keys/sealed-box.ts';
 import type { Sealing } from '../keys/signing-thread.ts';
@@ -23,7 +22,8 @@ export interface TokenCacheKey {
 
 /** Options of the token cache. */
 export interface TokenCacheOptions {
-  database: Database;
+  /** The shared table (storage/repositories/token-cache-rows.ts: createTokenCacheRows). */
+  rows: TokenCacheStore;
   clock: Clock;
   tokenSealKey: Buffer;
   refreshWindowSeconds: number;
@@ -50,8 +50,8 @@ interface Slot {
   flight: Promise<MintedToken> | undefined;
 }
 
-type TokenCacheRow = { cache_key: string; integration_id: string; token_sealed: string; issued_at: number; expires_at: number };
-const TOKEN_CACHE_COLUMNS = ['cache_key', 'integration_id', 'token_sealed', 'issued_at', 'expires_at'] as const;
+/** What the token cache needs of its shared table. */
+export type TokenCacheStore = Pick<TokenCacheRows, 'inserter' | 'read' | 'replaceIfUnchanged' | 'liveKeys' | 'deleteExpired'>;
 
 /** The claims of a stored token that revocation is checked against. */
 export interface StoredTokenClaims {
@@ -82,23 +82,10 @@ function claimsOf(token: string): StoredTokenClaims {
 class BatchedInserter {
   private pending: { row: TokenCacheRow; resolve: (inserted: boolean) => void; reject: (error: unknown) => void }[] = [];
   private draining: Promise<void> | undefined;
-  private readonly statement: MultiRowInsert<'token_cache', (typeof TOKEN_CACHE_COLUMNS)[number]>;
+  private readonly writeRows: (rows: readonly TokenCacheRow[]) => Promise<Set<string>>;
 
-  constructor(
-    private readonly database: Database,
-    onConflict: 'keep' | 'replace',
-  ) {
-    this.statement = new MultiRowInsert(database.db, 'token_cache', TOKEN_CACHE_COLUMNS, (query) =>
-      query
-        .onConflict((oc) =>
-          onConflict === 'keep'
-            ? oc.column('cache_key').doNothing()
-            : oc
-                .column('cache_key')
-                .doUpdateSet((eb) => ({ token_sealed: eb.ref('excluded.token_sealed'), issued_at: eb.ref('excluded.issued_at'), expires_at: eb.ref('excluded.expires_at') })),
-        )
-        .returning('cache_key'),
-    );
+  constructor(store: TokenCacheStore, onConflict: 'keep' | 'replace') {
+    this.writeRows = store.inserter(onConflict);
   }
 
   insert(row: TokenCacheRow): Promise<boolean> {
@@ -131,8 +118,7 @@ class BatchedInserter {
     // single-flights per key) would be a bug; de-duplicate anyway so ON CONFLICT semantics hold.
     const unique = [...new Map(chunk.map((item) => [item.row.cache_key, item.row])).values()];
     try {
-      const { rows: inserted } = await this.database.db.executeQuery<{ cache_key: string }>(this.statement.compile(unique));
-      const keys = new Set(inserted.map((r) => r.cache_key));
+      const keys = await this.writeRows(unique);
       for (const item of chunk) item.resolve(keys.has(item.row.cache_key));
     } catch (error) {
       // One bad row fails the whole statement: an integration deleted while its token was being
@@ -162,8 +148,8 @@ export class TokenCache {
   private replacedWhileFresh = 0;
 
   constructor(private readonly options: TokenCacheOptions) {
-    this.inserter = new BatchedInserter(options.database, 'keep');
-    if (options.soleWriter) this.storeBehind = new BatchedInserter(options.database, 'replace');
+    this.inserter = new BatchedInserter(options.rows, 'keep');
+    if (options.soleWriter) this.storeBehind = new BatchedInserter(options.rows, 'replace');
   }
 
   /**
@@ -176,8 +162,7 @@ export class TokenCache {
    */
   async loadStoredKeys(): Promise<void> {
     if (!this.storeBehind) return;
-    const rows = await this.options.database.db.selectFrom('token_cache').select('cache_key').where('expires_at', '>', this.options.clock.now()).execute();
-    this.storedBefore = new Set(rows.map((row) => row.cache_key));
+    this.storedBefore = new Set(await this.options.rows.liveKeys(this.options.clock.now()));
   }
 
   /** Stores every token before answering from now on (the process may no longer be the sole writer). */
@@ -204,11 +189,12 @@ export class TokenCache {
   }
 
   /**
-   * The token for `key`: synchronously when a fresh one is in memory (the hot path), otherwise a
-   * promise of the one minted with `mint` and cached. `mint` also seals the token with the sealing it
-   * is given (the cache's key, bound to the row it will be stored in).
+   * The token for `key`: the fresh one in memory, otherwise the one minted with `mint` and cached.
+   * `mint` also seals the token with the sealing it is given (the cache's key, bound to the row it
+   * will be stored in). Always a promise: the hot path (an exact repeat) never gets here, and its
+   * one caller is an async function, so answering synchronously saved nothing measurable.
    */
-  getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): { token: MintedToken; minted: boolean } | Promise<{ token: MintedToken; minted: boolean }> {
+  async getOrMint(key: TokenCacheKey, mint: (sealing: Sealing) => Promise<SealedMintedToken>): Promise<{ token: MintedToken; minted: boolean }> {
     const id = keyString(key);
     let slot = this.memory.get(id);
     if (slot === undefined) this.memory.set(id, (slot = { token: undefined, flight: undefined }));
@@ -229,7 +215,7 @@ export class TokenCache {
   }
 
   private async fetchOrMint(slot: Slot, id: string, integrationId: string, mint: (sealing: Sealing) => Promise<SealedMintedToken>, onMinted: (token: MintedToken) => void): Promise<MintedToken> {
-    const { database, tokenSealKey } = this.options;
+    const { rows, tokenSealKey } = this.options;
     const cacheKey = hash('sha256', id, 'hex');
     const context = `token:${cacheKey}`;
     // Insert first: for a key nobody holds yet (the common case of a miss) that is one statement.
@@ -253,15 +239,14 @@ export class TokenCache {
     if (this.isFresh(existing?.token, this.options.clock.now()) && !existing!.revoked) return this.remember(slot, existing!.token);
     if (!existing) return this.remember(slot, fresh);
     // Due for renewal: replace only the token we saw; if another instance renewed it first, adopt theirs.
-    const updated = await database.db.updateTable('token_cache').set(values).where('cache_key', '=', cacheKey).where('expires_at', '=', existing.row.expires_at).executeTakeFirst();
-    if (updated.numUpdatedRows > 0n) return this.remember(slot, fresh);
+    if (await rows.replaceIfUnchanged(cacheKey, values, existing.row.expires_at)) return this.remember(slot, fresh);
     const winner = await this.readRow(cacheKey, context);
     return this.remember(slot, winner?.token ?? fresh);
   }
 
   /** The row another instance (or an earlier run) stored for `cacheKey`, with its token opened. */
   private async readRow(cacheKey: string, context: string) {
-    const row = await this.options.database.db.selectFrom('token_cache').select(['token_sealed', 'issued_at', 'expires_at']).where('cache_key', '=', cacheKey).executeTakeFirst();
+    const row = await this.options.rows.read(cacheKey);
     if (!row) return null;
     const token = open(this.options.tokenSealKey, row.token_sealed, context);
     const claims = claimsOf(token);
@@ -296,6 +281,6 @@ export class TokenCache {
     const now = this.options.clock.now();
     // A slot with a mint under way stays: the mint fills it in.
     for (const [id, slot] of this.memory) if (slot.flight === undefined && !this.isFresh(slot.token, now)) this.memory.delete(id);
-    await this.options.database.db.deleteFrom('token_cache').where('expires_at', '<', now).execute();
+    await this.options.rows.deleteExpired(now);
   }
 }

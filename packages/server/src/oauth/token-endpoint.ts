@@ -3,16 +3,19 @@ import type { Clock } from '../support/clock.ts';
 import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { authenticateThrottled, ClientAuthenticator, extractCredentials, storableClientId } from './client-authentication.ts';
-import type { ClientDirectory, ClientRecord } from './client-directory.ts';
 import { InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType } from './errors.ts';
-import { NO_STORE_JSON, oauthErrorResponse, toOAuthError, type OAuthEndpointRequest, type OAuthEndpointResponse } from './endpoint-support.ts';
+import { toOAuthError, type OAuthEndpointRequest } from './endpoint-support.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { attributeFailure } from './failure-attribution.ts';
 import { describeRequestedGrant, grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenParameters } from './token-request.ts';
-import { RepeatMemo, type MemoEntry } from './repeat-memo.ts';
+import type { HotPathCaches, RepeatedRequest } from './hot-path-caches.ts';
+import type { IssuedToken, TokenEndpointResult } from './token-response.ts';
+import type { MaybePromise } from '../support/maybe-promise.ts';
+
+export type { IssuedToken, TokenEndpointResult };
 
 /** A token request as the HTTP layer hands it over: no framework types. Its body is read only when it is not an exact repeat. */
 export interface TokenEndpointRequest extends OAuthEndpointRequest {
@@ -22,33 +25,6 @@ export interface TokenEndpointRequest extends OAuthEndpointRequest {
    * records it like any other failure (checklist 30).
    */
   refusal?: OAuthError;
-}
-
-/** What a successful request resolved to, remembered for an exact repeat of it. */
-interface RepeatedRequest extends MemoEntry {
-  clientId: string;
-  record: ClientRecord;
-  secretExpiresAt: number | null;
-  /** The cached token it was answered with, and the token cache's epoch at that time. */
-  token: MintedToken;
-  cacheEpoch: number;
-  api: { audience: string };
-  scopes: readonly string[];
-  scopeText: string;
-  secretGeneration: number;
-  /** The response last rendered for it: expires_in changes once a second, the rest never. */
-  response: TokenEndpointResponse | undefined;
-  renderedForSecond: number;
-}
-
-/** What to write back. */
-export interface TokenEndpointResponse extends OAuthEndpointResponse {
-  /**
-   * The headers as the HTTP layer writes them (content-length included), filled in by that layer the
-   * first time it writes this response: an exact repeat gets the same response object back within a
-   * second, so the work is done once.
-   */
-  wire?: string[];
 }
 
 /** Outcome of one request, for metrics and audit (never the secret or the token). */
@@ -71,7 +47,8 @@ export interface TokenEndpointDeps {
   apis: ApiCatalogue;
   clock: Clock;
   logger: Logger;
-  directory: ClientDirectory;
+  /** The client directory, verified-secret memo and repeat memo, with their invalidation contract. */
+  caches: HotPathCaches;
   secretHashKey: Buffer;
   keyStore: KeyStore;
   tokenCache: TokenCache;
@@ -81,48 +58,38 @@ export interface TokenEndpointDeps {
   onOutcome?: (outcome: TokenRequestOutcome) => void;
 }
 
-// RFC 6749 §5.1: token responses and errors must not be cached anywhere.
-const NO_STORE = NO_STORE_JSON;
-
-function tokenResponse(token: MintedToken, scopeText: string, nowSecond: number): TokenEndpointResponse {
-  const expiresIn = Math.max(0, Math.floor(token.expiresAt / 1000) - nowSecond);
-  return {
-    statusCode: 200,
-    headers: NO_STORE,
-    body: `{"access_token":"${token.token}","token_type":"Bearer","expires_in":${expiresIn},"scope":"${scopeText}"}`,
-  };
+/** The values of a token response (RFC 6749 §5.1) for `token`, as of `nowSecond`. */
+function issuedToken(token: MintedToken, scope: string, nowSecond: number): IssuedToken {
+  return { accessToken: token.token, expiresIn: Math.max(0, Math.floor(token.expiresAt / 1000) - nowSecond), scope };
 }
 
-export { oauthErrorResponse };
+/**
+ * The token endpoint: answers synchronously when the request is an exact repeat served from memory
+ * (the one place a value-or-promise is measured to matter; see MaybePromise), else a promise.
+ */
+export type TokenEndpoint = (request: TokenEndpointRequest) => MaybePromise<TokenEndpointResult>;
 
 /**
  * `POST /oauth/token` for the client credentials grant (RFC 6749 §4.4), framework-free: parse,
  * check the grant type, authenticate the client (rate-limited on failures), resolve audience and
  * scopes, then answer the cached token or mint one.
  */
-export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEndpointRequest) => TokenEndpointResponse | Promise<TokenEndpointResponse> {
-  const authenticator = new ClientAuthenticator(deps.directory, deps.secretHashKey, deps.clock);
+export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
+  const { caches } = deps;
+  const authenticator = new ClientAuthenticator(caches, deps.secretHashKey, deps.clock);
 
-  // The repeat-request memo (repeat-memo.ts). An exact repeat of a request that succeeded skips
-  // parsing, Basic decoding, the secret comparison and scope resolution — provided that the client's
-  // directory record is still the very same object (any change to the integration replaces it), the
-  // secret that matched has not expired, the client is not rate-limited, and its token is still fresh
-  // in memory. Anything else takes the full path.
-  const repeats = new RepeatMemo<RepeatedRequest>();
+  // An exact repeat of a request that succeeded skips parsing, Basic decoding, the secret comparison
+  // and scope resolution, as long as the hot-path caches still vouch for it (hot-path-caches.ts says
+  // when they stop) and the client is not rate-limited. Anything else takes the full path.
   // A query string makes a request unusual (and possibly an error): it always takes the full path.
   const hasQuery = (request: TokenEndpointRequest): boolean => request.query !== undefined && Object.keys(request.query).length > 0;
 
   /** Answers an exact repeat from memory, synchronously; undefined when the full path must run. */
-  const answerRepeat = (request: TokenEndpointRequest, repeat: RepeatedRequest): TokenEndpointResponse | undefined => {
-    const now = deps.clock.now();
-    const valid =
-      deps.directory.peek(repeat.clientId) === repeat.record &&
-      (repeat.secretExpiresAt === null || repeat.secretExpiresAt > now) &&
-      repeat.cacheEpoch === deps.tokenCache.epoch &&
-      deps.tokenCache.isFresh(repeat.token, now) &&
-      !deps.rateLimiter.check(request.ip, repeat.clientId, now);
-    if (!valid) {
-      repeats.forget(repeat);
+  const answerRepeat = (request: TokenEndpointRequest, now: number): IssuedToken | undefined => {
+    const repeat = caches.findRepeat(request, now);
+    if (repeat === undefined) return undefined;
+    if (deps.rateLimiter.check(request.ip, repeat.clientId, now)) {
+      caches.forgetRepeat(repeat);
       return undefined;
     }
     deps.onOutcome?.({
@@ -130,21 +97,21 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       integrationId: repeat.record.integrationId,
       secretGeneration: repeat.secretGeneration,
       environmentId: repeat.record.environmentId,
-      audience: repeat.api.audience,
+      audience: repeat.audience,
       scopes: repeat.scopes,
       ip: request.ip,
       outcome: 'cached',
       statusCode: 200,
     });
     const second = Math.floor(now / 1000);
-    if (repeat.response === undefined || repeat.renderedForSecond !== second) {
-      repeat.response = tokenResponse(repeat.token, repeat.scopeText, second);
-      repeat.renderedForSecond = second;
+    if (repeat.issued === undefined || repeat.issuedForSecond !== second) {
+      repeat.issued = issuedToken(repeat.token, repeat.scopeText, second);
+      repeat.issuedForSecond = second;
     }
-    return repeat.response;
+    return repeat.issued;
   };
 
-  const answer = async (request: TokenEndpointRequest, remember: boolean): Promise<TokenEndpointResponse> => {
+  const answer = async (request: TokenEndpointRequest, remember: boolean): Promise<TokenEndpointResult> => {
     const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
     let params: TokenParameters | undefined;
     try {
@@ -165,12 +132,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
 
       let authenticated;
       try {
-        const pending = authenticateThrottled(authenticator, deps.rateLimiter, credentials, request.ip);
-        authenticated = pending instanceof Promise ? await pending : pending;
+        authenticated = await authenticateThrottled(authenticator, deps.rateLimiter, credentials, request.ip);
       } catch (error) {
         if (error instanceof InvalidClient) {
           // Attribute the failure to the integration, if the ID is real, for its usage and audit.
-          const known = await deps.directory.find(credentials.clientId);
+          const known = await caches.findClient(credentials.clientId);
           outcome.integrationId = known?.integrationId;
           outcome.environmentId = known?.environmentId;
         }
@@ -188,12 +154,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       const cacheKey = { integrationId: client.integrationId, apiId: api.id, scopes, grantVersion: client.grantVersion, secretGeneration, tokensNotBefore: client.tokensNotBefore };
       // Read before the token: a memo entry must not outlive a replacement made while it is written.
       const cacheEpoch = deps.tokenCache.epoch;
-      const found = deps.tokenCache.getOrMint(cacheKey, (sealing) => {
+      const { token, minted } = await deps.tokenCache.getOrMint(cacheKey, (sealing) => {
         const now = deps.clock.now();
         const claims = { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes };
         return mintAccessToken(deps.keyStore.signer(now), claims, now, deps.tokenTtlSeconds, sealing, client.tokensNotBefore);
       });
-      const { token, minted } = found instanceof Promise ? await found : found;
       outcome.outcome = minted ? 'minted' : 'cached';
       const scopeText = scopes.join(' ');
       // Only a request answered from the cache is remembered: a mint is the first request for its
@@ -201,32 +166,32 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
       // mint filled the memo with entries that are never read.
       if (remember && !minted) {
         const secret = client.secrets.find((candidate) => candidate.generation === secretGeneration);
-        repeats.remember({
+        caches.rememberRepeat({
           authorization: request.authorization,
           contentType: request.body.contentType,
           text: request.body.text,
           next: undefined,
           clientId: client.clientId,
           record: client,
+          secretGeneration,
           secretExpiresAt: secret?.expiresAt ?? null,
           token,
           cacheEpoch,
-          api,
+          audience: api.audience,
           scopes,
           scopeText,
-          secretGeneration,
-          response: undefined,
-          renderedForSecond: 0,
+          issued: undefined,
+          issuedForSecond: 0,
         });
       }
-      return tokenResponse(token, scopeText, Math.floor(deps.clock.now() / 1000));
+      return issuedToken(token, scopeText, Math.floor(deps.clock.now() / 1000));
     } catch (error) {
       // Only requests that miss the in-memory caches can meet an unavailable database: cached tokens keep being served.
       const oauthError = toOAuthError(error, deps.logger, '/oauth/token');
       outcome.outcome = oauthError.error;
       outcome.statusCode = oauthError.statusCode;
       await describeFailure(outcome, request, params);
-      return oauthErrorResponse(oauthError);
+      return oauthError;
     } finally {
       deps.onOutcome?.(outcome);
     }
@@ -235,7 +200,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   /** Completes the audit record of a failed request: who sent it and what it asked for. */
   const describeFailure = async (outcome: TokenRequestOutcome, request: TokenEndpointRequest, params: TokenParameters | undefined): Promise<void> => {
     if (outcome.integrationId === undefined) {
-      const found = await attributeFailure({ authenticator, rateLimiter: deps.rateLimiter, directory: deps.directory }, request, params, outcome.clientId);
+      const found = await attributeFailure({ authenticator, rateLimiter: deps.rateLimiter, caches }, request, params, outcome.clientId);
       outcome.clientId = found.clientId;
       outcome.integrationId = found.integrationId;
       outcome.environmentId = found.environmentId;
@@ -248,8 +213,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: TokenEnd
   };
 
   return (request) => {
-    if (request.refusal !== undefined || hasQuery(request) || !repeats.accepts(request)) return answer(request, false);
-    const repeat = repeats.get(request);
-    return (repeat !== undefined && answerRepeat(request, repeat)) || answer(request, true);
+    if (request.refusal !== undefined || hasQuery(request) || !caches.acceptsRepeat(request)) return answer(request, false);
+    return answerRepeat(request, deps.clock.now()) ?? answer(request, true);
   };
 }

@@ -1,7 +1,10 @@
 import type { Database } from '../storage/database.ts';
+import { writeWithChanges } from '../storage/change-log.ts';
+import * as rows from '../storage/repositories/admins.ts';
+import { findEnvironment } from '../storage/repositories/environments.ts';
 import type { Clock } from '../support/clock.ts';
 import { newId } from '../support/ids.ts';
-import { recordAudit, type ActionContext } from './audit.ts';
+import type { ActionContext } from './audit.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 
@@ -32,10 +35,10 @@ function normalizeEmail(email: string): string {
   return normalized;
 }
 
-async function assemble(deps: AdminDeps, rows: { id: string; email: string; platform_admin: number; created_at: number }[]): Promise<Admin[]> {
-  if (rows.length === 0) return [];
-  const roles = await deps.database.db.selectFrom('admin_environment_roles').selectAll().where('admin_id', 'in', rows.map((r) => r.id)).execute();
-  return rows.map((row) => ({
+async function assemble(deps: AdminDeps, admins: rows.AdminListing[]): Promise<Admin[]> {
+  if (admins.length === 0) return [];
+  const roles = await rows.listRolesOf(deps.database.db, admins.map((r) => r.id));
+  return admins.map((row) => ({
     id: row.id,
     email: row.email,
     platformAdmin: row.platform_admin === 1,
@@ -60,38 +63,34 @@ export async function createAdmin(
   const passwordHash = await hashPassword(password);
   const now = deps.clock.now();
   const id = newId('adm', now);
-  await deps.database.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('admins').select('id').where('email', '=', email).executeTakeFirst();
+  await writeWithChanges(deps, now, async (trx, log) => {
+    const existing = await rows.findAdminByEmail(trx, email);
     if (existing) throw new ConflictError('admin_exists', `an admin with email ${email} already exists`);
     for (const environmentId of Object.keys(input.environments ?? {})) {
-      const env = await trx.selectFrom('environments').select('id').where('id', '=', environmentId).executeTakeFirst();
+      const env = await findEnvironment(trx, environmentId);
       if (!env) throw new NotFoundError('environment', environmentId);
     }
-    await trx.insertInto('admins').values({ id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, created_at: now, updated_at: now }).execute();
-    for (const [environmentId, role] of Object.entries(input.environments ?? {})) {
-      await trx.insertInto('admin_environment_roles').values({ admin_id: id, environment_id: environmentId, role }).execute();
-    }
-    await recordAudit(trx, context, { at: now, environmentId: null, action: 'admin.create', targetType: 'admin', targetId: email, details: { platformAdmin: input.platformAdmin, environments: input.environments ?? {} } });
+    await rows.insertAdmin(trx, { id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, created_at: now, updated_at: now }, input.environments ?? {});
+    await log.audit(context, { at: now, environmentId: null, action: 'admin.create', targetType: 'admin', targetId: email, details: { platformAdmin: input.platformAdmin, environments: input.environments ?? {} } });
   });
   return { admin: await getAdminByEmail(deps, email), generatedPassword: input.password === undefined ? password : null };
 }
 
 /** Every admin, by email. */
 export async function listAdmins(deps: AdminDeps): Promise<Admin[]> {
-  const rows = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'created_at']).orderBy('email').execute();
-  return assemble(deps, rows);
+  return assemble(deps, await rows.listAdminRows(deps.database.db));
 }
 
 /** One admin by email, or NotFoundError. */
 export async function getAdminByEmail(deps: AdminDeps, email: string): Promise<Admin> {
-  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'created_at']).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  const row = await rows.findAdminByEmail(deps.database.db, email.trim().toLowerCase());
   if (!row) throw new NotFoundError('admin', email);
   return (await assemble(deps, [row]))[0]!;
 }
 
 /** One admin by id, or null. */
 export async function findAdminById(deps: AdminDeps, id: string): Promise<Admin | null> {
-  const row = await deps.database.db.selectFrom('admins').select(['id', 'email', 'platform_admin', 'created_at']).where('id', '=', id).executeTakeFirst();
+  const row = await rows.findAdminRowById(deps.database.db, id);
   return row ? (await assemble(deps, [row]))[0]! : null;
 }
 
@@ -103,10 +102,9 @@ export async function resetAdminPassword(deps: AdminDeps, email: string, passwor
   const admin = await getAdminByEmail(deps, email);
   const passwordHash = await hashPassword(chosen);
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
-    await trx.updateTable('admins').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', admin.id).execute();
-    await trx.deleteFrom('admin_sessions').where('admin_id', '=', admin.id).execute();
-    await recordAudit(trx, context, { at: now, environmentId: null, action: 'admin.password.reset', targetType: 'admin', targetId: admin.email });
+  await writeWithChanges(deps, now, async (trx, log) => {
+    await rows.replacePasswordHash(trx, admin.id, passwordHash, now);
+    await log.audit(context, { at: now, environmentId: null, action: 'admin.password.reset', targetType: 'admin', targetId: admin.email });
   });
   return { generatedPassword: password === undefined ? chosen : null };
 }
@@ -115,27 +113,25 @@ export async function resetAdminPassword(deps: AdminDeps, email: string, passwor
 export async function deleteAdmin(deps: AdminDeps, email: string, context: ActionContext): Promise<void> {
   const admin = await getAdminByEmail(deps, email);
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     if (admin.platformAdmin) {
-      const others = await trx.selectFrom('admins').select('id').where('platform_admin', '=', 1).where('id', '!=', admin.id).execute();
+      const others = await rows.listOtherPlatformAdmins(trx, admin.id);
       if (others.length === 0) throw new ConflictError('last_platform_admin', 'cannot delete the last platform admin: create another one first');
     }
-    await trx.deleteFrom('admin_sessions').where('admin_id', '=', admin.id).execute();
-    await trx.deleteFrom('admin_environment_roles').where('admin_id', '=', admin.id).execute();
-    await trx.deleteFrom('admins').where('id', '=', admin.id).execute();
-    await recordAudit(trx, context, { at: now, environmentId: null, action: 'admin.delete', targetType: 'admin', targetId: admin.email });
+    // Their sessions and environment roles go with them (ON DELETE CASCADE).
+    await rows.deleteAdminRow(trx, admin.id);
+    await log.audit(context, { at: now, environmentId: null, action: 'admin.delete', targetType: 'admin', targetId: admin.email });
   });
 }
 
 /** Checks email and password; unknown emails cost the same as wrong passwords. Returns the admin or null. */
 export async function verifyAdminLogin(deps: AdminDeps, email: string, password: string): Promise<Admin | null> {
-  const row = await deps.database.db.selectFrom('admins').select(['id', 'password_hash']).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  const row = await rows.findPasswordHash(deps.database.db, email.trim().toLowerCase());
   const ok = await verifyPassword(password, row?.password_hash);
   return ok && row ? findAdminById(deps, row.id) : null;
 }
 
 /** True when no admin exists yet (first run). */
 export async function hasNoAdmins(deps: AdminDeps): Promise<boolean> {
-  const row = await deps.database.db.selectFrom('admins').select('id').limit(1).executeTakeFirst();
-  return !row;
+  return !(await rows.anyAdminExists(deps.database.db));
 }

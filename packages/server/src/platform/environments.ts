@@ -1,8 +1,11 @@
 import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
-import { writeWithChanges, type ChangeBus } from './change-feed.ts';
-import { recordAudit, type ActionContext } from './audit.ts';
+import { writeWithChanges, type ChangeBus } from '../storage/change-log.ts';
+import * as rows from '../storage/repositories/environments.ts';
+import { listIntegrationIdsOfEnvironment } from '../storage/repositories/integrations.ts';
+import { latestRevocationNotBefore } from '../storage/repositories/revocations.ts';
+import type { ActionContext } from './audit.ts';
 import { revokeTokensOfEnvironment } from './revocations.ts';
 
 /** An environment as callers see it. */
@@ -55,12 +58,12 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
   await waitOutDeletionSecond(deps, input.id);
   const now = deps.clock.now();
   const row = { id: input.id, name, created_at: now, updated_at: now };
-  await writeWithChanges(deps, now, async (trx, record) => {
-    const existing = await trx.selectFrom('environments').select('id').where('id', '=', input.id).executeTakeFirst();
+  await writeWithChanges(deps, now, async (trx, log) => {
+    const existing = await rows.findEnvironment(trx, input.id);
     if (existing) throw new ConflictError('environment_exists', `environment '${input.id}' already exists`);
-    await trx.insertInto('environments').values(row).execute();
-    await record('environment', input.id);
-    await recordAudit(trx, context, { at: now, environmentId: input.id, action: 'environment.create', targetType: 'environment', targetId: input.id, details: { name } });
+    await rows.insertEnvironment(trx, row);
+    await log.change('environment', input.id);
+    await log.audit(context, { at: now, environmentId: input.id, action: 'environment.create', targetType: 'environment', targetId: input.id, details: { name } });
   });
   return toEnvironment(row);
 }
@@ -69,12 +72,12 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
 export async function renameEnvironment(deps: EnvironmentDeps, id: string, name: string, context: ActionContext): Promise<Environment> {
   const newName = validateDisplayName('name', name);
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+  await writeWithChanges(deps, now, async (trx, log) => {
+    const row = await rows.findEnvironment(trx, id);
     if (!row) throw new NotFoundError('environment', id);
     if (row.name === newName) return;
-    await trx.updateTable('environments').set({ name: newName, updated_at: now }).where('id', '=', id).execute();
-    await recordAudit(trx, context, { at: now, environmentId: id, action: 'environment.rename', targetType: 'environment', targetId: id, details: { from: row.name, to: newName } });
+    await rows.renameEnvironment(trx, id, newName, now);
+    await log.audit(context, { at: now, environmentId: id, action: 'environment.rename', targetType: 'environment', targetId: id, details: { from: row.name, to: newName } });
   });
   return getEnvironment(deps, id);
 }
@@ -85,13 +88,7 @@ export async function renameEnvironment(deps: EnvironmentDeps, id: string, name:
  * Re-creating it waits for that second to pass (at most a second, and only right after a deletion).
  */
 async function waitOutDeletionSecond(deps: EnvironmentDeps, id: string): Promise<void> {
-  const row = await deps.database.db
-    .selectFrom('revocations')
-    .select((eb) => eb.fn.max('not_before').as('not_before'))
-    .where('kind', '=', 'environment')
-    .where('subject', '=', id)
-    .executeTakeFirst();
-  const wait = Number(row?.not_before ?? 0) - deps.clock.now();
+  const wait = (await latestRevocationNotBefore(deps.database.db, 'environment', id)) - deps.clock.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000)));
 }
 
@@ -101,36 +98,28 @@ async function waitOutDeletionSecond(deps: EnvironmentDeps, id: string): Promise
  */
 export async function deleteEnvironment(deps: EnvironmentDeps & { tokenTtlSeconds: number }, id: string, context: ActionContext): Promise<void> {
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
-    const row = await trx.selectFrom('environments').select('id').where('id', '=', id).executeTakeFirst();
+  await writeWithChanges(deps, now, async (trx, log) => {
+    const row = await rows.findEnvironment(trx, id);
     if (!row) throw new NotFoundError('environment', id);
-    const integrations = await trx.selectFrom('integrations').select(['id', 'client_id']).where('environment_id', '=', id).execute();
-    const ids = integrations.map((i) => i.id);
-    if (ids.length > 0) {
-      // Children first, explicitly, so both dialects behave the same whatever their cascade support.
-      await trx.deleteFrom('token_cache').where('integration_id', 'in', ids).execute();
-      await trx.deleteFrom('integration_secrets').where('integration_id', 'in', ids).execute();
-      await trx.deleteFrom('integration_grants').where('integration_id', 'in', ids).execute();
-      await trx.deleteFrom('integrations').where('id', 'in', ids).execute();
-    }
-    await trx.deleteFrom('admin_environment_roles').where('environment_id', '=', id).execute();
-    await trx.deleteFrom('environments').where('id', '=', id).execute();
-    await revokeTokensOfEnvironment(trx, record, id, now, deps.tokenTtlSeconds);
-    for (const integration of integrations) await record('integration', integration.client_id);
-    await record('environment', id);
-    await recordAudit(trx, context, { at: now, environmentId: id, action: 'environment.delete', targetType: 'environment', targetId: id, details: { integrationsDeleted: integrations.length, tokensRevoked: true } });
+    const integrations = await listIntegrationIdsOfEnvironment(trx, id);
+    // Its integrations (with their secrets, grants and cached tokens), admin roles and Environment
+    // API content go with it (ON DELETE CASCADE).
+    await rows.deleteEnvironment(trx, id);
+    await revokeTokensOfEnvironment(trx, log, id, now, deps.tokenTtlSeconds);
+    for (const integration of integrations) await log.change('integration', integration.client_id);
+    await log.change('environment', id);
+    await log.audit(context, { at: now, environmentId: id, action: 'environment.delete', targetType: 'environment', targetId: id, details: { integrationsDeleted: integrations.length, tokensRevoked: true } });
   });
 }
 
 /** Every environment, by id. */
 export async function listEnvironments(deps: EnvironmentDeps): Promise<Environment[]> {
-  const rows = await deps.database.db.selectFrom('environments').selectAll().orderBy('id').execute();
-  return rows.map(toEnvironment);
+  return (await rows.listEnvironmentRows(deps.database.db)).map(toEnvironment);
 }
 
 /** One environment, or NotFoundError. */
 export async function getEnvironment(deps: EnvironmentDeps, id: string): Promise<Environment> {
-  const row = await deps.database.db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await rows.findEnvironment(deps.database.db, id);
   if (!row) throw new NotFoundError('environment', id);
   return toEnvironment(row);
 }

@@ -1,13 +1,14 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../storage/database.ts';
 import type { Schema } from '../storage/schema.ts';
+import * as rows from '../storage/repositories/integrations.ts';
+import { writeWithChanges, type ChangeBus } from '../storage/change-log.ts';
 import type { Clock } from '../support/clock.ts';
 import { newId } from '../support/ids.ts';
 import type { ApiCatalogue, ApiId } from './apis.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { getEnvironment, validateDisplayName } from './environments.ts';
-import { writeWithChanges, type ChangeBus } from './change-feed.ts';
-import { recordAudit, type ActionContext } from './audit.ts';
+import type { ActionContext } from './audit.ts';
 import { revokeTokensOfIntegration, waitForRevocationSecond } from './revocations.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './secrets.ts';
 
@@ -88,27 +89,17 @@ export function normalizeGrants(apis: ApiCatalogue, grants: Grants): Grants {
   return normalized;
 }
 
-async function writeGrants(trx: Kysely<Schema>, integrationId: string, grants: Grants): Promise<void> {
-  for (const [apiId, scopes] of Object.entries(grants) as [ApiId, string[]][]) {
-    await trx.deleteFrom('integration_grants').where('integration_id', '=', integrationId).where('api_id', '=', apiId).execute();
-    if (scopes.length > 0) await trx.insertInto('integration_grants').values({ integration_id: integrationId, api_id: apiId, scopes: scopes.join(' ') }).execute();
-  }
-}
-
 async function insertSecret(trx: Kysely<Schema>, deps: IntegrationDeps, integrationId: string, generation: number, now: number): Promise<string> {
   const secret = generateClientSecret();
-  await trx
-    .insertInto('integration_secrets')
-    .values({
-      id: newId('sec', now),
-      integration_id: integrationId,
-      generation,
-      secret_hash: hashClientSecret(deps.secretHashKey, secret).toString('hex'),
-      created_at: now,
-      expires_at: null,
-      last_used_at: null,
-    })
-    .execute();
+  await rows.insertSecret(trx, {
+    id: newId('sec', now),
+    integration_id: integrationId,
+    generation,
+    secret_hash: hashClientSecret(deps.secretHashKey, secret).toString('hex'),
+    created_at: now,
+    expires_at: null,
+    last_used_at: null,
+  });
   return secret;
 }
 
@@ -125,15 +116,12 @@ export async function createIntegration(
   const now = deps.clock.now();
   const id = newId('int', now);
   const clientId = generateClientId();
-  const clientSecret = await writeWithChanges(deps, now, async (trx, record) => {
-    await trx
-      .insertInto('integrations')
-      .values({ id, environment_id: input.environmentId, client_id: clientId, name, description, disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: now, updated_at: now })
-      .execute();
-    await writeGrants(trx, id, grants);
+  const clientSecret = await writeWithChanges(deps, now, async (trx, log) => {
+    await rows.insertIntegration(trx, { id, environment_id: input.environmentId, client_id: clientId, name, description, disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: now, updated_at: now });
+    await rows.replaceGrants(trx, id, grants as Record<string, string[]>);
     const secret = await insertSecret(trx, deps, id, 1, now);
-    await record('integration', clientId);
-    await recordAudit(trx, context, { at: now, environmentId: input.environmentId, action: 'integration.create', targetType: 'integration', targetId: clientId, details: { name, description, grants } });
+    await log.change('integration', clientId);
+    await log.audit(context, { at: now, environmentId: input.environmentId, action: 'integration.create', targetType: 'integration', targetId: clientId, details: { name, description, grants } });
     return secret;
   });
   return { integration: await getIntegration(deps, clientId), clientSecret };
@@ -144,20 +132,11 @@ function secretStatus(expiresAt: number | null, now: number): SecretSummary['sta
   return expiresAt > now ? 'expiring' : 'expired';
 }
 
-async function assembleIntegrations(deps: IntegrationDeps, rows: Schema['integrations'][]): Promise<Integration[]> {
-  if (rows.length === 0) return [];
-  const ids = rows.map((row) => row.id);
-  const [grantRows, secretRows] = await Promise.all([
-    deps.database.db.selectFrom('integration_grants').selectAll().where('integration_id', 'in', ids).execute(),
-    deps.database.db
-      .selectFrom('integration_secrets')
-      .select(['id', 'integration_id', 'generation', 'created_at', 'expires_at', 'last_used_at'])
-      .where('integration_id', 'in', ids)
-      .orderBy('generation', 'desc')
-      .execute(),
-  ]);
+async function assembleIntegrations(deps: IntegrationDeps, integrationRows: Schema['integrations'][]): Promise<Integration[]> {
+  if (integrationRows.length === 0) return [];
+  const { grants: grantRows, secrets: secretRows } = await rows.readIntegrationChildren(deps.database.db, integrationRows.map((row) => row.id));
   const now = deps.clock.now();
-  return rows.map((row) => {
+  return integrationRows.map((row) => {
     const grants: Grants = {};
     for (const grant of grantRows.filter((g) => g.integration_id === row.id)) grants[grant.api_id as ApiId] = grant.scopes.split(' ');
     return {
@@ -183,7 +162,7 @@ async function assembleIntegrations(deps: IntegrationDeps, rows: Schema['integra
 
 /** One integration by Client ID, or NotFoundError. */
 export async function getIntegration(deps: IntegrationDeps, clientId: string): Promise<Integration> {
-  const row = await deps.database.db.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  const row = await rows.findIntegrationByClientId(deps.database.db, clientId);
   if (!row) throw new NotFoundError('integration', clientId);
   return (await assembleIntegrations(deps, [row]))[0]!;
 }
@@ -205,16 +184,9 @@ export async function listIntegrationsPage(
 ): Promise<{ integrations: Integration[]; nextCursor: string | null }> {
   await getEnvironment(deps, environmentId);
   const limit = query.limit ?? 1000;
-  let q = deps.database.db.selectFrom('integrations').selectAll().where('environment_id', '=', environmentId);
-  if (query.name) {
-    // LIKE with an explicit escape character: SQLite has no default one, PostgreSQL's is '\'.
-    const pattern = `%${query.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
-  }
-  if (query.after) q = q.where('id', '<', query.after);
-  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
-  const page = rows.slice(0, limit);
-  return { integrations: await assembleIntegrations(deps, page), nextCursor: rows.length > limit ? page[page.length - 1]!.id : null };
+  const found = await rows.listIntegrationRows(deps.database.db, environmentId, { nameContains: query.name, beforeId: query.after, limit });
+  const page = found.slice(0, limit);
+  return { integrations: await assembleIntegrations(deps, page), nextCursor: found.length > limit ? page[page.length - 1]!.id : null };
 }
 
 /** Every integration of an environment, newest first. */
@@ -232,7 +204,7 @@ export async function getIntegrationInEnvironment(deps: IntegrationDeps, environ
 /** Changes an integration's name and/or description. */
 export async function updateIntegration(deps: IntegrationDeps, clientId: string, input: { name?: string | undefined; description?: string | undefined }, context: ActionContext): Promise<Integration> {
   const now = deps.clock.now();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
     const changes: Record<string, { from: string; to: string }> = {};
     const name = input.name === undefined ? row.name : validateDisplayName('name', input.name);
@@ -240,8 +212,8 @@ export async function updateIntegration(deps: IntegrationDeps, clientId: string,
     if (name !== row.name) changes.name = { from: row.name, to: name };
     if (description !== row.description) changes.description = { from: row.description, to: description };
     if (Object.keys(changes).length === 0) return;
-    await trx.updateTable('integrations').set({ name, description, updated_at: now }).where('id', '=', row.id).execute();
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.update', targetType: 'integration', targetId: clientId, details: changes });
+    await rows.updateIntegration(trx, row.id, { name, description, updated_at: now });
+    await log.audit(context, { at: now, environmentId: row.environment_id, action: 'integration.update', targetType: 'integration', targetId: clientId, details: changes });
   });
   return getIntegration(deps, clientId);
 }
@@ -249,24 +221,24 @@ export async function updateIntegration(deps: IntegrationDeps, clientId: string,
 /** Ends one secret now (e.g. a leaked one still in its grace period). The last active secret cannot be revoked: rotate instead. */
 export async function revokeSecret(deps: IntegrationDeps, clientId: string, secretId: string, context: ActionContext): Promise<Integration> {
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
-    const secrets = await trx.selectFrom('integration_secrets').select(['id', 'generation', 'expires_at']).where('integration_id', '=', row.id).execute();
+    const secrets = await rows.listSecretsOf(trx, row.id);
     const target = secrets.find((s) => s.id === secretId);
     if (!target) throw new NotFoundError('secret', secretId);
     const stillValid = secrets.filter((s) => s.id !== secretId && (s.expires_at === null || s.expires_at > now));
     if (stillValid.length === 0) {
       throw new ConflictError('last_secret', 'this is the integration\'s only valid secret: rotate the secret instead of revoking it, or disable the integration');
     }
-    await trx.updateTable('integration_secrets').set({ expires_at: now }).where('id', '=', secretId).execute();
-    await record('integration', clientId);
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.secret.revoke', targetType: 'integration', targetId: clientId, details: { secretId, generation: target.generation } });
+    await rows.expireSecret(trx, secretId, now);
+    await log.change('integration', clientId);
+    await log.audit(context, { at: now, environmentId: row.environment_id, action: 'integration.secret.revoke', targetType: 'integration', targetId: clientId, details: { secretId, generation: target.generation } });
   });
   return getIntegration(deps, clientId);
 }
 
 async function requireIntegrationRow(trx: Kysely<Schema>, clientId: string) {
-  const row = await trx.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  const row = await rows.findIntegrationByClientId(trx, clientId);
   if (!row) throw new NotFoundError('integration', clientId);
   return row;
 }
@@ -281,21 +253,21 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
   const normalized = normalizeGrants(deps.apis, grants);
   await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
-    const current = await trx.selectFrom('integration_grants').selectAll().where('integration_id', '=', row.id).execute();
+    const current = await rows.listGrantsOf(trx, row.id);
     const changed = (Object.entries(normalized) as [ApiId, string[]][]).some(
       ([apiId, scopes]) => (current.find((g) => g.api_id === apiId)?.scopes ?? '') !== scopes.join(' '),
     );
     if (!changed) return;
-    await writeGrants(trx, row.id, normalized);
-    await trx.updateTable('integrations').set({ grant_version: row.grant_version + 1, updated_at: now }).where('id', '=', row.id).execute();
-    await record('integration', clientId);
+    await rows.replaceGrants(trx, row.id, normalized as Record<string, string[]>);
+    await rows.updateIntegration(trx, row.id, { grant_version: row.grant_version + 1, updated_at: now });
+    await log.change('integration', clientId);
     const before: Grants = {};
     for (const g of current) before[g.api_id as ApiId] = g.scopes.split(' ');
     const removesScopes = (Object.entries(normalized) as [ApiId, string[]][]).some(([apiId, scopes]) => (before[apiId] ?? []).some((scope) => !scopes.includes(scope)));
-    if (removesScopes) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
-    await recordAudit(trx, context, {
+    if (removesScopes) await revokeTokensOfIntegration(trx, log, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await log.audit(context, {
       at: now,
       environmentId: row.environment_id,
       action: 'integration.permissions.set',
@@ -323,24 +295,19 @@ export async function rotateSecret(
   const revokeTokens = options.revokeTokens === true;
   if (revokeTokens) await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  const clientSecret = await writeWithChanges(deps, now, async (trx, record) => {
+  const clientSecret = await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
     const generation = row.secret_generation + 1;
     const graceEnd = now + grace * 1000;
     // The integration row first, then its secrets: the order every writer takes (the usage flush
     // too), so two of them never wait on each other.
-    await trx.updateTable('integrations').set({ secret_generation: generation, updated_at: now }).where('id', '=', row.id).execute();
+    await rows.updateIntegration(trx, row.id, { secret_generation: generation, updated_at: now });
     // Shorten, never lengthen, an older secret's remaining life.
-    await trx
-      .updateTable('integration_secrets')
-      .set({ expires_at: graceEnd })
-      .where('integration_id', '=', row.id)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', graceEnd)]))
-      .execute();
+    await rows.shortenSecrets(trx, row.id, graceEnd);
     const secret = await insertSecret(trx, deps, row.id, generation, now);
-    await record('integration', clientId);
-    if (revokeTokens) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
-    await recordAudit(trx, context, {
+    await log.change('integration', clientId);
+    if (revokeTokens) await revokeTokensOfIntegration(trx, log, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await log.audit(context, {
       at: now,
       environmentId: row.environment_id,
       action: 'integration.secret.rotate',
@@ -360,13 +327,13 @@ export async function rotateSecret(
 export async function setIntegrationDisabled(deps: IntegrationDeps, clientId: string, disabled: boolean, context: ActionContext): Promise<Integration> {
   if (disabled) await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
     if ((row.disabled === 1) === disabled) return;
-    await trx.updateTable('integrations').set({ disabled: disabled ? 1 : 0, updated_at: now }).where('id', '=', row.id).execute();
-    await record('integration', clientId);
-    if (disabled) await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
-    await recordAudit(trx, context, {
+    await rows.updateIntegration(trx, row.id, { disabled: disabled ? 1 : 0, updated_at: now });
+    await log.change('integration', clientId);
+    if (disabled) await revokeTokensOfIntegration(trx, log, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await log.audit(context, {
       at: now,
       environmentId: row.environment_id,
       action: disabled ? 'integration.disable' : 'integration.enable',
@@ -386,10 +353,10 @@ export async function setIntegrationDisabled(deps: IntegrationDeps, clientId: st
 export async function revokeIntegrationTokens(deps: IntegrationDeps, clientId: string, context: ActionContext): Promise<Integration> {
   await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
-    const notBefore = await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
-    await recordAudit(trx, context, {
+    const notBefore = await revokeTokensOfIntegration(trx, log, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    await log.audit(context, {
       at: now,
       environmentId: row.environment_id,
       action: 'integration.tokens.revoke',
@@ -405,15 +372,11 @@ export async function revokeIntegrationTokens(deps: IntegrationDeps, clientId: s
 export async function deleteIntegration(deps: IntegrationDeps, clientId: string, context: ActionContext): Promise<void> {
   await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
+  await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
-    await revokeTokensOfIntegration(trx, record, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
-    // Children first: SQLite enforces ON DELETE CASCADE only with foreign_keys on, and being explicit
-    // keeps the two dialects identical.
-    await trx.deleteFrom('token_cache').where('integration_id', '=', row.id).execute();
-    await trx.deleteFrom('integration_secrets').where('integration_id', '=', row.id).execute();
-    await trx.deleteFrom('integration_grants').where('integration_id', '=', row.id).execute();
-    await trx.deleteFrom('integrations').where('id', '=', row.id).execute();
-    await recordAudit(trx, context, { at: now, environmentId: row.environment_id, action: 'integration.delete', targetType: 'integration', targetId: clientId, details: { name: row.name, tokensRevoked: true } });
+    await revokeTokensOfIntegration(trx, log, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
+    // Its secrets, grants and cached tokens go with it (ON DELETE CASCADE).
+    await rows.deleteIntegration(trx, row.id);
+    await log.audit(context, { at: now, environmentId: row.environment_id, action: 'integration.delete', targetType: 'integration', targetId: clientId, details: { name: row.name, tokensRevoked: true } });
   });
 }

@@ -1,10 +1,13 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { RevocationEntry } from '@latchkey/resource';
 import type { Database } from '../storage/database.ts';
 import type { Schema } from '../storage/schema.ts';
 import type { Clock } from '../support/clock.ts';
-import { recordAudit, type ActionContext } from './audit.ts';
-import { serializeFeedWrites, writeWithChanges, type ChangeWriterDeps, type RecordChange } from './change-feed.ts';
+import { writeWithChanges, type ChangeLog, type ChangeWriterDeps } from '../storage/change-log.ts';
+import * as rows from '../storage/repositories/revocations.ts';
+import { readSetting, writeSetting } from '../storage/repositories/settings.ts';
+import { advanceTokensNotBefore, findIntegrationByClientId, readTokensNotBefore } from '../storage/repositories/integrations.ts';
+import type { ActionContext } from './audit.ts';
 
 // Revocation: how authority already handed out is taken back (docs/revocation.md).
 //
@@ -32,19 +35,12 @@ const LONGEST_TTL_SETTING = 'longest_token_ttl_seconds';
  */
 export async function recordTokenLifetime(database: Database, ttlSeconds: number): Promise<number> {
   const longest = await readLongestTokenLifetime(database.db, ttlSeconds);
-  if (longest === ttlSeconds) {
-    await database.db
-      .insertInto('settings')
-      .values({ name: LONGEST_TTL_SETTING, value: String(ttlSeconds) })
-      .onConflict((conflict) => conflict.column('name').doUpdateSet({ value: String(ttlSeconds) }))
-      .execute();
-  }
+  if (longest === ttlSeconds) await writeSetting(database.db, LONGEST_TTL_SETTING, String(ttlSeconds));
   return longest;
 }
 
 async function readLongestTokenLifetime(db: Kysely<Schema>, configuredSeconds: number): Promise<number> {
-  const row = await db.selectFrom('settings').select('value').where('name', '=', LONGEST_TTL_SETTING).executeTakeFirst();
-  const stored = Number(row?.value ?? 0);
+  const stored = Number((await readSetting(db, LONGEST_TTL_SETTING)) ?? 0);
   return Math.max(configuredSeconds, Number.isFinite(stored) ? stored : 0);
 }
 
@@ -65,8 +61,7 @@ export function notBeforeAfter(now: number): number {
  * second wait (at most a second); revokeTokensOfIntegration stays exact without it under races.
  */
 export async function waitForRevocationSecond(deps: { database: Database; clock: Clock }, clientId: string): Promise<void> {
-  const row = await deps.database.db.selectFrom('integrations').select('tokens_not_before').where('client_id', '=', clientId).executeTakeFirst();
-  const wait = (row?.tokens_not_before ?? 0) - deps.clock.now();
+  const wait = ((await readTokensNotBefore(deps.database.db, clientId)) ?? 0) - deps.clock.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000)));
 }
 
@@ -76,15 +71,14 @@ export async function waitForRevocationSecond(deps: { database: Database; clock:
  * every token they covered, for at least as long — so those rows are dropped: however often an
  * integration's tokens are revoked, the feed holds one entry for it.
  */
-async function insertRevocation(trx: Kysely<Schema>, record: RecordChange, entry: RevocationEntry, now: number, clientId: string | null = null): Promise<void> {
-  await serializeFeedWrites(trx);
+async function insertRevocation(trx: Kysely<Schema>, log: ChangeLog, entry: RevocationEntry, now: number, clientId: string | null = null): Promise<void> {
   const subject = entry.type === 'token' ? entry.jti : entry.type === 'client' ? entry.clientId : entry.environmentId;
-  if (entry.type !== 'token') await trx.deleteFrom('revocations').where('kind', '=', entry.type).where('subject', '=', subject).execute();
-  await trx
-    .insertInto('revocations')
-    .values({ kind: entry.type, subject, client_id: clientId, not_before: entry.type === 'token' ? null : entry.notBefore * 1000, expires_at: entry.expiresAt * 1000, created_at: now })
-    .execute();
-  await record('revocation', subject);
+  await rows.insertRevocation(
+    trx,
+    { kind: entry.type, subject, clientId, notBefore: entry.type === 'token' ? null : entry.notBefore * 1000, expiresAt: entry.expiresAt * 1000, createdAt: now },
+    entry.type !== 'token',
+  );
+  await log.change('revocation', subject);
 }
 
 /**
@@ -95,30 +89,24 @@ async function insertRevocation(trx: Kysely<Schema>, record: RecordChange, entry
  */
 export async function revokeTokensOfIntegration(
   trx: Kysely<Schema>,
-  record: RecordChange,
+  log: ChangeLog,
   integration: { id: string; clientId: string },
   now: number,
   ttlSeconds: number,
 ): Promise<number> {
   const next = notBeforeAfter(now) * 1000;
-  const updated = await trx
-    .updateTable('integrations')
-    .set({ tokens_not_before: sql<number>`case when tokens_not_before >= ${next} then tokens_not_before + 1000 else ${next} end` })
-    .where('id', '=', integration.id)
-    .returning('tokens_not_before')
-    .executeTakeFirst();
-  const notBefore = Math.floor((updated?.tokens_not_before ?? next) / 1000);
+  const notBefore = Math.floor((await advanceTokensNotBefore(trx, integration.id, next)) / 1000);
   const lifetime = await readLongestTokenLifetime(trx, ttlSeconds);
-  await insertRevocation(trx, record, { type: 'client', clientId: integration.clientId, notBefore, expiresAt: notBefore + lifetime }, now);
-  await record('integration', integration.clientId);
+  await insertRevocation(trx, log, { type: 'client', clientId: integration.clientId, notBefore, expiresAt: notBefore + lifetime }, now);
+  await log.change('integration', integration.clientId);
   return notBefore;
 }
 
 /** Revokes every token of an environment issued up to now (it is being deleted), inside the caller's transaction. */
-export async function revokeTokensOfEnvironment(trx: Kysely<Schema>, record: RecordChange, environmentId: string, now: number, ttlSeconds: number): Promise<void> {
+export async function revokeTokensOfEnvironment(trx: Kysely<Schema>, log: ChangeLog, environmentId: string, now: number, ttlSeconds: number): Promise<void> {
   const notBefore = notBeforeAfter(now);
   const lifetime = await readLongestTokenLifetime(trx, ttlSeconds);
-  await insertRevocation(trx, record, { type: 'environment', environmentId, notBefore, expiresAt: notBefore + lifetime }, now);
+  await insertRevocation(trx, log, { type: 'environment', environmentId, notBefore, expiresAt: notBefore + lifetime }, now);
 }
 
 /** Live single-token revocations one client may have before its next one revokes all its tokens instead. */
@@ -137,29 +125,22 @@ export const TOKEN_REVOCATIONS_PER_CLIENT = 100;
  */
 export async function revokeSingleToken(
   trx: Kysely<Schema>,
-  record: RecordChange,
+  log: ChangeLog,
   token: { jti: string; expiresAt: number; clientId: string },
   now: number,
   ttlSeconds: number,
 ): Promise<'revoked' | 'already' | 'all-of-client'> {
-  const existing = await trx.selectFrom('revocations').select('seq').where('kind', '=', 'token').where('subject', '=', token.jti).executeTakeFirst();
-  if (existing) return 'already';
-  const live = await trx
-    .selectFrom('revocations')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('client_id', '=', token.clientId)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  if (Number(live?.count ?? 0) >= TOKEN_REVOCATIONS_PER_CLIENT) {
-    const integration = await trx.selectFrom('integrations').select('id').where('client_id', '=', token.clientId).executeTakeFirst();
+  if (await rows.isTokenRevocationStored(trx, token.jti)) return 'already';
+  if ((await rows.countLiveRevocationsOfClient(trx, token.clientId, now)) >= TOKEN_REVOCATIONS_PER_CLIENT) {
+    const integration = await findIntegrationByClientId(trx, token.clientId);
     if (integration) {
       // The single-token rows stay until they expire: deleting them would let the count, and the
       // feed's subscribers' memory, grow again by another hundred on every round.
-      await revokeTokensOfIntegration(trx, record, { id: integration.id, clientId: token.clientId }, now, ttlSeconds);
+      await revokeTokensOfIntegration(trx, log, { id: integration.id, clientId: token.clientId }, now, ttlSeconds);
       return 'all-of-client';
     }
   }
-  await insertRevocation(trx, record, { type: 'token', jti: token.jti, expiresAt: token.expiresAt }, now, token.clientId);
+  await insertRevocation(trx, log, { type: 'token', jti: token.jti, expiresAt: token.expiresAt }, now, token.clientId);
   return 'revoked';
 }
 
@@ -173,10 +154,10 @@ export async function revokeAccessToken(
   context: ActionContext,
 ): Promise<void> {
   const now = deps.clock.now();
-  await writeWithChanges(deps, now, async (trx, record) => {
-    const outcome = await revokeSingleToken(trx, record, { jti: token.jti, expiresAt: token.exp, clientId: token.clientId }, now, deps.tokenTtlSeconds);
+  await writeWithChanges(deps, now, async (trx, log) => {
+    const outcome = await revokeSingleToken(trx, log, { jti: token.jti, expiresAt: token.exp, clientId: token.clientId }, now, deps.tokenTtlSeconds);
     if (outcome === 'already') return;
-    await recordAudit(trx, context, {
+    await log.audit(context, {
       at: now,
       environmentId: token.environmentId,
       action: 'token.revoke',
@@ -208,18 +189,18 @@ function toEntry(row: { kind: string; subject: string; not_before: number | null
  * not know, written by a newer one).
  */
 export async function readRevocationsAfter(database: Database, seq: number, limit = 1000): Promise<{ revocations: SequencedRevocation[]; lastSeq: number; full: boolean }> {
-  const rows = await database.db.selectFrom('revocations').select(['seq', 'kind', 'subject', 'not_before', 'expires_at']).where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+  const found = await rows.readRevocationRowsAfter(database.db, seq, limit);
   const revocations: SequencedRevocation[] = [];
   let lastSeq = seq;
-  for (const row of rows) {
-    lastSeq = Number(row.seq);
+  for (const row of found) {
+    lastSeq = row.seq;
     const entry = toEntry(row);
     if (entry) revocations.push({ seq: lastSeq, entry });
   }
-  return { revocations, lastSeq, full: rows.length === limit };
+  return { revocations, lastSeq, full: found.length === limit };
 }
 
 /** Deletes revocations whose tokens have all expired (`now` in ms). */
 export async function pruneRevocations(database: Database, now: number): Promise<void> {
-  await database.db.deleteFrom('revocations').where('expires_at', '<', now).execute();
+  await rows.deleteExpiredRevocations(database.db, now);
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../storage/database.ts';
+import { deleteLapsedSessions, deleteSessionRow, findSession, insertSession, touchSession } from '../storage/repositories/sessions.ts';
 import type { Clock } from '../support/clock.ts';
 
 /** Session lifetimes: idle expiry (no request for this long) and absolute expiry (since sign-in). */
@@ -26,37 +27,34 @@ export async function createSession(database: Database, clock: Clock, policy: Se
   const csrfToken = randomBytes(32).toString('base64url');
   const now = clock.now();
   const expiresAt = now + policy.absoluteSeconds * 1000;
-  await database.db.insertInto('admin_sessions').values({ id_hash: hashSessionId(cookieValue), admin_id: adminId, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: expiresAt }).execute();
+  await insertSession(database.db, { id_hash: hashSessionId(cookieValue), admin_id: adminId, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: expiresAt });
   return { cookieValue, session: { adminId, csrfToken, expiresAt, idleExpiresAt: now + policy.idleSeconds * 1000 } };
 }
 
 /** The session for a cookie value if it is neither idle-expired nor past its absolute expiry; refreshes its idle timer. */
 export async function loadSession(database: Database, clock: Clock, policy: SessionPolicy, cookieValue: string): Promise<Session | null> {
   const idHash = hashSessionId(cookieValue);
-  const row = await database.db.selectFrom('admin_sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+  const row = await findSession(database.db, idHash);
   const now = clock.now();
   if (!row) return null;
   if (row.expires_at <= now || row.last_seen_at + policy.idleSeconds * 1000 <= now) {
-    await database.db.deleteFrom('admin_sessions').where('id_hash', '=', idHash).execute();
+    await deleteSessionRow(database.db, idHash);
     return null;
   }
   // Write the idle timer at most once a minute (or a quarter of the idle timeout, if shorter):
   // reading the console must not mean a write per request, and a session in use must not lapse.
-  if (now - row.last_seen_at > Math.min(60_000, (policy.idleSeconds * 1000) / 4)) await database.db.updateTable('admin_sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+  if (now - row.last_seen_at > Math.min(60_000, (policy.idleSeconds * 1000) / 4)) await touchSession(database.db, idHash, now);
   const lastSeen = now - row.last_seen_at > Math.min(60_000, (policy.idleSeconds * 1000) / 4) ? now : row.last_seen_at;
   return { adminId: row.admin_id, csrfToken: row.csrf_token, expiresAt: row.expires_at, idleExpiresAt: Math.min(row.expires_at, lastSeen + policy.idleSeconds * 1000) };
 }
 
 /** Ends a session (sign-out). */
 export async function deleteSession(database: Database, cookieValue: string): Promise<void> {
-  await database.db.deleteFrom('admin_sessions').where('id_hash', '=', hashSessionId(cookieValue)).execute();
+  await deleteSessionRow(database.db, hashSessionId(cookieValue));
 }
 
 /** Removes expired sessions (maintenance). */
 export async function pruneSessions(database: Database, clock: Clock, policy: SessionPolicy): Promise<void> {
   const now = clock.now();
-  await database.db
-    .deleteFrom('admin_sessions')
-    .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - policy.idleSeconds * 1000)]))
-    .execute();
+  await deleteLapsedSessions(database.db, now, now - policy.idleSeconds * 1000);
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../storage/database.ts';
+import { readHolderState } from '../storage/repositories/integrations.ts';
 import type { ApiId } from './apis.ts';
 
 /** The claims of a verified access token that tie it to its integration. */
@@ -20,12 +21,7 @@ export type HolderCheck = { live: true; scopes: Set<string> } | { live: false; r
  * token that the integration is still granted.
  */
 export async function checkTokenHolder(database: Database, claims: HolderClaims, api: ApiId): Promise<HolderCheck> {
-  const row = await database.db
-    .selectFrom('integrations')
-    .leftJoin('integration_grants', (join) => join.onRef('integration_grants.integration_id', '=', 'integrations.id').on('integration_grants.api_id', '=', api))
-    .select(['integrations.environment_id', 'integrations.disabled', 'integrations.tokens_not_before', 'integration_grants.scopes'])
-    .where('integrations.client_id', '=', claims.client_id)
-    .executeTakeFirst();
+  const row = await readHolderState(database.db, claims.client_id, api);
   if (!row || row.environment_id !== claims.environment) return { live: false, reason: 'the integration this token was issued to no longer exists' };
   if (row.disabled === 1) return { live: false, reason: 'the integration this token was issued to is disabled' };
   if (claims.iat * 1000 < row.tokens_not_before) return { live: false, reason: 'this token has been revoked' };

@@ -1,10 +1,9 @@
-import { sql } from 'kysely';
 import type { Database } from '../storage/database.ts';
+import { appendAuditBatch } from '../storage/audit-log.ts';
+import { writeUsage } from '../storage/repositories/usage.ts';
 import type { Clock } from '../support/clock.ts';
-import { recordAuditBatch, type ActionContext, type AuditEntryInput } from './audit.ts';
+import type { ActionContext, AuditEntryInput } from './audit.ts';
 
-/** Rows per statement when flushing (well under SQLite's bound-parameter limit). */
-const WRITE_CHUNK = 200;
 const AUDIT_CHUNK = 500;
 /** Buffered audit entries that start a flush before the timer does (a burst of minting). */
 const AUDIT_EARLY_FLUSH = 2_000;
@@ -151,37 +150,7 @@ export class UsageRecorder {
     if (counts.length === 0 && lastUsed.length === 0 && audit.length === 0) return;
     if (counts.length > 0 || lastUsed.length > 0) {
       try {
-        // A few statements per flush whatever the number of integrations: the write holds the
-        // database connection, and token mints wait for it.
-        await this.database.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < counts.length; i += WRITE_CHUNK) {
-            await trx
-              .insertInto('usage_daily')
-              .values(counts.slice(i, i + WRITE_CHUNK).map((c) => ({ integration_id: c.integrationId, day: c.day, tokens_minted: c.minted, tokens_cached: c.cached, failures: c.failures })))
-              .onConflict((oc) =>
-                oc.columns(['integration_id', 'day']).doUpdateSet({
-                  tokens_minted: sql`usage_daily.tokens_minted + excluded.tokens_minted`,
-                  tokens_cached: sql`usage_daily.tokens_cached + excluded.tokens_cached`,
-                  failures: sql`usage_daily.failures + excluded.failures`,
-                }),
-              )
-              .execute();
-          }
-          for (let i = 0; i < lastUsed.length; i += WRITE_CHUNK) {
-            const chunk = lastUsed.slice(i, i + WRITE_CHUNK);
-            // Each row its own time: CASE over the chunk, cast so PostgreSQL types the parameters.
-            const lastUsedAt = (key: 'id' | 'integration_id') =>
-              sql<number>`case ${sql.ref(key)} ${sql.join(chunk.map(([id, { at }]) => sql`when ${id} then cast(${at} as bigint)`), sql` `)} end`;
-            await trx.updateTable('integrations').set({ last_used_at: lastUsedAt('id') }).where('id', 'in', chunk.map(([id]) => id)).execute();
-            const withGeneration = chunk.filter(([, used]) => used.generation !== undefined);
-            if (withGeneration.length === 0) continue;
-            await trx
-              .updateTable('integration_secrets')
-              .set({ last_used_at: lastUsedAt('integration_id') })
-              .where(({ eb, or, and }) => or(withGeneration.map(([id, used]) => and([eb('integration_id', '=', id), eb('generation', '=', used.generation!)]))))
-              .execute();
-          }
-        });
+        await writeUsage(this.database, counts, lastUsed);
       } catch (error) {
         // Keep the counts for the next flush (the database may be back by then): the transaction
         // wrote all of them or none, so nothing is counted twice.
@@ -205,7 +174,7 @@ export class UsageRecorder {
     // whole or not at all; what was not written is kept for the next flush.
     for (let i = 0; i < audit.length; i += AUDIT_CHUNK) {
       try {
-        await recordAuditBatch(this.database.db, audit.slice(i, i + AUDIT_CHUNK));
+        await appendAuditBatch(this.database.db, audit.slice(i, i + AUDIT_CHUNK));
       } catch (error) {
         this.keepAudit(audit.slice(i));
         this.onError(error);
@@ -220,8 +189,4 @@ export class UsageRecorder {
   }
 }
 
-/** Tokens issued per day for one integration, oldest first. */
-export async function readUsage(database: Database, integrationId: string, sinceDay: string) {
-  const rows = await database.db.selectFrom('usage_daily').selectAll().where('integration_id', '=', integrationId).where('day', '>=', sinceDay).orderBy('day').execute();
-  return rows.map((r) => ({ day: r.day, tokensMinted: r.tokens_minted, tokensCached: r.tokens_cached, failures: r.failures }));
-}
+export { readUsage } from '../storage/repositories/usage.ts';

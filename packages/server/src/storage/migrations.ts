@@ -263,6 +263,37 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('integrations').addColumn('tokens_not_before', time, (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0009_child_rows_cascade': {
+      // Child rows are removed one way, by ON DELETE CASCADE (docs/decisions.md). Every child table
+      // already declared it except usage_daily, whose rows outlived their integration; and a
+      // cascade from integrations must find an integration's cached tokens by index, not by a scan
+      // of the token table per deleted integration.
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('token_cache_by_integration').on('token_cache').column('integration_id').execute();
+        // Orphans from before this migration: nothing reads them (usage is read by integration).
+        await db.deleteFrom('usage_daily').where('integration_id', 'not in', db.selectFrom('integrations').select('id')).execute();
+        if (dialect === 'postgres') {
+          await db.schema
+            .alterTable('usage_daily')
+            .addForeignKeyConstraint('usage_daily_integration_fk', ['integration_id'], 'integrations', ['id'], (fk) => fk.onDelete('cascade'))
+            .execute();
+          return;
+        }
+        // SQLite cannot add a foreign key to an existing table: rebuild it with one (same columns).
+        await db.schema
+          .createTable('usage_daily_next')
+          .addColumn('integration_id', 'text', (c) => c.notNull().references('integrations.id').onDelete('cascade'))
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('tokens_minted', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('tokens_cached', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint('usage_daily_pk', ['integration_id', 'day'])
+          .execute();
+        await sql`insert into usage_daily_next (integration_id, day, tokens_minted, tokens_cached, failures) select integration_id, day, tokens_minted, tokens_cached, failures from usage_daily`.execute(db);
+        await db.schema.dropTable('usage_daily').execute();
+        await db.schema.alterTable('usage_daily_next').renameTo('usage_daily').execute();
+      },
+    },
   };
 }
 
@@ -283,6 +314,12 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
   }
 }
 
+/** Brings the schema up to (and including) `target`, no further: tests that upgrade an older database use it. */
+export async function migrateTo(db: Kysely<any>, dialect: Dialect, target: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider: new InCodeMigrationProvider(dialect) }).migrateTo(target);
+  if (error) throw error;
+}
+
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0008_revocation';
+export const LATEST_MIGRATION = '0009_child_rows_cascade';
 export { sql };

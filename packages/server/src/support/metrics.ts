@@ -1,5 +1,4 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from '../storage/database.ts';
 
 /** The metrics one Latchkey process exposes at /metrics (Prometheus text format). */
 export interface Metrics {
@@ -12,11 +11,26 @@ export interface Metrics {
   observeTokenDuration(started: number): void;
 }
 
+/** Connections of a database pool, as a gauge reads them. */
+export interface PoolConnections {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** Where gauges and counters kept elsewhere are read when /metrics is scraped (each optional). */
+export interface MetricSources {
+  auditEntriesDropped?: (() => number) | undefined;
+  revocationsLive?: (() => number) | undefined;
+  /** The PostgreSQL pool's connections; absent for SQLite (no pool). */
+  databasePool?: (() => PoolConnections) | undefined;
+}
+
 /**
  * Creates a registry per runtime (tests run several in one process, so nothing is global).
  * Recording costs a counter increment and a histogram bucket update on the hot path.
  */
-export function createMetrics(database: Database, sources: { auditEntriesDropped?: () => number; revocationsLive?: () => number } = {}): Metrics {
+export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   // Successful requests are counted in plain numbers and folded into the counter when it is read:
@@ -55,12 +69,13 @@ export function createMetrics(database: Database, sources: { auditEntriesDropped
       this.set(readRevocations());
     } });
   }
-  const pool = database.pool;
-  if (pool) {
+  const readPool = sources.databasePool;
+  if (readPool) {
     new Gauge({ name: 'latchkey_db_pool_connections', help: 'PostgreSQL pool connections', labelNames: ['state'], registers: [registry], collect() {
-      this.set({ state: 'total' }, pool.totalCount);
-      this.set({ state: 'idle' }, pool.idleCount);
-      this.set({ state: 'waiting' }, pool.waitingCount);
+      const pool = readPool();
+      this.set({ state: 'total' }, pool.total);
+      this.set({ state: 'idle' }, pool.idle);
+      this.set({ state: 'waiting' }, pool.waiting);
     } });
   }
   // Latency is sampled (one request in eight): a histogram update costs more than a cached-token

@@ -3,28 +3,34 @@ import { AccessTokenError } from '@latchkey/resource';
 import type { Runtime } from '../../runtime.ts';
 import { ClientAuthenticator } from '../../oauth/client-authentication.ts';
 import { oauthErrorResponse, type OAuthEndpointRequest, type OAuthEndpointResponse } from '../../oauth/endpoint-support.ts';
-import { InvalidRequest, MethodNotAllowed, OAuthError, RequestTooLarge, ServerError } from '../../oauth/errors.ts';
+import { MethodNotAllowed, OAuthError } from '../../oauth/errors.ts';
 import { createIntrospectionEndpoint, InsufficientScope, INTROSPECT_SCOPE, type IntrospectionCaller } from '../../oauth/introspection-endpoint.ts';
 import { createOwnTokenVerifier } from '../../oauth/own-token-verifier.ts';
 import { createRevocationEndpoint } from '../../oauth/revocation-endpoint.ts';
-import { isAuthorizationRepeated, repeatedAuthorization, type TokenRequestBody } from '../../oauth/token-request.ts';
+import type { TokenRequestBody } from '../../oauth/token-request.ts';
 import { revokeAccessToken } from '../../platform/revocations.ts';
 import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
 import { HttpProblem } from '../problem.ts';
+import { oauthErrorOfFailure, type TokenHttpAdapter, type TokenHttpAnswer } from '../token-http-adapter.ts';
 import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
 
 const TOKEN_PATH = '/oauth/token';
 // The endpoints read their own bodies (readTokenParameters): their schemas document, never validate.
 const documentOnly = () => () => true;
 
-/** The endpoint request of a Fastify request: what the framework-free endpoints take. */
-function endpointRequest(request: FastifyRequest, body?: TokenRequestBody): OAuthEndpointRequest {
+/** The endpoint request of a Fastify request: what the framework-free revocation and introspection endpoints take. */
+function endpointRequest(request: FastifyRequest): OAuthEndpointRequest {
   return {
     query: request.query as Record<string, unknown> | undefined,
     authorization: request.headers.authorization,
-    body: body ?? (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
+    body: (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
     ip: request.ip,
   };
+}
+
+/** Writes an answer through Fastify. */
+function send(reply: FastifyReply, answer: TokenHttpAnswer | OAuthEndpointResponse) {
+  return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
 }
 
 /**
@@ -46,15 +52,22 @@ function bearerIntrospectionCaller(app: FastifyInstance, runtime: Runtime): (aut
   };
 }
 
+/** What the OAuth routes use: the runtime (revocation and introspection) and the token endpoint's HTTP adapter. */
+export interface TokenRoutesOptions {
+  runtime: Runtime;
+  /** The token endpoint's HTTP adapter, shared with the node:http fast path. */
+  tokenEndpoint: TokenHttpAdapter;
+}
+
 /**
  * The OAuth endpoints on Fastify: `POST /oauth/token` (also answered by the node:http fast path,
- * http/token-fast-path.ts), `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662).
- * This plugin has its own body parsers and error handler so every failure, including the ones Fastify
- * raises before a handler runs (size, content type, JSON), is answered in RFC 6749 §5.2 form rather
- * than Fastify's.
+ * http/token-fast-path.ts; both go through the token HTTP adapter), `POST /oauth/revoke` (RFC 7009)
+ * and `POST /oauth/introspect` (RFC 7662). This plugin has its own body parsers and error handler so
+ * every failure, including the ones Fastify raises before a handler runs (size, content type, JSON),
+ * is answered in RFC 6749 §5.2 form rather than Fastify's.
  */
-export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
-  const bodyLimit = runtime.config.tokenBodyLimitBytes;
+export async function tokenRoutes(app: FastifyInstance, { runtime, tokenEndpoint }: TokenRoutesOptions): Promise<void> {
+  const bodyLimit = tokenEndpoint.bodyLimit;
   app.removeAllContentTypeParsers();
   // Every content type is taken as text and handed over uninterpreted, as the node:http fast path
   // does: the endpoint reads it (readTokenParameters), so both paths answer every body alike.
@@ -66,43 +79,30 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
 
   /**
    * Answers a request refused before its body was read. At the token endpoint it goes through the
-   * endpoint, so it is audited and counted like any token request; the other endpoints answer it as is.
+   * adapter and the endpoint, so it is audited and counted like any token request; the other
+   * endpoints answer it as is.
    */
   const refuse = async (request: FastifyRequest, reply: FastifyReply, refusal: OAuthError) => {
-    const response =
-      request.routeOptions.url === TOKEN_PATH
-        ? await runtime.handleTokenRequest({ ...endpointRequest(request, { contentType: request.headers['content-type'], text: '' }), refusal })
-        : oauthErrorResponse(refusal);
-    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+    if (request.routeOptions.url !== TOKEN_PATH) return send(reply, oauthErrorResponse(refusal));
+    const { raw, headers } = request;
+    return send(reply, await tokenEndpoint.refuse(raw, tokenEndpoint.startTimer(), request.query as Record<string, unknown> | undefined, headers.authorization, headers['content-type'], refusal));
   };
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    let oauthError: OAuthError;
-    if (error instanceof OAuthError) oauthError = error;
-    else if (error.statusCode === 413) oauthError = new RequestTooLarge(bodyLimit);
-    else if (error.statusCode === 415) oauthError = new InvalidRequest('send the parameters as application/x-www-form-urlencoded or application/json');
-    else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) oauthError = new InvalidRequest(`malformed request (${error.code ?? 'bad request'})`);
-    else {
-      request.log.error({ err: error }, `${request.routeOptions.url ?? 'an OAuth endpoint'} failed`);
-      oauthError = new ServerError();
-    }
-    return refuse(request, reply, oauthError);
-  });
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    refuse(request, reply, oauthErrorOfFailure(error, bodyLimit, runtime.logger, request.routeOptions.url ?? 'an OAuth endpoint')),
+  );
 
   app.post(TOKEN_PATH, { bodyLimit, schema: tokenRouteSchema, validatorCompiler: documentOnly }, async (request, reply) => {
-    const started = runtime.metrics.startTokenTimer();
-    const response = await runtime.handleTokenRequest({
-      ...endpointRequest(request),
-      // The node:http fast path hands requests with a repeated header to this route.
-      refusal: isAuthorizationRepeated(request.raw.rawHeaders) ? repeatedAuthorization() : undefined,
-    });
-    runtime.metrics.observeTokenDuration(started);
-    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+    const started = tokenEndpoint.startTimer();
+    const { raw, headers } = request;
+    const body = (request.body as TokenRequestBody | undefined) ?? { contentType: headers['content-type'], text: '' };
+    // The node:http fast path hands requests with a repeated header to this route.
+    return send(reply, await tokenEndpoint.answer(raw, started, request.query as Record<string, unknown> | undefined, headers.authorization, body, tokenEndpoint.headerRefusal(raw.rawHeaders)));
   });
 
-  // Revocation and introspection authenticate clients as the token endpoint does, with an
-  // authenticator of their own (its verified-secret memo serves these endpoints' callers).
-  const clientAuth = { authenticator: new ClientAuthenticator(runtime.directory, runtime.keys.secretHashKey, runtime.clock), rateLimiter: runtime.rateLimiter };
+  // Revocation and introspection authenticate clients as the token endpoint does, over the same
+  // hot-path caches (oauth/hot-path-caches.ts: one client directory and verified-secret memo).
+  const clientAuth = { authenticator: new ClientAuthenticator(runtime.caches, runtime.keys.secretHashKey, runtime.clock), rateLimiter: runtime.rateLimiter };
   const verifyOwnToken = createOwnTokenVerifier({ issuer: runtime.config.issuer, keyStore: runtime.keyStore, clock: runtime.clock });
   const revoke = createRevocationEndpoint({
     ...clientAuth,
@@ -117,7 +117,7 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   const introspect = createIntrospectionEndpoint({
     ...clientAuth,
     logger: runtime.logger,
-    directory: runtime.directory,
+    clients: runtime.caches,
     verifyOwnToken,
     isRevoked: (claims) => runtime.revocations.isRevoked(claims),
     authenticateBearer: bearerIntrospectionCaller(app, runtime),
@@ -129,8 +129,8 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
   for (const [url, handle, schema] of endpoints) {
     app.post(url, { bodyLimit, schema, validatorCompiler: documentOnly }, async (request, reply) => {
       // A repeated Authorization header is refused here as at the token endpoint (first-wins would be a guess).
-      const response = isAuthorizationRepeated(request.raw.rawHeaders) ? oauthErrorResponse(repeatedAuthorization()) : await handle(endpointRequest(request));
-      return reply.code(response.statusCode).headers(response.headers).send(response.body);
+      const repeated = tokenEndpoint.headerRefusal(request.raw.rawHeaders);
+      return send(reply, repeated ? oauthErrorResponse(repeated) : await handle(endpointRequest(request)));
     });
   }
 
@@ -141,7 +141,7 @@ export async function tokenRoutes(app: FastifyInstance, { runtime }: { runtime: 
     app.route({
       method: app.supportedMethods.filter((method) => method !== 'POST' && method !== 'HEAD'),
       url,
-      handler: async (request, reply) => refuse(request, reply, new MethodNotAllowed(url === TOKEN_PATH ? undefined : url)),
+      handler: async (request, reply) => refuse(request, reply, url === TOKEN_PATH ? tokenEndpoint.methodNotAllowed() : new MethodNotAllowed(url)),
     });
   }
 }

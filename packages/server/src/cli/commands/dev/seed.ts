@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { cliContext, CliError, createOutput, EXIT, withPlatform } from '../../context.ts';
 import { parsePreset } from '../../options.ts';
 import type { Schema } from '../../../storage/schema.ts';
 import type { IntegrationDeps } from '../../../platform/integrations.ts';
 import { normalizeGrants } from '../../../platform/integrations.ts';
 import { validateEnvironmentId } from '../../../platform/environments.ts';
-import { recordChange } from '../../../platform/change-feed.ts';
-import { recordAudit, type ActionContext } from '../../../platform/audit.ts';
+import type { ActionContext } from '../../../platform/audit.ts';
+import { writeWithChanges } from '../../../storage/change-log.ts';
+import { insertIntegrationsInBulk, insertNewEnvironments } from '../../../storage/repositories/bulk-seed.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from '../../../platform/secrets.ts';
 import { newId } from '../../../support/ids.ts';
 
@@ -51,20 +51,6 @@ export interface SeedResult {
 
 /** Integrations per transaction: big enough to amortise commits, small enough to show progress. */
 const CHUNK = 5000;
-/**
- * Rows per INSERT statement. SQLite allows 32,766 bound parameters and PostgreSQL 65,535; the widest
- * row here (integrations) has 10 columns, so 1,000 rows stay well under both.
- */
-const ROWS_PER_INSERT = 1000;
-
-async function insertInBatches<T extends keyof Schema>(trx: Kysely<Schema>, table: T, rows: readonly object[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    // The rows are built below with exactly the columns of `table`; Kysely's per-table value type
-    // cannot be named generically here.
-    await trx.insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT) as never).execute();
-  }
-}
-
 function environmentIds(prefix: string, count: number): string[] {
   const width = Math.max(5, String(count).length);
   return Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(width, '0')}`);
@@ -81,17 +67,10 @@ export async function seedDatabase(deps: IntegrationDeps, options: SeedOptions, 
   for (const id of ids.slice(0, 1).concat(ids.slice(-1))) validateEnvironmentId(id);
   const grants = normalizeGrants(deps.apis, { 'environment-api': options.scopes });
   const scopes = (grants['environment-api'] ?? []).join(' ');
-  const { db } = deps.database;
   const now = deps.clock.now();
 
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < ids.length; i += ROWS_PER_INSERT) {
-      const batch = ids.slice(i, i + ROWS_PER_INSERT);
-      const existing = await trx.selectFrom('environments').select('id').where('id', 'in', batch).executeTakeFirst();
-      if (existing) throw new CliError(`environment '${existing.id}' already exists: seed into an empty database or pick another --prefix`, EXIT.conflict);
-      await insertInBatches(trx, 'environments', batch.map((id) => ({ id, name: id, created_at: now, updated_at: now })));
-    }
-  });
+  const existing = await insertNewEnvironments(deps.database, ids.map((id) => ({ id, name: id, created_at: now, updated_at: now })));
+  if (existing !== null) throw new CliError(`environment '${existing}' already exists: seed into an empty database or pick another --prefix`, EXIT.conflict);
 
   for (let start = 0; start < options.integrations; start += CHUNK) {
     const end = Math.min(options.integrations, start + CHUNK);
@@ -109,19 +88,16 @@ export async function seedDatabase(deps: IntegrationDeps, options: SeedOptions, 
       if (scopes !== '') grantRows.push({ integration_id: id, api_id: 'environment-api', scopes });
       options.onCredentials?.({ environment_id: environmentId, client_id: clientId, client_secret: secret });
     }
-    await db.transaction().execute(async (trx) => {
-      await insertInBatches(trx, 'integrations', integrations);
-      await insertInBatches(trx, 'integration_secrets', secrets);
-      await insertInBatches(trx, 'integration_grants', grantRows);
-    });
+    await insertIntegrationsInBulk(deps.database, { integrations, secrets, grants: grantRows });
     options.onProgress?.(end, options.integrations);
   }
 
-  await db.transaction().execute(async (trx) => {
+  // The CLI has no caches of its own (no ChangeBus): running servers read the feed row.
+  await writeWithChanges({ database: deps.database }, now, async (_trx, log) => {
     // One feed row for the whole seed. Running servers cache nothing about environments or client
     // IDs that did not exist, so there is nothing to invalidate; the row records that data arrived.
-    await recordChange(trx, 'environment', `${options.prefix}-*`, now);
-    await recordAudit(trx, context, {
+    await log.change('environment', `${options.prefix}-*`);
+    await log.audit(context, {
       at: now,
       environmentId: null,
       action: 'dev.seed',

@@ -1,19 +1,95 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../storage/database.ts';
-import type { AssetsTable, ProjectsTable } from '../storage/schema.ts';
-import type {
-  AssetKind,
-  AssetRecord,
-  AssetRepository,
-  DocumentKind,
-  DocumentRecord,
-  DocumentRepository,
-  DocumentSummary,
-  EnvironmentApiStorage,
-  EnvironmentRepository,
-  NewDocument,
-  Page,
-} from './storage.ts';
+import type { Database } from '../database.ts';
+import type { AssetsTable, ProjectsTable, Schema } from '../schema.ts';
+
+// The Environment API's content (templates, projects, asset metadata, browser settings) over one
+// Kysely database: the same queries serve SQLite and PostgreSQL. The record shapes are defined here,
+// next to their tables; the Environment API declares the repository interfaces it depends on
+// (environment-api/storage.ts) and is handed this implementation by the composition root.
+
+/** The two kinds of JSON document the Environment API stores. */
+export type DocumentKind = 'templates' | 'projects';
+
+/** The two kinds of binary asset the Environment API stores. */
+export type AssetKind = 'media' | 'fonts';
+
+/** A JSON document as listed: everything but its content. */
+export interface DocumentSummary {
+  id: string;
+  environmentId: string;
+  name: string;
+  /** Bytes of the content as stored (UTF-8 JSON). */
+  size: number;
+  /** Client ID of the integration that created it: a project's owner. */
+  createdBy: string;
+  updatedBy: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Projects only: the template it was created from (null for templates). */
+  templateId: string | null;
+  /** Projects only: the owning integration's current name, null once it is deleted (or for templates). */
+  ownerName: string | null;
+}
+
+/** A JSON document with its content. */
+export interface DocumentRecord extends DocumentSummary {
+  content: Record<string, unknown>;
+}
+
+/** A new document, as inserted. */
+export interface NewDocument {
+  id: string;
+  environmentId: string;
+  name: string;
+  /** The content, already serialised and size-checked. */
+  contentJson: string;
+  createdBy: string;
+  at: number;
+  templateId?: string | null;
+}
+
+/** A replacement of a document's name and content. */
+export interface DocumentUpdate {
+  name: string;
+  contentJson: string;
+  updatedBy: string;
+  at: number;
+}
+
+/** One page of a list, oldest first; `nextCursor` is the last id of the page when more follow. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Paging of a list: at most `limit` items after the id `after`. */
+export interface PageQuery {
+  limit: number;
+  after?: string | undefined;
+}
+
+/** Metadata of one uploaded file; its bytes are in the BlobStore under `blobKey`. */
+export interface AssetRecord {
+  id: string;
+  environmentId: string;
+  kind: AssetKind;
+  name: string;
+  contentType: string;
+  size: number;
+  /** SHA-256 of the bytes, lower-case hex. */
+  sha256: string;
+  blobKey: string;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** What the browser guard needs to know about an environment. */
+export interface BrowserSettings {
+  /** Origins (`scheme://host[:port]`) allowed to GET media and fonts cross-origin (CORS). */
+  allowedOrigins: string[];
+  /** Relaxes the rule that a token with a write scope must never be sent from a browser. */
+  allowWriteTokensInBrowser: boolean;
+}
 
 // Templates and projects share one table shape (projects add template_id); this view lets one
 // implementation serve both tables with full typing. The table name is never user input.
@@ -55,7 +131,7 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
 }
 
 /** Templates or projects over Kysely; projects also carry template_id and the owner's name. */
-function createDocumentRepository(database: Database, kind: DocumentKind): DocumentRepository {
+function createDocumentRepository(database: Database, kind: DocumentKind) {
   const db = database.db as unknown as Kysely<DocumentTables>;
   const isProject = kind === 'projects';
 
@@ -74,7 +150,7 @@ function createDocumentRepository(database: Database, kind: DocumentKind): Docum
   }
 
   return {
-    async list(environmentId, query) {
+    async list(environmentId: string, query: PageQuery & { createdBy?: string | undefined }): Promise<Page<DocumentSummary>> {
       let q = selectSummaries().where('doc.environment_id', '=', environmentId);
       if (query.after !== undefined) q = q.where('doc.id', '>', query.after);
       if (query.createdBy !== undefined) q = q.where('doc.created_by', '=', query.createdBy);
@@ -85,7 +161,7 @@ function createDocumentRepository(database: Database, kind: DocumentKind): Docum
 
     get,
 
-    async insert(document: NewDocument) {
+    async insert(document: NewDocument): Promise<DocumentRecord> {
       const row = {
         id: document.id,
         environment_id: document.environmentId,
@@ -102,7 +178,7 @@ function createDocumentRepository(database: Database, kind: DocumentKind): Docum
       return (await get(document.environmentId, document.id))!;
     },
 
-    async update(environmentId, id, update) {
+    async update(environmentId: string, id: string, update: DocumentUpdate): Promise<DocumentRecord | null> {
       const result = await db
         .updateTable(kind)
         .set({ name: update.name, content: update.contentJson, size: Buffer.byteLength(update.contentJson), updated_by: update.updatedBy, updated_at: update.at })
@@ -113,7 +189,7 @@ function createDocumentRepository(database: Database, kind: DocumentKind): Docum
       return get(environmentId, id);
     },
 
-    async delete(environmentId, id) {
+    async delete(environmentId: string, id: string): Promise<boolean> {
       const result = await db.deleteFrom(kind).where('environment_id', '=', environmentId).where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
@@ -136,22 +212,22 @@ function toAsset(row: AssetsTable): AssetRecord {
 }
 
 /** Media and fonts metadata over Kysely. */
-function createAssetRepository(database: Database): AssetRepository {
+function createAssetRepository(database: Database) {
   const { db } = database;
   const find = (environmentId: string, kind: AssetKind, id: string) =>
     db.selectFrom('assets').selectAll().where('environment_id', '=', environmentId).where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
   return {
-    async list(environmentId, kind, query) {
+    async list(environmentId: string, kind: AssetKind, query: PageQuery): Promise<Page<AssetRecord>> {
       let q = db.selectFrom('assets').selectAll().where('environment_id', '=', environmentId).where('kind', '=', kind);
       if (query.after !== undefined) q = q.where('id', '>', query.after);
       const result = page(await q.orderBy('id').limit(query.limit + 1).execute(), query.limit);
       return { items: result.items.map(toAsset), nextCursor: result.nextCursor };
     },
-    async get(environmentId, kind, id) {
+    async get(environmentId: string, kind: AssetKind, id: string): Promise<AssetRecord | null> {
       const row = await find(environmentId, kind, id);
       return row === undefined ? null : toAsset(row);
     },
-    async insert(asset) {
+    async insert(asset: AssetRecord): Promise<void> {
       await db
         .insertInto('assets')
         .values({
@@ -168,7 +244,7 @@ function createAssetRepository(database: Database): AssetRepository {
         })
         .execute();
     },
-    async delete(environmentId, kind, id) {
+    async delete(environmentId: string, kind: AssetKind, id: string): Promise<AssetRecord | null> {
       return db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('assets').selectAll().where('environment_id', '=', environmentId).where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
         if (row === undefined) return null;
@@ -180,9 +256,9 @@ function createAssetRepository(database: Database): AssetRepository {
 }
 
 /** Environments and their browser settings over Kysely: one query, whether or not settings were ever saved. */
-function createEnvironmentRepository(database: Database): EnvironmentRepository {
+function createEnvironmentRepository(database: Database) {
   return {
-    async findBrowserSettings(environmentId) {
+    async findBrowserSettings(environmentId: string): Promise<BrowserSettings | null> {
       const row = await database.db
         .selectFrom('environments')
         .leftJoin('environment_browser_settings as settings', 'settings.environment_id', 'environments.id')
@@ -199,17 +275,27 @@ function createEnvironmentRepository(database: Database): EnvironmentRepository 
 }
 
 /**
- * The Environment API's storage over one Kysely database (SQLite or PostgreSQL, same queries).
+ * The Environment API's storage over one Kysely database (SQLite or PostgreSQL, same queries); it
+ * satisfies environment-api/storage.ts's EnvironmentApiStorage.
  *
  * @example
- * const storage = createKyselyStorage(runtime.database);
+ * const storage = createEnvironmentApiRepositories(runtime.database);
  * const page = await storage.templates.list('demo', { limit: 50 });
  */
-export function createKyselyStorage(database: Database): EnvironmentApiStorage {
+export function createEnvironmentApiRepositories(database: Database) {
   return {
     templates: createDocumentRepository(database, 'templates'),
     projects: createDocumentRepository(database, 'projects'),
     assets: createAssetRepository(database),
     environments: createEnvironmentRepository(database),
   };
+}
+
+/** Sets an environment's browser settings (inside the caller's transaction), creating the row if needed. */
+export async function upsertBrowserSettings(db: Kysely<Schema>, environmentId: string, row: { allowed_origins: string; allow_write_tokens_in_browser: number; updated_at: number }): Promise<void> {
+  await db
+    .insertInto('environment_browser_settings')
+    .values({ environment_id: environmentId, ...row })
+    .onConflict((conflict) => conflict.column('environment_id').doUpdateSet(row))
+    .execute();
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, createTestDatabase, type TestDatabase } from '../../../../test/support/databases.ts';
-import { openDatabase, type Database } from '../storage/database.ts';
-import { createKyselyStorage } from './kysely-repositories.ts';
-import type { EnvironmentApiStorage } from './storage.ts';
+import { DIALECTS, createTestDatabase, type TestDatabase } from '../../../../../test/support/databases.ts';
+import { openDatabase, type Database } from '../database.ts';
+import { createEnvironmentApiRepositories } from './environment-api.ts';
+import type { EnvironmentApiStorage } from '../../environment-api/storage.ts';
 
 // The one Kysely implementation, proven on both dialects (conventions: repository suites loop over DIALECTS).
 describe.each(DIALECTS)('Environment API repositories (%s)', (dialect) => {
@@ -13,7 +13,7 @@ describe.each(DIALECTS)('Environment API repositories (%s)', (dialect) => {
   beforeAll(async () => {
     testDatabase = await createTestDatabase(dialect);
     database = await openDatabase(testDatabase.url);
-    storage = createKyselyStorage(database);
+    storage = createEnvironmentApiRepositories(database);
     const at = Date.now();
     await database.db.insertInto('environments').values([{ id: 'demo', name: 'demo', created_at: at, updated_at: at }, { id: 'other', name: 'other', created_at: at, updated_at: at }]).execute();
     await database.db

@@ -1,8 +1,14 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import type { Schema } from '../storage/schema.ts';
-import type { Database } from '../storage/database.ts';
-import { isTransientConflict } from '../storage/database-errors.ts';
+import type { Schema } from './schema.ts';
+import type { Database } from './database.ts';
+import { isTransientConflict } from './database-errors.ts';
+import { appendAudit, type ActionContext, type AuditEntryInput } from './audit-log.ts';
+
+// The change log: the one port through which every write that others must hear of (a domain change,
+// a signing key, a revocation) records its change-feed row and its audit entry, in the write's own
+// transaction. Domain code (platform/, keys/, environment-api/) decides what to write and what the
+// entry says; this module decides how it is recorded, ordered, retried and published.
 
 /**
  * What a change is about: an integration (subject = its client ID), an environment, the signing
@@ -27,7 +33,7 @@ export interface Change extends ChangeNotice {
  * commit together. Every process that caches what changed (servers, other instances) polls the feed
  * and drops its stale entries; this is how a CLI write reaches a running server.
  */
-export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
+async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
   await serializeFeedWrites(trx);
   await trx.insertInto('changes').values({ kind, subject, at: now }).execute();
   // PostgreSQL: wake every listening instance when this commits (delivered at commit, dropped on
@@ -37,7 +43,7 @@ export async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subjec
 }
 
 /** The PostgreSQL notification channel of the change feed. */
-export const CHANGE_CHANNEL = 'latchkey_changes';
+const CHANGE_CHANNEL = 'latchkey_changes';
 
 function isPostgres(db: Kysely<Schema>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
@@ -95,25 +101,42 @@ export interface ChangeWriterDeps {
   changes?: ChangeBus | undefined;
 }
 
-/** Records change-feed rows inside a transaction (see writeWithChanges). */
-export type RecordChange = (kind: ChangeKind, subject: string) => Promise<void>;
+/**
+ * What a write records inside its transaction: change-feed rows (what other processes' caches must
+ * drop) and audit entries (what happened, who did it). Both commit with the write or not at all.
+ */
+export interface ChangeLog {
+  /** Appends a change-feed row (and, for writeWithChanges, tells this process's caches after commit). */
+  change(kind: ChangeKind, subject: string): Promise<void>;
+  /** Appends an audit entry. */
+  audit(context: ActionContext, entry: AuditEntryInput): Promise<void>;
+}
 
 /**
- * Runs `work` in one transaction, with `record` to append change-feed rows in it. Once the
- * transaction has committed, this process's own caches have applied the changes before this returns:
- * a write made through this server is in effect for the very next request it answers. Other
+ * A change log over a transaction the caller opened itself (the signing keys take their own lock):
+ * nothing is published to a ChangeBus; processes learn of these changes from the feed.
+ */
+export function changeLogIn(trx: Kysely<Schema>, now: number, onChange?: (notice: ChangeNotice) => void): ChangeLog {
+  return {
+    async change(kind, subject) {
+      await recordChange(trx, kind, subject, now);
+      onChange?.({ kind, subject });
+    },
+    audit: (context, entry) => appendAudit(trx, context, entry),
+  };
+}
+
+/**
+ * Runs `work` in one transaction, with `log` to record change-feed rows and audit entries in it. Once
+ * the transaction has committed, this process's own caches have applied the changes before this
+ * returns: a write made through this server is in effect for the very next request it answers. Other
  * processes learn of it from the feed (LISTEN/NOTIFY on PostgreSQL, else the poll).
  */
-export async function writeWithChanges<T>(deps: ChangeWriterDeps, now: number, work: (trx: Kysely<Schema>, record: RecordChange) => Promise<T>): Promise<T> {
+export async function writeWithChanges<T>(deps: ChangeWriterDeps, now: number, work: (trx: Kysely<Schema>, log: ChangeLog) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const recorded: ChangeNotice[] = [];
     try {
-      const result = await deps.database.db.transaction().execute((trx) =>
-        work(trx, async (kind, subject) => {
-          await recordChange(trx, kind, subject, now);
-          recorded.push({ kind, subject });
-        }),
-      );
+      const result = await deps.database.db.transaction().execute((trx) => work(trx, changeLogIn(trx, now, (notice) => recorded.push(notice))));
       await deps.changes?.publish(recorded);
       return result;
     } catch (error) {

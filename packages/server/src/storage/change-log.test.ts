@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../../test/support/databases.ts';
-import { openDatabase, type Database } from '../storage/database.ts';
-import { ChangeBus, readChangesAfter, latestChangeSeq, writeWithChanges, type ChangeNotice } from './change-feed.ts';
+import { openDatabase, type Database } from './database.ts';
+import { ChangeBus, readChangesAfter, latestChangeSeq, writeWithChanges, type ChangeNotice } from './change-log.ts';
 
 /** An error as node-postgres reports a deadlock victim. */
 const deadlock = () => Object.assign(new Error('deadlock detected'), { code: '40P01' });
@@ -28,9 +28,9 @@ describe.each(DIALECTS)('writeWithChanges (%s)', (dialect) => {
     const before = await latestChangeSeq(database);
     heard.length = 0;
     let attempts = 0;
-    const result = await writeWithChanges({ database, changes }, Date.now(), async (_trx, record) => {
+    const result = await writeWithChanges({ database, changes }, Date.now(), async (_trx, log) => {
       attempts++;
-      await record('integration', 'lkc_retried');
+      await log.change('integration', 'lkc_retried');
       if (attempts === 1) throw deadlock();
       return 'written';
     });
@@ -45,18 +45,18 @@ describe.each(DIALECTS)('writeWithChanges (%s)', (dialect) => {
     heard.length = 0;
     let attempts = 0;
     await expect(
-      writeWithChanges({ database, changes }, Date.now(), async (_trx, record) => {
+      writeWithChanges({ database, changes }, Date.now(), async (_trx, log) => {
         attempts++;
-        await record('integration', 'lkc_deadlocked');
+        await log.change('integration', 'lkc_deadlocked');
         throw deadlock();
       }),
     ).rejects.toMatchObject({ code: '40P01' });
     expect(attempts).toBe(3);
     attempts = 0;
     await expect(
-      writeWithChanges({ database, changes }, Date.now(), async (_trx, record) => {
+      writeWithChanges({ database, changes }, Date.now(), async (_trx, log) => {
         attempts++;
-        await record('integration', 'lkc_broken');
+        await log.change('integration', 'lkc_broken');
         throw new Error('a bug');
       }),
     ).rejects.toThrow('a bug');
