@@ -25,7 +25,7 @@ import { createVerifier, verifyAccessToken } from '@latchkey/resource';
 import { loadConfig } from '../packages/server/src/config/load-config.ts';
 import { openDatabase } from '../packages/server/src/storage/database.ts';
 import { createRuntime } from '../packages/server/src/runtime.ts';
-import { buildApp } from '../packages/server/src/http/build-app.ts';
+import { buildApp } from '../packages/server/src/app.ts';
 import { createLogger } from '../packages/server/src/support/logger.ts';
 import { systemClock } from '../packages/server/src/support/clock.ts';
 import { SYSTEM_CONTEXT } from '../packages/server/src/platform/audit.ts';

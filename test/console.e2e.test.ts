@@ -158,7 +158,7 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
   it('without a build, / says how to make one', async () => {
     const app = Fastify();
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-no-console-'));
-    await app.register(consoleRoutes, { runtime: lk.server.runtime, distDir: empty });
+    await app.register(consoleRoutes, { distDir: empty });
     const response = await app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } });
     expect(response.statusCode).toBe(503);
     expect(response.headers['content-security-policy']).toBe(CONSOLE_CSP);

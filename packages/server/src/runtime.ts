@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from './config/load-config.ts';
 import type { Database } from './storage/database.ts';
@@ -9,15 +8,17 @@ import { RevocationList } from './platform/revocation-list.ts';
 import { pruneRevocations, recordTokenLifetime } from './platform/revocations.ts';
 import { verifyMasterKey, type DerivedKeys } from './keys/master-key.ts';
 import { KeyStore } from './keys/key-store.ts';
-import { ensureSigningKey } from './keys/signing-keys.ts';
 import { loadSigningKeyRows } from './storage/repositories/signing-keys.ts';
 import { createTokenCacheRows } from './storage/repositories/token-cache-rows.ts';
+import { readClientRows } from './storage/repositories/client-records.ts';
+import { createSigningThreads, type Signatures } from './keys/signing-thread.ts';
 import { ClientDirectory } from './oauth/client-directory.ts';
 import { HotPathCaches } from './oauth/hot-path-caches.ts';
 import { FailureRateLimiter } from './oauth/failure-rate-limiter.ts';
 import { DatabaseFailureStore, RedisFailureStore, type SharedFailureStore } from './oauth/shared-failure-store.ts';
 import { TokenCache } from './oauth/token-cache.ts';
-import { ServingLease } from './storage/serving-lease.ts';
+import type { ServingLease } from './storage/serving-lease.ts';
+import { isSoleTokenWriter, prepareToServe, processRole, type ProcessRole } from './boot.ts';
 import { createTokenEndpoint, type TokenEndpoint } from './oauth/token-endpoint.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
 import { createPlatformDeps } from './platform/platform-deps.ts';
@@ -34,6 +35,8 @@ export interface RuntimeDeps {
   database: Database;
   clock: Clock;
   logger: Logger;
+  /** How this process serves (boot.ts); by default a single server, or a worker under node:cluster. */
+  role?: ProcessRole;
 }
 
 /** A running Latchkey core: the services the HTTP layer and the CLI use, plus its background work. */
@@ -45,6 +48,8 @@ export interface Runtime {
   apis: ApiCatalogue;
   keys: DerivedKeys;
   keyStore: KeyStore;
+  /** The worker threads tokens are signed on; closed by stop(), so no thread outlives the runtime. */
+  signingThreads: Signatures;
   /** The token endpoint's hot-path caches (client directory, verified secrets, repeats) and their invalidation contract. */
   caches: HotPathCaches;
   tokenCache: TokenCache;
@@ -64,23 +69,20 @@ export interface Runtime {
 }
 
 /**
- * Builds the core from its dependencies: on SQLite takes the serving lease, makes sure a signing key
- * exists, loads keys into memory, and starts following the change feed so writes by the CLI or other
- * instances reach the caches.
+ * Builds the core from its dependencies (the composition root of the services): prepares the
+ * database for this process's role (boot.ts: the SQLite serving lease, the first signing key),
+ * creates the signing threads, loads keys into memory, and starts following the change feed so
+ * writes by the CLI or other instances reach the caches. stop() undoes all of it but the database.
  */
 export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const { config, database, clock, logger } = deps;
+  const role = deps.role ?? processRole();
   // Domain writes made through this runtime publish to its bus before they return (change-feed.ts).
   const changes = new ChangeBus((error) => logger.error({ err: error }, 'a cache could not apply a change'));
   const platform = { ...createPlatformDeps(deps), changes };
   const { keys } = platform;
 
   await verifyMasterKey(database, platform.masterKey);
-  // On SQLite one serving process holds the serving lease (storage/serving-lease.ts), taken before it
-  // changes anything, and is then the only writer of the token table: it answers a new token before
-  // storing it (token-cache.ts). node:cluster workers share their primary's lease and store before
-  // answering, as every instance on PostgreSQL does.
-  const soleWriter = database.dialect === 'sqlite' && cluster.isPrimary;
   // Filled in once the revocation list exists (assembleRuntime); no token is minted before that.
   const revocations: { list?: RevocationList } = {};
   const tokenCache = new TokenCache({
@@ -89,22 +91,27 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     clock,
     tokenSealKey: keys.tokenSealKey,
     refreshWindowSeconds: config.tokenRefreshWindowSeconds,
-    soleWriter: soleWriter ? { onStoreError: (error) => logger.warn({ err: error }, 'could not store an issued token in the token cache table; after a restart its client gets a new one') } : undefined,
+    soleWriter: isSoleTokenWriter(role, database) ? { onStoreError: (error) => logger.warn({ err: error }, 'could not store an issued token in the token cache table; after a restart its client gets a new one') } : undefined,
   });
-  const lease = soleWriter
-    ? await ServingLease.acquire({
-        database,
-        clock,
-        onLost: () => {
-          logger.error('another server took over this SQLite database (this one stalled past its serving lease); storing every token before answering from now on');
-          tokenCache.stopStoringBehind();
-        },
-      })
-    : undefined;
+  // The serving lease (SQLite) and the first signing key: boot.ts decides who does what.
+  const lease = await prepareToServe({
+    config,
+    database,
+    clock,
+    signingKeySealKey: keys.signingKeySealKey,
+    role,
+    onLeaseLost: () => {
+      logger.error('another server took over this SQLite database (this one stalled past its serving lease); storing every token before answering from now on');
+      tokenCache.stopStoringBehind();
+    },
+  });
+  // Threads start at the first signature; stop() closes them.
+  const signingThreads = createSigningThreads();
   try {
-    return await assembleRuntime(deps, platform, tokenCache, lease, revocations);
+    return await assembleRuntime(deps, platform, tokenCache, signingThreads, lease, revocations);
   } catch (error) {
-    // A start that fails after taking the lease gives it up, so the next server need not wait.
+    // A start that fails lets go of what it took: its threads, and the lease, so the next server need not wait.
+    await signingThreads.close().catch(() => {});
     await lease?.release().catch(() => {});
     throw error;
   }
@@ -115,19 +122,18 @@ async function assembleRuntime(
   deps: RuntimeDeps,
   platform: ReturnType<typeof createPlatformDeps> & { changes: ChangeBus },
   tokenCache: TokenCache,
+  signingThreads: Signatures,
   lease: ServingLease | undefined,
   revocationHolder: { list?: RevocationList },
 ): Promise<Runtime> {
   const { config, database, clock, logger } = deps;
   const { changes } = platform;
   const { keys, apis } = platform;
-  const keyDeps = { database, signingKeySealKey: keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds };
-  await ensureSigningKey(keyDeps, config.signingAlgorithm, clock.now());
-  const keyStore = new KeyStore(keys.signingKeySealKey, config.tokenTtlSeconds);
+  const keyStore = new KeyStore(keys.signingKeySealKey, config.tokenTtlSeconds, signingThreads);
   const reloadKeys = async () => keyStore.load(await loadSigningKeyRows(database), clock.now());
   await reloadKeys();
 
-  const caches = new HotPathCaches(new ClientDirectory(database), tokenCache);
+  const caches = new HotPathCaches(new ClientDirectory((clientId) => readClientRows(database.db, clientId)), tokenCache);
   await tokenCache.loadStoredKeys();
   let failureStore: SharedFailureStore = new DatabaseFailureStore(database);
   if (config.redisUrl) {
@@ -213,6 +219,7 @@ async function assembleRuntime(
     apis,
     keys,
     keyStore,
+    signingThreads,
     caches,
     tokenCache,
     rateLimiter,
@@ -229,6 +236,8 @@ async function assembleRuntime(
       await watcher.stop();
       await usage.stop();
       await tokenCache.flush();
+      // After the app has closed (server.ts) no request is left to sign for.
+      await signingThreads.close();
       await lease?.release();
     },
   };

@@ -4,7 +4,8 @@ import type { Config } from './config/load-config.ts';
 import { openDatabase, type Database } from './storage/database.ts';
 import { systemClock, type Clock } from './support/clock.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
-import { buildApp } from './http/build-app.ts';
+import { buildApp } from './app.ts';
+import type { ProcessRole } from './boot.ts';
 
 /** A listening Latchkey server. */
 export interface RunningServer {
@@ -17,9 +18,11 @@ export interface RunningServer {
 
 /**
  * Opens the database, builds the runtime and app, and listens. `database` may be passed in (tests
- * share one); otherwise it is opened from the configuration and closed with the server.
+ * share one); otherwise it is opened from the configuration and closed with the server. `role`
+ * (boot.ts) defaults to a single server, or a worker under node:cluster. close() stops the app, then
+ * the runtime (its background work and signing threads), then the database it opened.
  */
-export async function startServer(options: { config: Config; logger: Logger; clock?: Clock; database?: Database }): Promise<RunningServer> {
+export async function startServer(options: { config: Config; logger: Logger; clock?: Clock; database?: Database; role?: ProcessRole }): Promise<RunningServer> {
   const { config, logger } = options;
   const ownsDatabase = !options.database;
   // A serving process runs SQLite on a thread of its own, off the event loop (sqlite-worker.ts).
@@ -27,7 +30,7 @@ export async function startServer(options: { config: Config; logger: Logger; clo
   let runtime: Runtime | undefined;
   let app: FastifyInstance | undefined;
   try {
-    runtime = await createRuntime({ config, database, clock: options.clock ?? systemClock, logger });
+    runtime = await createRuntime({ config, database, clock: options.clock ?? systemClock, logger, role: options.role });
     app = await buildApp({ runtime });
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {

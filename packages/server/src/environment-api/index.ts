@@ -2,7 +2,12 @@ import path from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createVerifier, type AccessTokenVerifier } from '@latchkey/resource';
 import { latchkeyFastify } from '@latchkey/resource/fastify';
-import type { Runtime } from '../runtime.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
+import type { Database } from '../storage/database.ts';
+import type { Clock } from '../support/clock.ts';
+import type { ChangeBus } from '../storage/change-log.ts';
+import type { RevocationList } from '../platform/revocation-list.ts';
 import { createInjectFetch } from '../http/inject-fetch.ts';
 import { HttpProblem, problemErrorHandler } from '../http/problem.ts';
 import { PlatformError } from '../platform/errors.ts';
@@ -27,12 +32,23 @@ export { MAX_DOCUMENT_BYTES };
 /** Realm of the Environment API's `WWW-Authenticate` challenges. */
 export const ENVIRONMENT_API_REALM = 'latchkey-environment-api';
 
-/** Options of {@link environmentApiRoutes}; only `runtime` is required. */
-export interface EnvironmentApiOptions {
-  runtime: Runtime;
+/** What the Environment API uses; the composition root (app.ts) passes them. */
+export interface EnvironmentApiDeps {
+  config: Pick<Config, 'issuer' | 'environmentApiAudience' | 'dataDir'>;
+  clock: Clock;
+  logger: Logger;
+  database: Database;
+  /** This process's changes: an environment's change drops its cached browser settings. */
+  changes: Pick<ChangeBus, 'subscribe'>;
+  /** This server's own revocation list, which the token verifier consults. */
+  revocations: RevocationList;
+}
+
+/** Options of {@link environmentApiRoutes}: its dependencies, and parts a test may replace. */
+export interface EnvironmentApiOptions extends EnvironmentApiDeps {
   /** Where media and font bytes go. Default: the disk under `<data dir>/blobs`. */
   blobs?: BlobStore;
-  /** Where documents and metadata go. Default: Kysely over the runtime's database. */
+  /** Where documents and metadata go. Default: Kysely over `database`. */
   storage?: EnvironmentApiStorage;
   /** The token verifier. Default: one for the Environment API audience, fed by this app's own JWKS. */
   verifier?: AccessTokenVerifier;
@@ -43,18 +59,18 @@ export interface EnvironmentApiOptions {
  * (RFC 8414) → JWKS → jose, with the Environment API audience. The metadata and JWKS requests are
  * injected into `app` (no socket to ourselves; see http/inject-fetch.ts).
  */
-export function createEnvironmentApiVerifier(app: FastifyInstance, runtime: Runtime): AccessTokenVerifier {
-  const { config, clock } = runtime;
+export function createEnvironmentApiVerifier(app: FastifyInstance, deps: Pick<EnvironmentApiDeps, 'config' | 'clock' | 'revocations'>): AccessTokenVerifier {
+  const { config, clock } = deps;
   return createVerifier({
     issuer: config.issuer,
     audience: config.environmentApiAudience,
     fetch: createInjectFetch(app, config.issuer),
     realm: ENVIRONMENT_API_REALM,
-    // The runtime's clock, so tests that move time see tokens expire here as everywhere else.
+    // The server's clock, so tests that move time see tokens expire here as everywhere else.
     currentDate: () => new Date(clock.now()),
     // This server's own revocation list instead of its feed: a revocation made here is refused by the
     // very next request (docs/revocation.md), with no network hop.
-    revocation: { source: runtime.revocations },
+    revocation: { source: deps.revocations },
   });
 }
 
@@ -105,16 +121,15 @@ function hasUnreadBody(request: FastifyRequest): boolean {
  * that can refuse runs before an upload's body is read.
  *
  * @example
- * await app.register(environmentApiRoutes, { runtime });
+ * await app.register(environmentApiRoutes, { config, clock, logger, database, changes, revocations });
  */
 export async function environmentApiRoutes(app: FastifyInstance, options: EnvironmentApiOptions): Promise<void> {
-  const { runtime } = options;
-  const { config, clock, database } = runtime;
+  const { config, clock, database } = options;
   const storage = options.storage ?? createEnvironmentApiRepositories(database);
   // PostgreSQL deployments run several instances: uploads go to the shared database. The embedded
   // SQLite default keeps them as files under the data directory.
   const blobs = options.blobs ?? (database.dialect === 'postgres' ? createDatabaseBlobStore(database, () => clock.now()) : createDiskBlobStore(path.join(config.dataDir, 'blobs')));
-  const verifier = options.verifier ?? createEnvironmentApiVerifier(app, runtime);
+  const verifier = options.verifier ?? createEnvironmentApiVerifier(app, options);
 
   // Browser settings in memory, dropped when the environment changes (settings changed here, by the
   // CLI or by another instance; environment created or deleted).
@@ -125,12 +140,12 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
     try {
       if ((await storage.environments.findBrowserSettings(environmentId)) === null) await blobs.deletePrefix(environmentId);
     } catch (error) {
-      runtime.logger.warn({ err: error, environmentId }, 'environment API: could not remove the uploads of a deleted environment');
+      options.logger.warn({ err: error, environmentId }, 'environment API: could not remove the uploads of a deleted environment');
     }
   };
   // Every change this process applies, at once for a write made here and within the change-feed
   // bound for one made elsewhere (the CLI, another instance).
-  const unsubscribe = runtime.changes.subscribe(async (changes) => {
+  const unsubscribe = options.changes.subscribe(async (changes) => {
     const environments = new Set<string>();
     for (const change of changes) {
       if (change.kind !== 'environment') continue;

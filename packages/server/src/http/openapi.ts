@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Runtime } from '../runtime.ts';
+import type { Config } from '../config/load-config.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
 
 /**
@@ -38,12 +38,12 @@ export const SWAGGER_UI_CONFIG = {
  * document from the same TypeBox schemas that validate requests, and Swagger UI at /docs. Only
  * routes with tags are documented; the OAuth endpoints (tag OAuth) describe themselves in http/routes/oauth-schemas.ts.
  */
-export async function registerOpenApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, deps: { config: Pick<Config, 'issuer'> }): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Latchkey API', version: '1', description: 'Platform API (environments, integrations, secrets, permissions, audit) and Environment API.' },
-      servers: [{ url: runtime.config.issuer }],
+      servers: [{ url: deps.config.issuer }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /oauth/token for the API the route belongs to' },

@@ -1,10 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createVerifier, type AccessTokenClaims, type AccessTokenVerifier } from '@latchkey/resource';
-import type { Runtime } from '../runtime.ts';
+import type { Config } from '../config/load-config.ts';
+import type { Clock } from '../support/clock.ts';
+import type { RevocationList } from '../platform/revocation-list.ts';
 import type { ActionContext } from '../platform/audit.ts';
 import { findAdminById, type Admin } from '../platform/admins.ts';
-import type { Integration } from '../platform/integrations.ts';
+import type { Integration, IntegrationDeps } from '../platform/integrations.ts';
 import { loadSession, type Session, type SessionPolicy } from '../platform/sessions.ts';
 import { checkTokenHolder } from '../platform/token-holders.ts';
 import { createInjectFetch } from './inject-fetch.ts';
@@ -25,6 +27,16 @@ declare module 'fastify' {
   }
 }
 
+/** What Platform API authentication uses. */
+export interface PlatformAuthDeps {
+  config: Pick<Config, 'issuer' | 'platformApiAudience'>;
+  clock: Clock;
+  /** This server's own revocation list: a revocation made here is refused by the very next request. */
+  revocations: RevocationList;
+  /** The domain's dependencies: sessions, admins and token holders are looked up through them. */
+  platform: IntegrationDeps;
+}
+
 /** Name of the console session cookie. */
 export const SESSION_COOKIE = 'latchkey_session';
 
@@ -42,16 +54,16 @@ function sameToken(a: string, b: string): boolean {
  * The verifier of Platform API tokens, built exactly as a third-party API's would be (metadata → JWKS
  * → jose), its requests injected into this app rather than sent over a socket.
  */
-export function createPlatformApiVerifier(app: FastifyInstance, runtime: Runtime): AccessTokenVerifier {
+export function createPlatformApiVerifier(app: FastifyInstance, deps: Pick<PlatformAuthDeps, 'config' | 'clock' | 'revocations'>): AccessTokenVerifier {
   return createVerifier({
-    issuer: runtime.config.issuer,
-    audience: runtime.config.platformApiAudience,
-    jwksUri: `${runtime.config.issuer}/.well-known/jwks.json`,
-    fetch: createInjectFetch(app, runtime.config.issuer),
+    issuer: deps.config.issuer,
+    audience: deps.config.platformApiAudience,
+    jwksUri: `${deps.config.issuer}/.well-known/jwks.json`,
+    fetch: createInjectFetch(app, deps.config.issuer),
     realm: REALM,
-    currentDate: () => new Date(runtime.clock.now()),
+    currentDate: () => new Date(deps.clock.now()),
     // This server's own revocation list: a revocation made here is refused by the very next request.
-    revocation: { source: runtime.revocations },
+    revocation: { source: deps.revocations },
   });
 }
 
@@ -66,10 +78,10 @@ function revokedAuthority(reason: string): HttpProblem {
  * longer granted the Platform API. The Platform API can create credentials, so it never trusts a
  * token on its signature alone. Returns the claims and the scopes the token may still use.
  */
-export async function authenticatePlatformToken(runtime: Runtime, verifier: AccessTokenVerifier, authorization: string, url?: string): Promise<{ claims: AccessTokenClaims; scopes: Set<string> }> {
+export async function authenticatePlatformToken(deps: Pick<PlatformAuthDeps, 'platform'>, verifier: AccessTokenVerifier, authorization: string, url?: string): Promise<{ claims: AccessTokenClaims; scopes: Set<string> }> {
   // A revoked token is refused by the verifier (ERR_TOKEN_REVOKED), fed by this server's revocation list.
   const claims = await verifier.verifyRequest({ authorization, url });
-  const holder = await checkTokenHolder(runtime.database, claims, 'platform-api');
+  const holder = await checkTokenHolder(deps.platform.database, claims, 'platform-api');
   if (!holder.live) throw revokedAuthority(holder.reason);
   return { claims, scopes: holder.scopes };
 }
@@ -81,21 +93,21 @@ export async function authenticatePlatformToken(runtime: Runtime, verifier: Acce
  * Cookie-authenticated requests that change state must carry the session's CSRF token in
  * `X-CSRF-Token` (synchronizer token; SameSite=Strict is the second layer).
  */
-export function createPlatformAuthHook(runtime: Runtime, verifier: AccessTokenVerifier, policy: SessionPolicy) {
+export function createPlatformAuthHook(deps: PlatformAuthDeps, verifier: AccessTokenVerifier, policy: SessionPolicy) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.principal = null;
     // Only a Bearer credential is a token; any other scheme (say, Basic added by a proxy in front of
     // the console) leaves the session cookie in charge.
     if (request.headers.authorization !== undefined && /^bearer\s/i.test(request.headers.authorization)) {
-      const { claims, scopes } = await authenticatePlatformToken(runtime, verifier, request.headers.authorization, request.url);
+      const { claims, scopes } = await authenticatePlatformToken(deps, verifier, request.headers.authorization, request.url);
       request.principal = { kind: 'integration', claims, scopes };
       return;
     }
     const cookieValue = request.cookies?.[SESSION_COOKIE];
     if (!cookieValue) return;
-    const session = await loadSession(runtime.database, runtime.clock, policy, cookieValue);
+    const session = await loadSession(deps.platform.database, deps.clock, policy, cookieValue);
     if (!session) return;
-    const admin = await findAdminById(runtime.platform, session.adminId);
+    const admin = await findAdminById(deps.platform, session.adminId);
     if (!admin) return;
     // Signing in again (switching accounts) while a session is live needs no CSRF token: the
     // request carries the credentials itself.

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { sharedSigningThreads, type Sealing, type Signatures } from './signing-thread.ts';
+import type { Sealing, Signatures } from './signing-thread.ts';
 
 // RFC 7515 compact serialization, signing side only: BASE64URL(header) '.' BASE64URL(payload) '.'
 // BASE64URL(signature). Latchkey signs its own, trusted claims, so there is nothing to parse or
@@ -12,10 +12,10 @@ import { sharedSigningThreads, type Sealing, type Signatures } from './signing-t
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
- * Signs `payload` with `header` (which must carry the `alg` of `key`) on a signing thread, and seals
- * the finished token with `sealing` there too: every token Latchkey signs is stored sealed.
+ * Signs `payload` with `header` (which must carry the `alg` of `key`) on one of `signatures`' threads,
+ * and seals the finished token with `sealing` there too: every token Latchkey signs is stored sealed.
  */
-export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, signatures: Signatures = sharedSigningThreads): Promise<{ token: string; sealed: string }> {
+export async function signCompactJws(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, sealing: Sealing, signatures: Signatures): Promise<{ token: string; sealed: string }> {
   const signingInput = `${encode(header)}.${encode(payload)}`;
   const { signature, sealed } = await signatures.signAndSeal(header.alg, signingInput, key, sealing);
   return { token: `${signingInput}.${signature}`, sealed };

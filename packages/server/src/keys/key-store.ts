@@ -3,12 +3,14 @@ import type { JWK } from 'jose';
 import type { SigningKeysTable } from '../storage/schema.ts';
 import { describeSigningKeys } from './signing-keys.ts';
 import { open } from './sealed-box.ts';
+import type { Signatures } from './signing-thread.ts';
 
-/** The key that signs right now. */
+/** The key that signs right now, and the signing threads it signs on. */
 export interface Signer {
   kid: string;
   alg: string;
   privateKey: KeyObject;
+  threads: Signatures;
 }
 
 /**
@@ -21,9 +23,11 @@ export class KeyStore {
   private readonly privateKeys = new Map<string, Signer>();
   private jwksCache: { body: string; validUntil: number; validFrom: number } | null = null;
 
+  /** `threads` sign for every signer this store hands out; the store's owner closes them. */
   constructor(
     private readonly signingKeySealKey: Buffer,
     private readonly tokenTtlSeconds: number,
+    private readonly threads: Signatures,
   ) {}
 
   /** Replaces the known keys with `rows`, decrypting private keys that may still sign. */
@@ -33,7 +37,7 @@ export class KeyStore {
       if (this.privateKeys.has(row.kid) || states.get(row.kid) === 'retired' || states.get(row.kid) === 'retiring') continue;
       const jwk = JSON.parse(open(this.signingKeySealKey, row.private_jwk_sealed, `signing-key:${row.kid}`)) as JWK;
       // A node:crypto KeyObject: signing goes through keys/compact-jws.ts.
-      this.privateKeys.set(row.kid, { kid: row.kid, alg: row.alg, privateKey: createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }) });
+      this.privateKeys.set(row.kid, { kid: row.kid, alg: row.alg, privateKey: createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }), threads: this.threads });
     }
     this.rows = [...rows].sort((a, b) => a.activates_at - b.activates_at || a.kid.localeCompare(b.kid));
     this.jwksCache = null;

@@ -95,4 +95,17 @@ describe('SigningThreads', () => {
     expect(verifies('ES256', 'a.b', await threads.sign('ES256', 'a.b', es256.privateKey), es256.publicKey)).toBe(true);
     await threads.close();
   });
+
+  it('starts a thread only when it first signs, and after close() every thread has exited', async () => {
+    const threads = new SigningThreads(2);
+    expect(threads.liveThreads).toBe(0);
+    await Promise.all(Array.from({ length: 4 }, (_, i) => threads.sign('ES256', `h.p${i}`, es256.privateKey)));
+    expect(threads.liveThreads).toBe(2);
+    // liveThreads counts a worker until its 'exit' event: 0 means each thread has really stopped.
+    await threads.close();
+    expect(threads.liveThreads).toBe(0);
+    // Closing twice is harmless.
+    await threads.close();
+    expect(threads.liveThreads).toBe(0);
+  });
 });

@@ -5,7 +5,6 @@ import { startWorker } from '../support/start-worker.ts';
 import { SIGNERS } from './jws-signers.ts';
 import type { SigningAnswer as Answer, SigningBatch } from './signing-worker.ts';
 
-
 /** How to seal the finished token: with which key, bound to which context (sealed-box.ts). */
 export interface Sealing {
   key: Buffer;
@@ -45,6 +44,8 @@ const MAX_BATCH = 8;
  */
 export class SigningThread {
   private worker: Worker | undefined;
+  /** Workers started and not yet exited (a closed one counts until its 'exit' event). */
+  private readonly running = new Set<Worker>();
   private queued: Job[] = [];
   private flushScheduled = false;
   /** Batches sent and not yet answered, oldest first: the thread answers in order. */
@@ -75,12 +76,19 @@ export class SigningThread {
     });
   }
 
-  /** Stops the thread; jobs still owed fail. A later sign() starts a new one. */
+  /** Stops the thread and waits until it has exited; jobs still owed fail. A later sign() starts a new one. */
   async close(): Promise<void> {
     const worker = this.worker;
-    if (!worker) return;
-    this.forget(worker, new Error('the signing thread was closed'));
-    await worker.terminate();
+    if (worker) this.forget(worker, new Error('the signing thread was closed'));
+    await Promise.all([...this.running].map((running) => new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      void running.terminate();
+    })));
+  }
+
+  /** How many worker threads this has running: 0 before the first signature and after close(). */
+  get liveThreads(): number {
+    return this.running.size;
   }
 
   private flush(): void {
@@ -111,6 +119,7 @@ export class SigningThread {
 
   private start(): Worker {
     const worker = startWorker('signing-worker', import.meta.url);
+    this.running.add(worker);
     worker.on('message', ({ signatures, sealed, errors }: Answer) => {
       const batch = this.sent.shift();
       // The thread keeps the process alive only while it owes answers.
@@ -125,7 +134,10 @@ export class SigningThread {
     });
     // A thread that dies fails what it owed; the next signature starts a new one.
     worker.on('error', (error) => this.forget(worker, error));
-    worker.on('exit', (code) => this.forget(worker, new Error(`the signing thread stopped (exit code ${code})`)));
+    worker.on('exit', (code) => {
+      this.running.delete(worker);
+      this.forget(worker, new Error(`the signing thread stopped (exit code ${code})`));
+    });
     worker.unref();
     return worker;
   }
@@ -138,9 +150,12 @@ export class SigningThread {
 }
 
 /** What signs: one signing thread or several. */
-export type Signatures = Pick<SigningThread, 'sign' | 'signAndSeal' | 'close'>;
+export type Signatures = Pick<SigningThread, 'sign' | 'signAndSeal' | 'close' | 'liveThreads'>;
 
-/** Several signing threads; each signature goes to the next one in turn. */
+/**
+ * Several signing threads; each signature goes to the next one in turn. The composition root
+ * (runtime.ts) creates one pool per runtime, hands it to the key store, and closes it on stop().
+ */
 export class SigningThreads implements Signatures {
   private readonly threads: SigningThread[];
   private next = 0;
@@ -163,13 +178,24 @@ export class SigningThreads implements Signatures {
     return this.pick().signAndSeal(alg, input, key, sealing);
   }
 
+  /** Stops every thread and waits until each has exited. */
   async close(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.close()));
+  }
+
+  /** Worker threads running across the pool (each starts at its first signature). */
+  get liveThreads(): number {
+    let count = 0;
+    for (const thread of this.threads) count += thread.liveThreads;
+    return count;
   }
 }
 
 /**
- * The process's signing threads: as many as there are cores, up to four. Two threads on a 2-vCPU
- * machine minted about 5% more than one in scenario (c); a thread costs nothing while idle.
+ * A server's signing threads: as many as there are cores, up to four. Two threads on a 2-vCPU
+ * machine minted about 5% more than one in scenario (c); a thread costs nothing until it first
+ * signs (it starts then).
  */
-export const sharedSigningThreads: Signatures = new SigningThreads(Math.min(4, availableParallelism()));
+export function createSigningThreads(): SigningThreads {
+  return new SigningThreads(Math.min(4, availableParallelism()));
+}

@@ -1,5 +1,4 @@
-import type { Database } from '../storage/database.ts';
-import { readClientRows } from '../storage/repositories/client-records.ts';
+import type { ClientRows } from '../storage/repositories/client-records.ts';
 import type { ApiId } from '../platform/apis.ts';
 import { isWellFormedClientId } from '../platform/secrets.ts';
 
@@ -16,9 +15,15 @@ export interface ClientRecord {
   grants: Map<ApiId, readonly string[]>;
 }
 
-/** Loads a client from the database (storage/repositories/client-records.ts), or null. */
-async function loadClientRecord(database: Database, clientId: string): Promise<ClientRecord | null> {
-  const rows = await readClientRows(database.db, clientId);
+/**
+ * What the directory needs from storage: a client's rows by Client ID, or null
+ * (storage/repositories/client-records.ts: readClientRows).
+ */
+export type ClientRowSource = (clientId: string) => Promise<ClientRows | null>;
+
+/** Loads a client through `source` and shapes it for the token endpoint, or null. */
+async function loadClientRecord(source: ClientRowSource, clientId: string): Promise<ClientRecord | null> {
+  const rows = await source(clientId);
   if (!rows) return null;
   const { integration: row, secrets, grants } = rows;
   return {
@@ -43,7 +48,7 @@ export class ClientDirectory {
   private readonly loading = new Map<string, Promise<ClientRecord | null>>();
 
   constructor(
-    private readonly database: Database,
+    private readonly source: ClientRowSource,
     private readonly maxEntries = 200_000,
   ) {}
 
@@ -59,7 +64,7 @@ export class ClientDirectory {
     if (!isWellFormedClientId(clientId)) return null;
     const pending = this.loading.get(clientId);
     if (pending) return pending;
-    const load = loadClientRecord(this.database, clientId).then((record) => {
+    const load = loadClientRecord(this.source, clientId).then((record) => {
       // Store only if no invalidation arrived while loading (it removes the pending entry).
       if (this.loading.get(clientId) === load) {
         this.loading.delete(clientId);

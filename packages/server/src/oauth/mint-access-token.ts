@@ -56,6 +56,7 @@ export async function mintAccessToken(signer: Signer, claims: AccessTokenClaims,
     },
     signer.privateKey,
     sealing,
+    signer.threads,
   );
   return { token, jti, issuedAt: iat * 1000, expiresAt: exp * 1000, sealed };
 }

@@ -81,6 +81,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
   // An exact repeat of a request that succeeded skips parsing, Basic decoding, the secret comparison
   // and scope resolution, as long as the hot-path caches still vouch for it (hot-path-caches.ts says
   // when they stop) and the client is not rate-limited. Anything else takes the full path.
+
   // A query string makes a request unusual (and possibly an error): it always takes the full path.
   const hasQuery = (request: TokenEndpointRequest): boolean => request.query !== undefined && Object.keys(request.query).length > 0;
 

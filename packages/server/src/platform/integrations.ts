@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../storage/database.ts';
+import type { Database, Executor } from '../storage/database.ts';
 import type { Schema } from '../storage/schema.ts';
 import * as rows from '../storage/repositories/integrations.ts';
 import { writeWithChanges, type ChangeBus } from '../storage/change-log.ts';
@@ -89,7 +88,7 @@ export function normalizeGrants(apis: ApiCatalogue, grants: Grants): Grants {
   return normalized;
 }
 
-async function insertSecret(trx: Kysely<Schema>, deps: IntegrationDeps, integrationId: string, generation: number, now: number): Promise<string> {
+async function insertSecret(trx: Executor, deps: IntegrationDeps, integrationId: string, generation: number, now: number): Promise<string> {
   const secret = generateClientSecret();
   await rows.insertSecret(trx, {
     id: newId('sec', now),
@@ -237,7 +236,7 @@ export async function revokeSecret(deps: IntegrationDeps, clientId: string, secr
   return getIntegration(deps, clientId);
 }
 
-async function requireIntegrationRow(trx: Kysely<Schema>, clientId: string) {
+async function requireIntegrationRow(trx: Executor, clientId: string) {
   const row = await rows.findIntegrationByClientId(trx, clientId);
   if (!row) throw new NotFoundError('integration', clientId);
   return row;

@@ -1,7 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { RevocationEntry } from '@latchkey/resource';
-import type { Database } from '../storage/database.ts';
-import type { Schema } from '../storage/schema.ts';
+import type { Database, Executor } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import { writeWithChanges, type ChangeLog, type ChangeWriterDeps } from '../storage/change-log.ts';
 import * as rows from '../storage/repositories/revocations.ts';
@@ -39,7 +37,7 @@ export async function recordTokenLifetime(database: Database, ttlSeconds: number
   return longest;
 }
 
-async function readLongestTokenLifetime(db: Kysely<Schema>, configuredSeconds: number): Promise<number> {
+async function readLongestTokenLifetime(db: Executor, configuredSeconds: number): Promise<number> {
   const stored = Number((await readSetting(db, LONGEST_TTL_SETTING)) ?? 0);
   return Math.max(configuredSeconds, Number.isFinite(stored) ? stored : 0);
 }
@@ -71,7 +69,7 @@ export async function waitForRevocationSecond(deps: { database: Database; clock:
  * every token they covered, for at least as long — so those rows are dropped: however often an
  * integration's tokens are revoked, the feed holds one entry for it.
  */
-async function insertRevocation(trx: Kysely<Schema>, log: ChangeLog, entry: RevocationEntry, now: number, clientId: string | null = null): Promise<void> {
+async function insertRevocation(trx: Executor, log: ChangeLog, entry: RevocationEntry, now: number, clientId: string | null = null): Promise<void> {
   const subject = entry.type === 'token' ? entry.jti : entry.type === 'client' ? entry.clientId : entry.environmentId;
   await rows.insertRevocation(
     trx,
@@ -88,7 +86,7 @@ async function insertRevocation(trx: Kysely<Schema>, log: ChangeLog, entry: Revo
  * revocation carry that one as their `iat` — in one statement, so concurrent revocations stay exact.
  */
 export async function revokeTokensOfIntegration(
-  trx: Kysely<Schema>,
+  trx: Executor,
   log: ChangeLog,
   integration: { id: string; clientId: string },
   now: number,
@@ -103,7 +101,7 @@ export async function revokeTokensOfIntegration(
 }
 
 /** Revokes every token of an environment issued up to now (it is being deleted), inside the caller's transaction. */
-export async function revokeTokensOfEnvironment(trx: Kysely<Schema>, log: ChangeLog, environmentId: string, now: number, ttlSeconds: number): Promise<void> {
+export async function revokeTokensOfEnvironment(trx: Executor, log: ChangeLog, environmentId: string, now: number, ttlSeconds: number): Promise<void> {
   const notBefore = notBeforeAfter(now);
   const lifetime = await readLongestTokenLifetime(trx, ttlSeconds);
   await insertRevocation(trx, log, { type: 'environment', environmentId, notBefore, expiresAt: notBefore + lifetime }, now);
@@ -124,7 +122,7 @@ export const TOKEN_REVOCATIONS_PER_CLIENT = 100;
  * entry that covers them all, as RFC 7009 §2.1 allows ("may cause the revocation of related tokens").
  */
 export async function revokeSingleToken(
-  trx: Kysely<Schema>,
+  trx: Executor,
   log: ChangeLog,
   token: { jti: string; expiresAt: number; clientId: string },
   now: number,

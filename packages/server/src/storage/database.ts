@@ -11,6 +11,12 @@ import { cachedPreparer } from './statement-cache.ts';
 /** Which SQL engine a connection talks to; a branch on it always carries a comment saying why. */
 export type Dialect = 'sqlite' | 'postgres';
 
+/**
+ * What a repository function runs on: the database's Kysely handle, or the transaction of a write
+ * (writeWithChanges). Domain code passes it along without writing SQL of its own.
+ */
+export type Executor = Kysely<Schema>;
+
 /** An open database: the Kysely handle plus what callers need to know about it. */
 export interface Database {
   db: Kysely<Schema>;

@@ -6,11 +6,11 @@ import { createLogger } from '../../support/logger.ts';
 import { openDatabase } from '../../storage/database.ts';
 import { bootstrapAdmin, type BootstrapResult } from '../../platform/bootstrap-admin.ts';
 import { createPlatformDeps } from '../../platform/platform-deps.ts';
-import { ensureSigningKey } from '../../keys/signing-keys.ts';
 import { systemClock } from '../../support/clock.ts';
 import { CliError, EXIT } from '../context.ts';
 import { serveClusterMetrics } from '../../support/cluster-metrics.ts';
-import { ServingLease } from '../../storage/serving-lease.ts';
+import type { ServingLease } from '../../storage/serving-lease.ts';
+import { prepareToServe, processRole, type ProcessRole } from '../../boot.ts';
 
 function banner(url: string, config: Config, bootstrap: BootstrapResult, workers: number): string {
   const db = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'PostgreSQL';
@@ -39,12 +39,13 @@ function banner(url: string, config: Config, bootstrap: BootstrapResult, workers
   ].join('\n');
 }
 
-/** Runs one server in this process until SIGINT/SIGTERM, then drains and exits. */
-async function serveInProcess(config: Config, logger: Logger, printBanner: boolean): Promise<void> {
+/** Runs one server in this process (alone, or as a cluster worker) until SIGINT/SIGTERM, then drains and exits. */
+async function serveInProcess(config: Config, logger: Logger, role: Exclude<ProcessRole, 'primary'>): Promise<void> {
   // Imported here, not at the top: every other CLI command would otherwise load the whole HTTP stack.
   const { startServer } = await import('../../server.ts');
-  const server = await startServer({ config, logger });
-  if (printBanner) {
+  const server = await startServer({ config, logger, role });
+  // A worker's primary made the first admin and prints the banner for all of them.
+  if (role === 'single') {
     const bootstrap = await bootstrapAdmin(server.runtime.platform, config);
     process.stdout.write(banner(server.url, config, bootstrap, 1) + '\n');
   }
@@ -73,9 +74,10 @@ function onShutdownSignal(logger: Logger, drain: () => Promise<void>): void {
 }
 
 /**
- * The cluster primary: prepares the database once (migrations, first signing key, first admin) so
- * workers do not race, forks the workers (they share the listening port), replaces a worker that
- * dies, and on SIGTERM passes the signal on and waits for every worker to drain.
+ * The cluster primary: prepares the database once (migrations, serving lease, first signing key,
+ * first admin; boot.ts decides which) so workers do not race, forks the workers (they share the
+ * listening port), replaces a worker that dies, and on SIGTERM passes the signal on and waits for
+ * every worker to drain.
  */
 async function runPrimary(config: Config, logger: Logger, workers: number): Promise<void> {
   const database = await openDatabase(config.databaseUrl);
@@ -85,11 +87,19 @@ async function runPrimary(config: Config, logger: Logger, workers: number): Prom
   let lease: ServingLease | undefined;
   try {
     const deps = createPlatformDeps({ config, database, clock: systemClock });
-    await ensureSigningKey({ database, signingKeySealKey: deps.keys.signingKeySealKey, tokenTtlSeconds: config.tokenTtlSeconds }, config.signingAlgorithm, Date.now());
+    lease = await prepareToServe({
+      config,
+      database,
+      clock: systemClock,
+      signingKeySealKey: deps.keys.signingKeySealKey,
+      role: 'primary',
+      onLeaseLost: () => logger.error('another server took over this SQLite database while its workers were serving'),
+    });
     bootstrap = await bootstrapAdmin(deps, config);
-    if (database.dialect === 'sqlite') {
-      lease = await ServingLease.acquire({ database, clock: systemClock, onLost: () => logger.error('another server took over this SQLite database while its workers were serving') });
-    }
+  } catch (error) {
+    await lease?.release().catch(() => {});
+    lease = undefined;
+    throw error;
   } finally {
     if (!lease) await database.close();
   }
@@ -137,8 +147,8 @@ export function registerServe(program: Command): void {
       const workers = Number(raw);
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      if (cluster.isWorker) return serveInProcess(config, logger, false);
-      if (workers > 1) return runPrimary(config, logger, workers);
-      return serveInProcess(config, logger, true);
+      const role = processRole(workers);
+      if (role === 'primary') return runPrimary(config, logger, workers);
+      return serveInProcess(config, logger, role);
     });
 }

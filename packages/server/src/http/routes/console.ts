@@ -4,7 +4,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Runtime } from '../../runtime.ts';
 import { sendRouteNotFound } from '../problem.ts';
 
 /** Where `npm run build -w packages/console` writes the console. */
@@ -69,7 +68,6 @@ interface CachedFile {
 
 /** Options of the console plugin. */
 export interface ConsoleRoutesOptions {
-  runtime: Runtime;
   /** The built console; defaults to packages/console/dist. Tests point it elsewhere. */
   distDir?: string;
 }

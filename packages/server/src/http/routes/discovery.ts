@@ -1,11 +1,22 @@
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../runtime.ts';
+import type { Config } from '../../config/load-config.ts';
+import type { KeyStore } from '../../keys/key-store.ts';
+import type { ApiCatalogue } from '../../platform/apis.ts';
+import type { Clock } from '../../support/clock.ts';
 import { sendProblem } from '../problem.ts';
 import { REVOCATION_FEED_PATH } from './revocation-feed.ts';
 
+/** What the discovery routes use. */
+export interface DiscoveryRouteDeps {
+  config: Pick<Config, 'issuer' | 'signingAlgorithm'>;
+  apis: ApiCatalogue;
+  keyStore: Pick<KeyStore, 'jwks'>;
+  clock: Clock;
+}
+
 /** RFC 8414 authorization server metadata for this issuer. */
-export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
-  const { issuer } = runtime.config;
+export function buildServerMetadata(deps: Pick<DiscoveryRouteDeps, 'config' | 'apis'>): Record<string, unknown> {
+  const { issuer } = deps.config;
   return {
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
@@ -22,11 +33,11 @@ export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
     latchkey_revocation_feed_endpoint: `${issuer}${REVOCATION_FEED_PATH}`,
     // No authorization endpoint: machine-to-machine only, so no response types.
     response_types_supported: [],
-    scopes_supported: runtime.apis.apis.flatMap((api) => api.scopes.map((s) => s.name)),
+    scopes_supported: deps.apis.apis.flatMap((api) => api.scopes.map((s) => s.name)),
     // RFC 9068 access tokens are signed with these; resource servers can pin them.
-    access_token_signing_alg_values_supported: [runtime.config.signingAlgorithm],
+    access_token_signing_alg_values_supported: [deps.config.signingAlgorithm],
     // Latchkey extension: the APIs (RFC 8707 resources) tokens can be requested for.
-    resources_supported: runtime.apis.apis.map((api) => api.audience),
+    resources_supported: deps.apis.apis.map((api) => api.audience),
   };
 }
 
@@ -36,8 +47,8 @@ export function buildServerMetadata(runtime: Runtime): Record<string, unknown> {
  * Connect Discovery document cannot be written, and an invalid one misleads OpenID clients
  * (docs/decisions.md). It answers 404 saying where the RFC 8414 metadata is.
  */
-export async function discoveryRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
-  const metadata = JSON.stringify(buildServerMetadata(runtime));
+export async function discoveryRoutes(app: FastifyInstance, deps: DiscoveryRouteDeps): Promise<void> {
+  const metadata = JSON.stringify(buildServerMetadata(deps));
   const sendMetadata = async (_request: unknown, reply: import('fastify').FastifyReply) =>
     reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'public, max-age=300').send(metadata);
   app.get('/.well-known/oauth-authorization-server', sendMetadata);
@@ -47,7 +58,7 @@ export async function discoveryRoutes(app: FastifyInstance, { runtime }: { runti
       title: 'Not Found',
       status: 404,
       code: 'not_an_openid_provider',
-      detail: `Latchkey is an OAuth 2.0 authorization server (client credentials), not an OpenID Provider: its RFC 8414 metadata is at ${runtime.config.issuer}/.well-known/oauth-authorization-server (with openid-client: discovery(…, { algorithm: 'oauth2' }))`,
+      detail: `Latchkey is an OAuth 2.0 authorization server (client credentials), not an OpenID Provider: its RFC 8414 metadata is at ${deps.config.issuer}/.well-known/oauth-authorization-server (with openid-client: discovery(…, { algorithm: 'oauth2' }))`,
     }),
   );
   // Short max-age: resource servers must see a rotated-in key well within the publish lead.
@@ -55,6 +66,6 @@ export async function discoveryRoutes(app: FastifyInstance, { runtime }: { runti
     reply
       .header('content-type', 'application/jwk-set+json; charset=utf-8')
       .header('cache-control', 'public, max-age=60')
-      .send(runtime.keyStore.jwks(runtime.clock.now())),
+      .send(deps.keyStore.jwks(deps.clock.now())),
   );
 }

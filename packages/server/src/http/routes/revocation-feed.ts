@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { Gauge } from 'prom-client';
-import type { Runtime } from '../../runtime.ts';
+import type { Metrics } from '../../support/metrics.ts';
+import type { RevocationList } from '../../platform/revocation-list.ts';
 import { InvalidRequest, OAuthError } from '../../oauth/errors.ts';
 import { oauthErrorResponse } from '../../oauth/endpoint-support.ts';
 import type { SequencedRevocation } from '../../platform/revocations.ts';
@@ -36,6 +37,12 @@ function eventOf(revocation: SequencedRevocation): string {
   return `id: ${revocation.seq}\nevent: revocation\ndata: ${JSON.stringify(revocation.entry)}\n\n`;
 }
 
+/** What the revocation feed uses: the live revocations, and the registry its stream gauge joins. */
+export interface RevocationFeedRouteDeps {
+  revocations: RevocationList;
+  metrics: Pick<Metrics, 'registry'>;
+}
+
 /**
  * The revocation feed that resource servers follow (docs/revocation.md): `GET /oauth/revocations`.
  *
@@ -48,9 +55,9 @@ function eventOf(revocation: SequencedRevocation): string {
  * ids, token ids) and times, never a token. An entry disappears once every token it covers has
  * expired, so the feed stays as small as the set of live revoked tokens.
  */
-export async function revocationFeedRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+export async function revocationFeedRoutes(app: FastifyInstance, deps: RevocationFeedRouteDeps): Promise<void> {
   const streams = new Set<ServerResponse>();
-  const registry = runtime.metrics.registry;
+  const registry = deps.metrics.registry;
   if (registry.getSingleMetric('latchkey_revocation_feed_streams') === undefined) {
     new Gauge({ name: 'latchkey_revocation_feed_streams', help: 'Resource servers following the revocation feed (Server-Sent Events) on this instance', registers: [registry], collect() {
       this.set(streams.size);
@@ -71,7 +78,7 @@ export async function revocationFeedRoutes(app: FastifyInstance, { runtime }: { 
       return reply.code(response.statusCode).headers(response.headers).send(response.body);
     }
     if (!wantsEventStream(request)) {
-      const page = runtime.revocations.entriesAfter(after, PAGE_SIZE);
+      const page = deps.revocations.entriesAfter(after, PAGE_SIZE);
       return reply
         .header('cache-control', 'no-store')
         .header('content-type', 'application/json; charset=utf-8')
@@ -81,13 +88,13 @@ export async function revocationFeedRoutes(app: FastifyInstance, { runtime }: { 
       const response = oauthErrorResponse(new OAuthError('temporarily_unavailable', 503, 'too many revocation feed subscribers on this instance; retry shortly', { 'retry-after': '5' }));
       return reply.code(response.statusCode).headers(response.headers).send(response.body);
     }
-    streamRevocations(runtime, reply, streams, after);
+    streamRevocations(deps.revocations, reply, streams, after);
     return reply;
   });
 }
 
 /** Serves one Server-Sent Events subscriber until it or the server goes away. */
-function streamRevocations(runtime: Runtime, reply: FastifyReply, streams: Set<ServerResponse>, after: number | undefined): void {
+function streamRevocations(revocations: RevocationList, reply: FastifyReply, streams: Set<ServerResponse>, after: number | undefined): void {
   reply.hijack();
   const response = reply.raw;
   response.writeHead(200, {
@@ -111,8 +118,8 @@ function streamRevocations(runtime: Runtime, reply: FastifyReply, streams: Set<S
     if (response.writableLength > MAX_BUFFERED_BYTES) response.destroy();
   };
   // Subscribe before reading the backlog: nothing read in between can be missed (send skips repeats).
-  const unsubscribe = runtime.revocations.subscribe(send);
-  for (let page = runtime.revocations.entriesAfter(after, PAGE_SIZE); ; page = runtime.revocations.entriesAfter(page.cursor, PAGE_SIZE)) {
+  const unsubscribe = revocations.subscribe(send);
+  for (let page = revocations.entriesAfter(after, PAGE_SIZE); ; page = revocations.entriesAfter(page.cursor, PAGE_SIZE)) {
     send(page.revocations);
     if (!page.hasMore) {
       cursor = Math.max(cursor, page.cursor);

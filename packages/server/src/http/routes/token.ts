@@ -1,6 +1,14 @@
 import type { FastifyInstance, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenError } from '@latchkey/resource';
-import type { Runtime } from '../../runtime.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/load-config.ts';
+import type { DerivedKeys } from '../../keys/master-key.ts';
+import type { KeyStore } from '../../keys/key-store.ts';
+import type { HotPathCaches } from '../../oauth/hot-path-caches.ts';
+import type { FailureRateLimiter } from '../../oauth/failure-rate-limiter.ts';
+import type { IntegrationDeps } from '../../platform/integrations.ts';
+import type { RevocationList } from '../../platform/revocation-list.ts';
+import type { Clock } from '../../support/clock.ts';
 import { ClientAuthenticator } from '../../oauth/client-authentication.ts';
 import { oauthErrorResponse, type OAuthEndpointRequest, type OAuthEndpointResponse } from '../../oauth/endpoint-support.ts';
 import { MethodNotAllowed, OAuthError } from '../../oauth/errors.ts';
@@ -13,6 +21,21 @@ import { authenticatePlatformToken, createPlatformApiVerifier } from '../platfor
 import { HttpProblem } from '../problem.ts';
 import { oauthErrorOfFailure, type TokenHttpAdapter, type TokenHttpAnswer } from '../token-http-adapter.ts';
 import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
+
+/** What the OAuth endpoints use beyond the token endpoint's HTTP adapter: revocation and introspection. */
+export interface TokenRouteDeps {
+  config: Pick<Config, 'issuer' | 'platformApiAudience'>;
+  clock: Clock;
+  logger: Logger;
+  /** The hot-path caches (client directory, verified-secret memo) the token endpoint uses too. */
+  caches: HotPathCaches;
+  keys: Pick<DerivedKeys, 'secretHashKey'>;
+  rateLimiter: FailureRateLimiter;
+  keyStore: KeyStore;
+  revocations: RevocationList;
+  /** The domain's dependencies: revocations are recorded, and Platform API callers checked, through them. */
+  platform: IntegrationDeps;
+}
 
 const TOKEN_PATH = '/oauth/token';
 // The endpoints read their own bodies (readTokenParameters): their schemas document, never validate.
@@ -37,11 +60,11 @@ function send(reply: FastifyReply, answer: TokenHttpAnswer | OAuthEndpointRespon
  * The introspection caller behind a Platform API bearer token: verified, checked against live state
  * (http/platform-auth.ts), holding tokens:introspect. Token problems become RFC 6750 answers.
  */
-function bearerIntrospectionCaller(app: FastifyInstance, runtime: Runtime): (authorization: string) => Promise<IntrospectionCaller> {
-  const verifier = createPlatformApiVerifier(app, runtime);
+function bearerIntrospectionCaller(app: FastifyInstance, deps: TokenRouteDeps): (authorization: string) => Promise<IntrospectionCaller> {
+  const verifier = createPlatformApiVerifier(app, deps);
   return async (authorization) => {
     try {
-      const { claims, scopes } = await authenticatePlatformToken(runtime, verifier, authorization);
+      const { claims, scopes } = await authenticatePlatformToken(deps, verifier, authorization);
       if (!scopes.has(INTROSPECT_SCOPE)) throw new InsufficientScope();
       return { clientId: claims.client_id, environmentId: String(claims.environment) };
     } catch (error) {
@@ -52,9 +75,8 @@ function bearerIntrospectionCaller(app: FastifyInstance, runtime: Runtime): (aut
   };
 }
 
-/** What the OAuth routes use: the runtime (revocation and introspection) and the token endpoint's HTTP adapter. */
-export interface TokenRoutesOptions {
-  runtime: Runtime;
+/** Options of {@link tokenRoutes}: its dependencies, and the token endpoint's HTTP adapter. */
+export interface TokenRoutesOptions extends TokenRouteDeps {
   /** The token endpoint's HTTP adapter, shared with the node:http fast path. */
   tokenEndpoint: TokenHttpAdapter;
 }
@@ -66,7 +88,8 @@ export interface TokenRoutesOptions {
  * every failure, including the ones Fastify raises before a handler runs (size, content type, JSON),
  * is answered in RFC 6749 §5.2 form rather than Fastify's.
  */
-export async function tokenRoutes(app: FastifyInstance, { runtime, tokenEndpoint }: TokenRoutesOptions): Promise<void> {
+export async function tokenRoutes(app: FastifyInstance, deps: TokenRoutesOptions): Promise<void> {
+  const { tokenEndpoint } = deps;
   const bodyLimit = tokenEndpoint.bodyLimit;
   app.removeAllContentTypeParsers();
   // Every content type is taken as text and handed over uninterpreted, as the node:http fast path
@@ -89,7 +112,7 @@ export async function tokenRoutes(app: FastifyInstance, { runtime, tokenEndpoint
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) =>
-    refuse(request, reply, oauthErrorOfFailure(error, bodyLimit, runtime.logger, request.routeOptions.url ?? 'an OAuth endpoint')),
+    refuse(request, reply, oauthErrorOfFailure(error, bodyLimit, deps.logger, request.routeOptions.url ?? 'an OAuth endpoint')),
   );
 
   app.post(TOKEN_PATH, { bodyLimit, schema: tokenRouteSchema, validatorCompiler: documentOnly }, async (request, reply) => {
@@ -102,25 +125,25 @@ export async function tokenRoutes(app: FastifyInstance, { runtime, tokenEndpoint
 
   // Revocation and introspection authenticate clients as the token endpoint does, over the same
   // hot-path caches (oauth/hot-path-caches.ts: one client directory and verified-secret memo).
-  const clientAuth = { authenticator: new ClientAuthenticator(runtime.caches, runtime.keys.secretHashKey, runtime.clock), rateLimiter: runtime.rateLimiter };
-  const verifyOwnToken = createOwnTokenVerifier({ issuer: runtime.config.issuer, keyStore: runtime.keyStore, clock: runtime.clock });
+  const clientAuth = { authenticator: new ClientAuthenticator(deps.caches, deps.keys.secretHashKey, deps.clock), rateLimiter: deps.rateLimiter };
+  const verifyOwnToken = createOwnTokenVerifier({ issuer: deps.config.issuer, keyStore: deps.keyStore, clock: deps.clock });
   const revoke = createRevocationEndpoint({
     ...clientAuth,
-    logger: runtime.logger,
+    logger: deps.logger,
     verifyOwnToken,
     revoke: (claims, client, ip) =>
-      revokeAccessToken(runtime.platform, { jti: claims.jti, exp: claims.exp, clientId: client.clientId, environmentId: client.environmentId }, {
+      revokeAccessToken(deps.platform, { jti: claims.jti, exp: claims.exp, clientId: client.clientId, environmentId: client.environmentId }, {
         actor: { type: 'integration', id: client.clientId, environmentId: client.environmentId },
         ip,
       }),
   });
   const introspect = createIntrospectionEndpoint({
     ...clientAuth,
-    logger: runtime.logger,
-    clients: runtime.caches,
+    logger: deps.logger,
+    clients: deps.caches,
     verifyOwnToken,
-    isRevoked: (claims) => runtime.revocations.isRevoked(claims),
-    authenticateBearer: bearerIntrospectionCaller(app, runtime),
+    isRevoked: (claims) => deps.revocations.isRevoked(claims),
+    authenticateBearer: bearerIntrospectionCaller(app, deps),
   });
   const endpoints: [string, (request: OAuthEndpointRequest) => Promise<OAuthEndpointResponse>, Record<string, unknown>][] = [
     ['/oauth/revoke', revoke, revocationRouteSchema],

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Runtime } from '../../../runtime.ts';
+import type { Clock } from '../../../support/clock.ts';
 import { queryAudit } from '../../../platform/audit.ts';
 import { getEnvironment } from '../../../platform/environments.ts';
-import { getIntegrationInEnvironment } from '../../../platform/integrations.ts';
-import { readUsage } from '../../../platform/usage-recorder.ts';
+import { getIntegrationInEnvironment, type IntegrationDeps } from '../../../platform/integrations.ts';
+import { readUsage, type UsageRecorder } from '../../../platform/usage-recorder.ts';
 import { authorizeEnvironment, requirePlatformAdmin } from '../../platform-auth.ts';
 import { EnvironmentParams, errorResponses, IntegrationParams, isoTime, isoTimeOrNull } from './schemas.ts';
 
@@ -33,15 +33,21 @@ const AuditQuery = Type.Object({
 
 const AuditPage = Type.Object({ entries: Type.Array(AuditEntryDto), nextCursor: Type.Union([Type.Integer(), Type.Null()]) });
 
+/** What the activity routes use: the domain, the clock, and the usage recorder (flushed before a read). */
+export interface ActivityRouteDeps {
+  platform: IntegrationDeps;
+  clock: Clock;
+  usage: Pick<UsageRecorder, 'flush'>;
+}
+
 /** The audit log (per environment, or all of it for platform admins) and per-integration usage. */
-export async function activityRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+export async function activityRoutes(app: FastifyInstance, { platform: deps, clock, usage }: ActivityRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = runtime.platform;
 
   const read = async (query: typeof AuditQuery.static, environmentId: string | undefined) => {
     // Token issuance entries are buffered; make the log current before answering.
-    await runtime.usage.flush();
-    const page = await queryAudit(runtime.database, {
+    await usage.flush();
+    const page = await queryAudit(deps.database, {
       environmentId,
       actor: query.actor,
       action: query.action,
@@ -87,10 +93,10 @@ export async function activityRoutes(app: FastifyInstance, { runtime }: { runtim
     },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'read');
-      await runtime.usage.flush();
+      await usage.flush();
       const integration = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
-      const since = new Date(runtime.clock.now() - ((request.query.days ?? 30) - 1) * 86400_000).toISOString().slice(0, 10);
-      return { lastUsedAt: isoTimeOrNull(integration.lastUsedAt), days: await readUsage(runtime.database, integration.id, since) };
+      const since = new Date(clock.now() - ((request.query.days ?? 30) - 1) * 86400_000).toISOString().slice(0, 10);
+      return { lastUsedAt: isoTimeOrNull(integration.lastUsedAt), days: await readUsage(deps.database, integration.id, since) };
     },
   );
 
@@ -111,8 +117,8 @@ export async function activityRoutes(app: FastifyInstance, { runtime }: { runtim
       },
     },
     async () => ({
-      apis: runtime.apis.apis.map((a) => ({ id: a.id, name: a.name, audience: a.audience, scopes: a.scopes })),
-      presets: { 'read-only': runtime.apis.presetScopes('read-only'), all: runtime.apis.presetScopes('all') },
+      apis: deps.apis.apis.map((a) => ({ id: a.id, name: a.name, audience: a.audience, scopes: a.scopes })),
+      presets: { 'read-only': deps.apis.presetScopes('read-only'), all: deps.apis.presetScopes('all') },
     }),
   );
 }

@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Runtime } from '../../../runtime.ts';
-import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration } from '../../../platform/integrations.ts';
+import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration, type IntegrationDeps } from '../../../platform/integrations.ts';
 import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
 import { errorResponses, Grants, IntegrationDto, IntegrationParams, SecretDto, toIntegrationDto, toSecretDto } from './schemas.ts';
 
@@ -27,10 +26,14 @@ function describePermissionChange(before: Integration, after: Integration) {
   return { grants: after.grants, grantVersion: after.grantVersion, changed: { added: [...now].filter((s) => !was.has(s)), removed }, note: removed.length > 0 ? NOTE_REMOVED : NOTE_ADDED };
 }
 
+/** What the secret and permission routes use: the domain's dependencies, whose writes reach this server's caches. */
+export interface CredentialRouteDeps {
+  platform: IntegrationDeps;
+}
+
 /** Secrets (rotate, list, revoke) and permissions (get, set, preset) of an integration. */
-export async function credentialRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+export async function credentialRoutes(app: FastifyInstance, { platform: deps }: CredentialRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = runtime.platform;
   const base = '/api/v1/environments/:environmentId/integrations/:clientId';
 
   api.get(`${base}/secrets`, { schema: { tags: ['Secrets'], summary: 'List secrets: created, last used, expires — never the secret or its hash', params: IntegrationParams, response: { 200: Type.Object({ secrets: Type.Array(SecretDto) }), ...errorResponses } } }, async (request) => {

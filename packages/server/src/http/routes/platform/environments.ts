@@ -1,17 +1,21 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Runtime } from '../../../runtime.ts';
+import type { IntegrationDeps } from '../../../platform/integrations.ts';
 import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, renameEnvironment } from '../../../platform/environments.ts';
 import { actionContext, authorizeEnvironment, requirePlatformAdmin, requirePrincipal } from '../../platform-auth.ts';
 import { EnvironmentDto, EnvironmentParams, errorResponses, toEnvironmentDto } from './schemas.ts';
 
 const TAGS = ['Environments'];
 
+/** What the environment routes use: the domain's dependencies, whose writes reach this server's caches. */
+export interface EnvironmentRouteDeps {
+  platform: IntegrationDeps;
+}
+
 /** Environments: platform admins manage them; others see the ones they belong to. */
-export async function environmentRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+export async function environmentRoutes(app: FastifyInstance, { platform: deps }: EnvironmentRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = runtime.platform;
 
   api.get('/api/v1/environments', { schema: { tags: TAGS, summary: 'List the environments you can see', response: { 200: Type.Object({ environments: Type.Array(EnvironmentDto) }), ...errorResponses } } }, async (request) => {
     const principal = requirePrincipal(request);

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Runtime } from '../../../runtime.ts';
 import {
   createIntegration,
   deleteIntegration,
@@ -11,6 +10,7 @@ import {
   setIntegrationDisabled,
   updateIntegration,
   type Grants as DomainGrants,
+  type IntegrationDeps,
 } from '../../../platform/integrations.ts';
 import { getEnvironment } from '../../../platform/environments.ts';
 import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
@@ -19,10 +19,14 @@ import { EnvironmentParams, errorResponses, Grants, IntegrationDto, IntegrationP
 const TAGS = ['Integrations'];
 const REVOKES = 'Every token issued to it so far is revoked at once: Latchkey refuses it, and so does every API that follows the revocation feed (docs/revocation.md).';
 
+/** What the integration routes use: the domain's dependencies, whose writes reach this server's caches. */
+export interface IntegrationRouteDeps {
+  platform: IntegrationDeps;
+}
+
 /** Integrations of an environment: list, create (secret shown once), get, edit, disable, enable, delete. */
-export async function integrationRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+export async function integrationRoutes(app: FastifyInstance, { platform: deps }: IntegrationRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = runtime.platform;
 
   api.get(
     '/api/v1/environments/:environmentId/integrations',

@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Runtime } from '../../../runtime.ts';
+import type { Config } from '../../../config/load-config.ts';
+import type { Clock } from '../../../support/clock.ts';
+import type { IntegrationDeps } from '../../../platform/integrations.ts';
 import { verifyAdminLogin } from '../../../platform/admins.ts';
 import { createSession, deleteSession } from '../../../platform/sessions.ts';
 import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
@@ -17,14 +19,21 @@ const SessionDto = Type.Object({
   idleExpiresAt: Type.String({ format: 'date-time' }),
 });
 
+/** What the session routes use: the session policy, the clock, and the domain (admins, sessions, audit). */
+export interface SessionRouteDeps {
+  config: Pick<Config, 'session' | 'issuer'>;
+  clock: Clock;
+  platform: IntegrationDeps;
+}
+
 /** Console sign-in, session and sign-out. */
-export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }): Promise<void> {
+export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const policy = runtime.config.session;
-  const secure = runtime.config.issuer.startsWith('https:');
+  const policy = deps.config.session;
+  const secure = deps.config.issuer.startsWith('https:');
   // Sign-in attempts: per address and per email (from every address: passwords can be guessed);
   // success is never counted.
-  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30, accounts: true }, runtime.clock);
+  const limiter = new FailureRateLimiter({ windowSeconds: 900, failuresPerClient: 10, failuresPerIp: 30, accounts: true }, deps.clock);
 
   api.post(
     '/api/v1/session',
@@ -41,19 +50,19 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
       const email = request.body.email.trim().toLowerCase();
       const limited = limiter.check(request.ip, email);
       if (limited) throw new HttpProblem(429, 'too_many_attempts', `too many failed sign-ins ${limited.what}; try again in ${limited.retryAfter} seconds`, { 'retry-after': String(limited.retryAfter) });
-      const admin = await verifyAdminLogin(runtime.platform, email, request.body.password);
+      const admin = await verifyAdminLogin(deps.platform, email, request.body.password);
       if (!admin) {
         limiter.recordFailure(request.ip, email);
         // The target is what was typed as the email, only if it looks like one: people do type their
         // password into the email field, and the audit log must never hold a password.
         const target = /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(email) ? email : '(not an email address)';
-        await recordAudit(runtime.database.db, { actor: { type: 'system', id: 'console' }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: target, outcome: 'failure' });
+        await recordAudit(deps.platform.database.db, { actor: { type: 'system', id: 'console' }, ip: request.ip }, { at: deps.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: target, outcome: 'failure' });
         // One answer for an unknown email and a wrong password: no user enumeration. RFC 9110
         // §15.5.2 wants a challenge on every 401: the Platform API's other way in.
         throw new HttpProblem(401, 'invalid_credentials', 'email or password is wrong', { 'www-authenticate': 'Bearer realm="latchkey-platform-api"' });
       }
-      const { cookieValue, session } = await createSession(runtime.database, runtime.clock, policy, admin.id);
-      await recordAudit(runtime.database.db, { actor: { type: 'admin', id: admin.id, email: admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: admin.email });
+      const { cookieValue, session } = await createSession(deps.platform.database, deps.clock, policy, admin.id);
+      await recordAudit(deps.platform.database.db, { actor: { type: 'admin', id: admin.id, email: admin.email }, ip: request.ip }, { at: deps.clock.now(), environmentId: null, action: 'admin.sign_in', targetType: 'admin', targetId: admin.email });
       reply.setCookie(SESSION_COOKIE, cookieValue, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: policy.absoluteSeconds });
       return { admin: toAdminDto(admin), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), idleExpiresAt: new Date(session.idleExpiresAt).toISOString() };
     },
@@ -73,8 +82,8 @@ export async function sessionRoutes(app: FastifyInstance, { runtime }: { runtime
   api.delete('/api/v1/session', { schema: { tags: ['Session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const principal = requirePrincipal(request);
     if (principal.kind === 'admin') {
-      await deleteSession(runtime.database, principal.cookieValue);
-      await recordAudit(runtime.database.db, { actor: { type: 'admin', id: principal.admin.id, email: principal.admin.email }, ip: request.ip }, { at: runtime.clock.now(), environmentId: null, action: 'admin.sign_out', targetType: 'admin', targetId: principal.admin.email });
+      await deleteSession(deps.platform.database, principal.cookieValue);
+      await recordAudit(deps.platform.database.db, { actor: { type: 'admin', id: principal.admin.id, email: principal.admin.email }, ip: request.ip }, { at: deps.clock.now(), environmentId: null, action: 'admin.sign_out', targetType: 'admin', targetId: principal.admin.email });
     }
     reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
     return reply.code(204).send(null);
