@@ -13,7 +13,6 @@ import {
   createTestAdmin,
   expectProblem,
   integrationClient,
-  platformToken,
   sessionClient,
   signIn,
   TEST_PASSWORD,

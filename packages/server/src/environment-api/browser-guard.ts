@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseScope, type AccessTokenClaims } from '@latchkey/resource';
-import { HttpProblem } from '../http/problem.ts';
+import { HttpProblem } from '../support/problem.ts';
 import type { EnvironmentAccess } from './browser-settings.ts';
 
 // The browser guard turns the seed's rule into behaviour: "Integrations that generate tokens with

@@ -1,9 +1,9 @@
 import { PlatformError } from '../platform/errors.ts';
-import { HttpProblem } from '../http/problem.ts';
+import { HttpProblem } from '../support/problem.ts';
 import { formatBytes } from './asset-kinds.ts';
 
 // The Environment API's problems, each with a stable `code`. They are PlatformError / HttpProblem so
-// the shared problemErrorHandler (http/problem.ts) writes them as RFC 9457 documents.
+// the shared problemErrorHandler (support/problem.ts) writes them as RFC 9457 documents.
 
 /** 404 `<thing>_not_found` for a template, project, media file or font of an environment. */
 export class ItemNotFound extends PlatformError {

@@ -8,8 +8,8 @@ import type { Database } from '../storage/database.ts';
 import type { Clock } from '../support/clock.ts';
 import type { ChangeBus } from '../storage/change-log.ts';
 import type { RevocationList } from '../platform/revocation-list.ts';
-import { createInjectFetch } from '../http/inject-fetch.ts';
-import { HttpProblem, problemErrorHandler } from '../http/problem.ts';
+import { createInjectFetch } from '../support/inject-fetch.ts';
+import { HttpProblem, problemErrorHandler } from '../support/problem.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { validateEnvironmentId } from '../platform/environments.ts';
 import { ALL_ASSET_CONTENT_TYPES } from './asset-kinds.ts';
@@ -57,7 +57,7 @@ export interface EnvironmentApiOptions extends EnvironmentApiDeps {
 /**
  * Creates the Environment API's token verifier exactly as a third-party API would: issuer metadata
  * (RFC 8414) → JWKS → jose, with the Environment API audience. The metadata and JWKS requests are
- * injected into `app` (no socket to ourselves; see http/inject-fetch.ts).
+ * injected into `app` (no socket to ourselves; see support/inject-fetch.ts).
  */
 export function createEnvironmentApiVerifier(app: FastifyInstance, deps: Pick<EnvironmentApiDeps, 'config' | 'clock' | 'revocations'>): AccessTokenVerifier {
   const { config, clock } = deps;

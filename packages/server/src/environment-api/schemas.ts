@@ -9,7 +9,7 @@ const isoTime = (ms: number) => new Date(ms).toISOString();
 /** Longest document name, characters. */
 export const MAX_NAME_LENGTH = 200;
 
-import { ProblemSchema } from '../http/problem.ts';
+import { ProblemSchema } from '../support/problem.ts';
 
 export { ProblemSchema };
 

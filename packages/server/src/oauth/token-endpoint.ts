@@ -11,7 +11,7 @@ import { describeRequestedGrant, grantType as clientCredentials, resolveClientCr
 import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenParameters } from './token-request.ts';
-import type { HotPathCaches, RepeatedRequest } from './hot-path-caches.ts';
+import type { HotPathCaches } from './hot-path-caches.ts';
 import type { IssuedToken, TokenEndpointResult } from './token-response.ts';
 import type { MaybePromise } from '../support/maybe-promise.ts';
 
@@ -124,7 +124,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
       if (grant !== clientCredentials) {
         // Echo the value only if it looks like a grant type name: a client that put its secret in the
         // wrong field must not get it back in an error (which may end up in its own logs).
-        const shown = /^[a-z][a-z0-9_:.\/-]{0,60}$/.test(grant) ? `'${grant}'` : 'sent';
+        const shown = /^[a-z][a-z0-9_:./-]{0,60}$/.test(grant) ? `'${grant}'` : 'sent';
         throw new UnsupportedGrantType(`the grant_type ${shown} is not supported; this server supports client_credentials`);
       }
 

@@ -1,15 +1,17 @@
+import { ProblemError } from '../support/problem-error.ts';
+
 /**
  * A domain error with a stable `code` (used as the RFC 9457 problem `code` by the HTTP layer and as
  * the message prefix by the CLI) and the HTTP status it maps to.
  */
-export class PlatformError extends Error {
+export class PlatformError extends ProblemError {
   override name = 'PlatformError';
   constructor(
     readonly code: string,
     readonly statusCode: number,
     message: string,
     /** The input field at fault, for validation errors. */
-    readonly field?: string,
+    override readonly field?: string,
   ) {
     super(message);
   }

@@ -99,7 +99,7 @@ class ThreadConnection implements DatabaseConnection {
     return { numAffectedRows: BigInt(reply.changes), insertId: reply.lastInsertRowid, rows: [] };
   }
 
-  // eslint-disable-next-line require-yield
+  // eslint-disable-next-line require-yield -- Kysely requires the method; it throws before it could yield, by design
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming is not supported by the SQLite thread; read pages instead');
   }
