@@ -4,10 +4,14 @@
  *
  *   (i)   start-up: `latchkey serve` spawned → first 200 from /readyz           target < 3 s
  *   (ii)  resident memory after start, and after warming a few thousand clients  target < 300 MB
+ *   (i')  start-up and memory after start side by side with a bare node:http process started the
+ *         same way (`node bench/bare-readyz.js`, measured just before each Latchkey start)
+ *                                              targets (issue 15): start-up ≤ 4×, RSS ≤ 2.5× the bare
  *   (iii) cached-token throughput with 100k integrations ÷ with 1                target ≥ 0.9
  *   (iv)  the same cached-token load on `serve --workers 2`, next to one worker
  *
- * Data comes from `latchkey dev seed` (batched inserts; its time is reported too). Each load run is
+ * Latchkey runs as users run it: `node packages/server/bin/latchkey.js`, the compiled output (dist/;
+`npm run bench` builds it first). Data comes from `latchkey dev seed` (batched inserts; its time is reported too). Each load run is
  * at most `settings.durationSeconds` (≤ 10 s); the two sides of the ratio are loaded alternately
  * (A B B A …), so drift in the machine's load hits both alike.
  *
@@ -24,7 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
 import { LATCHKEY_BIN, type Client } from './latchkey.ts';
 import { describeLoad, envNumber, loadSettingsFromEnv, runLoad, type LoadSettings } from './load.ts';
-import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, type ServerProcess } from './processes.ts';
+import { freePort, installCleanupHandlers, runCommand, startServer, stopAll, stopServer, type ServerProcess } from './processes.ts';
 import { cpuSnapshot, foreignCpuPercent, waitForQuietMachine } from './cpu.ts';
 import { createScratchDatabase } from './postgres.ts';
 import { computeRatios, cpuMicrosPerRequest, ratioTable, scenarioTable } from './report.ts';
@@ -58,7 +62,7 @@ export interface ScaleFigure {
   name: string;
   value: number;
   unit: 's' | 'MB' | '×';
-  target?: { op: '<' | '≥'; value: number };
+  target?: { op: '<' | '≤' | '≥'; value: number };
   pass?: boolean;
 }
 
@@ -72,13 +76,18 @@ export const SCALE_RATIOS: Ratio[] = [{ numerator: 's-100k', denominator: 's-1',
 
 const STARTUP_TARGET_S = 3;
 const RSS_TARGET_MB = 300;
+/** Issue 15: start-up to /readyz at most 4×, and RSS after start at most 2.5×, a bare node:http process's. */
+const STARTUP_VS_BARE_TARGET = 4;
+const RSS_VS_BARE_TARGET = 2.5;
+const BARE_SERVER = 'bench/bare-readyz.js';
 const CACHED_BODY = 'grant_type=client_credentials&scope=templates%3Aread';
 /** Above this share of CPU used by other processes during a run, its figures get a warning. */
 const OTHER_CPU_WARNING = 10;
 
 function figure(name: string, value: number, unit: ScaleFigure['unit'], target?: ScaleFigure['target']): ScaleFigure {
   if (!target) return { name, value, unit };
-  return { name, value, unit, target, pass: target.op === '<' ? value < target.value : value >= target.value };
+  const pass = target.op === '<' ? value < target.value : target.op === '≤' ? value <= target.value : value >= target.value;
+  return { name, value, unit, target, pass };
 }
 
 /** Resident memory of a process and all its descendants (a cluster primary and its workers), MB. */
@@ -172,10 +181,24 @@ async function copySqliteDataset(opts: ScaleOptions, data: Dataset, label: strin
 
 /** Starts `latchkey serve [--workers n]` and times it until /readyz answers 200 (and every worker listens). */
 async function serve(opts: ScaleOptions, data: Dataset, name: string, workers = 1): Promise<Started> {
+  const args = [LATCHKEY_BIN, 'serve', ...(workers > 1 ? ['--workers', String(workers)] : [])];
+  // With workers the primary prints its banner once every worker listens.
+  return startTimed(opts, name, args, data.env, (server) => workers === 1 || server.tail().includes(`(${workers} workers)`));
+}
+
+/** Starts the bare node:http baseline the same way, times it the same way, and stops it. */
+async function serveBare(opts: ScaleOptions, name: string): Promise<Started> {
+  const started = await startTimed(opts, name, [BARE_SERVER], { ...process.env, HOST: '127.0.0.1' }, () => true);
+  await stopServer(started.server);
+  return started;
+}
+
+/** Spawns `node …args` with PORT set and times it until /readyz answers 200 and `ready` agrees; reads its RSS a second later. */
+async function startTimed(opts: ScaleOptions, name: string, args: string[], env: NodeJS.ProcessEnv, ready: (server: ServerProcess) => boolean): Promise<Started> {
   const port = await freePort();
   await waitForQuietMachine(OTHER_CPU_WARNING, 15_000);
   const t0 = performance.now();
-  const server = startServer(name, process.execPath, [LATCHKEY_BIN, 'serve', ...(workers > 1 ? ['--workers', String(workers)] : [])], { cwd: opts.repoRoot, env: { ...data.env, PORT: String(port) } });
+  const server = startServer(name, process.execPath, args, { cwd: opts.repoRoot, env: { ...env, PORT: String(port) } });
   const base = `http://127.0.0.1:${port}`;
   let exited = false;
   void server.exited.then(() => (exited = true));
@@ -185,8 +208,7 @@ async function serve(opts: ScaleOptions, data: Dataset, name: string, workers = 
     try {
       const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
-      // With workers the primary prints its banner once every worker listens.
-      if (res.status === 200 && (workers === 1 || server.tail().includes(`(${workers} workers)`))) break;
+      if (res.status === 200 && ready(server)) break;
     } catch {
       /* not listening yet */
     }
@@ -196,6 +218,16 @@ async function serve(opts: ScaleOptions, data: Dataset, name: string, workers = 
   // Let start-up garbage settle before reading memory.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   return { server, base, startupSeconds, rssAfterStartMb: rssMegabytes(server.child.pid!) };
+}
+
+/** Start-up and RSS after start as multiples of the bare node:http process's, with issue 15's targets. */
+function versusBare(label: string, latchkey: Started, bare: Started): ScaleFigure[] {
+  return [
+    figure(`bare node:http: start-up to /readyz (measured before ${label})`, bare.startupSeconds, 's'),
+    figure(`bare node:http: RSS after start (measured before ${label})`, bare.rssAfterStartMb, 'MB'),
+    figure(`start-up ÷ bare node:http, ${label}`, latchkey.startupSeconds / bare.startupSeconds, '×', { op: '≤', value: STARTUP_VS_BARE_TARGET }),
+    figure(`RSS after start ÷ bare node:http, ${label}`, latchkey.rssAfterStartMb / bare.rssAfterStartMb, '×', { op: '≤', value: RSS_VS_BARE_TARGET }),
+  ];
 }
 
 /** Checks that the cached request really is served from the cache, and returns the load target. */
@@ -322,10 +354,13 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
   // `--workers 2` is measured beside one worker, so it serves a copy of the same data.
   const manyForWorkers = await copySqliteDataset(opts, many, 'many-workers');
 
-  // Start-up, small first: it also fills tsx's transform cache, so neither side pays for compiling.
+  // Start-up, each Latchkey right after a bare node:http process, so both meet the same machine.
+  const bareSmall = await serveBare(opts, 'bare-http-1');
   const small = await serve(opts, one, 'latchkey-scale-1');
+  const bareLarge = await serveBare(opts, 'bare-http-100k');
   const large = await serve(opts, many, 'latchkey-scale-100k');
-  opts.log(`(scale) start-up to /readyz: ${small.startupSeconds.toFixed(2)} s with 1 integration, ${large.startupSeconds.toFixed(2)} s with ${n}`);
+  opts.log(`(scale) start-up to /readyz: ${small.startupSeconds.toFixed(2)} s with 1 integration (bare node:http ${bareSmall.startupSeconds.toFixed(2)} s), ${large.startupSeconds.toFixed(2)} s with ${n} (bare ${bareLarge.startupSeconds.toFixed(2)} s)`);
+  opts.log(`(scale) RSS after start: ${small.rssAfterStartMb.toFixed(0)} MB with 1 integration (bare node:http ${bareSmall.rssAfterStartMb.toFixed(0)} MB), ${large.rssAfterStartMb.toFixed(0)} MB with ${n} (bare ${bareLarge.rssAfterStartMb.toFixed(0)} MB)`);
 
   const warmed = await warmClients(many, large, warm);
   const rssWarm = rssMegabytes(large.server.child.pid!);
@@ -369,6 +404,7 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
     row('s-1', 'Latchkey cached token, 1 integration (SQLite)', throughput.get('s-1'), [
       figure('start-up to /readyz, 1 integration', small.startupSeconds, 's'),
       figure('RSS after start, 1 integration', small.rssAfterStartMb, 'MB'),
+      ...versusBare('1 integration', small, bareSmall),
     ]),
     row(
       's-100k',
@@ -379,6 +415,7 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
         figure(`start-up to /readyz, ${n} integrations`, large.startupSeconds, 's', { op: '<', value: STARTUP_TARGET_S }),
         figure(`RSS after start, ${n} integrations`, large.rssAfterStartMb, 'MB', { op: '<', value: RSS_TARGET_MB }),
         figure(`RSS after warming ${warmed.ok.toLocaleString('en-US')} clients`, rssWarm, 'MB', { op: '<', value: RSS_TARGET_MB }),
+        ...versusBare(`${n} integrations`, large, bareLarge),
       ],
       [
         `${n} integrations in ${environments.toLocaleString('en-US')} environments seeded by \`latchkey dev seed\` in ${many.seedSeconds.toFixed(1)} s (${many.seedWallSeconds.toFixed(1)} s with Node start-up)`,

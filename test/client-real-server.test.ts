@@ -186,7 +186,7 @@ describe('@latchkey/client against a real Latchkey', () => {
   });
 });
 
-/** Each CLI run loads the TypeScript sources through tsx: seconds on a busy machine. */
+/** Each CLI run starts a Node process and loads the compiled server: seconds on a busy machine. */
 const SLOW = 120_000;
 
 describe('latchkey token (CLI)', () => {

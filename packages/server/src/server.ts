@@ -25,7 +25,7 @@ export interface RunningServer {
 export async function startServer(options: { config: Config; logger: Logger; clock?: Clock; database?: Database; role?: ProcessRole }): Promise<RunningServer> {
   const { config, logger } = options;
   const ownsDatabase = !options.database;
-  // A serving process runs SQLite on a thread of its own, off the event loop (sqlite-thread.js).
+  // A serving process runs SQLite on a thread of its own, off the event loop (sqlite-worker.ts).
   const database = options.database ?? (await openDatabase(config.databaseUrl, { sqliteOnThread: true }));
   let runtime: Runtime | undefined;
   let app: FastifyInstance | undefined;

@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { SigningKeysTable } from '../storage/schema.ts';
 import { describeSigningKeys } from './signing-keys.ts';
-import { open } from './sealed-box.js';
+import { open } from './sealed-box.ts';
 import type { Signatures } from './signing-thread.ts';
 
 /** The key that signs right now, and the signing threads it signs on. */

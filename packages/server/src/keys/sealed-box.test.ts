@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { open, seal } from './sealed-box.js';
+import { open, seal } from './sealed-box.ts';
 
 describe('sealed box', () => {
   const key = Buffer.alloc(32, 7);

@@ -3,7 +3,7 @@ import type { Database } from '../storage/database.ts';
 import type { SigningKeysTable } from '../storage/schema.ts';
 import type { SigningAlgorithm } from '../config/load-config.ts';
 import { newId } from '../support/ids.ts';
-import { seal } from './sealed-box.js';
+import { seal } from './sealed-box.ts';
 import { SYSTEM_CONTEXT, type ActionContext } from '../storage/audit-log.ts';
 import { insertSigningKeyLocked, loadSigningKeyRows } from '../storage/repositories/signing-keys.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { SigningThread, SigningThreads } from './signing-thread.ts';
-import { open } from './sealed-box.js';
+import { open } from './sealed-box.ts';
 
 const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed25519 = generateKeyPairSync('ed25519');

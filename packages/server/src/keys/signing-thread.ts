@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { SIGNERS } from './jws-signers.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../support/start-worker.ts';
+import { SIGNERS } from './jws-signers.ts';
+import type { SigningAnswer as Answer, SigningBatch } from './signing-worker.ts';
 
-/** How to seal the finished token: with which key, bound to which context (sealed-box.js). */
+/** How to seal the finished token: with which key, bound to which context (sealed-box.ts). */
 export interface Sealing {
   key: Buffer;
   context: string;
@@ -16,7 +18,6 @@ export interface SignedAndSealed {
 }
 
 type Job = { alg: string; input: string; key: KeyObject; sealing: Sealing | undefined; resolve: (answer: SignedAndSealed) => void; reject: (error: Error) => void };
-type Answer = { signatures: string[]; sealed: string[]; errors: [index: number, message: string][] };
 
 /** The index of `item` in `list`, appending it if it is not there yet. */
 function indexIn<T>(list: T[], item: T): number {
@@ -112,12 +113,12 @@ export class SigningThread {
       const sealContexts = batch.map((job) => job.sealing?.context ?? '');
       if (this.sent.length === 0) worker.ref();
       this.sent.push(batch);
-      worker.postMessage({ keys, keyIndexes, algs: batch.map((job) => job.alg), inputs: batch.map((job) => job.input), sealKeys, sealKeyIndexes, sealContexts });
+      worker.postMessage({ keys, keyIndexes, algs: batch.map((job) => job.alg), inputs: batch.map((job) => job.input), sealKeys, sealKeyIndexes, sealContexts } satisfies SigningBatch);
     }
   }
 
   private start(): Worker {
-    const worker = new Worker(new URL('./signing-thread.js', import.meta.url));
+    const worker = startWorker('signing-worker', import.meta.url);
     this.running.add(worker);
     worker.on('message', ({ signatures, sealed, errors }: Answer) => {
       const batch = this.sent.shift();

@@ -1,4 +1,4 @@
-import { randomBytesPooled } from '../support/random-pool.js';
+import { randomBytesPooled } from '../support/random-pool.ts';
 import { signCompactJws } from '../keys/compact-jws.ts';
 import type { Sealing } from '../keys/signing-thread.ts';
 import type { Signer } from '../keys/key-store.ts';
@@ -21,7 +21,7 @@ export interface MintedToken {
   expiresAt: number;
 }
 
-/** A freshly minted token, and the same token sealed for storage (keys/sealed-box.js). */
+/** A freshly minted token, and the same token sealed for storage (keys/sealed-box.ts). */
 export interface SealedMintedToken extends MintedToken {
   sealed: string;
 }

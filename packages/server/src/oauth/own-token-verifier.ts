@@ -22,7 +22,7 @@ export interface OwnTokenVerifierDeps {
   clock: Clock;
 }
 
-// Every algorithm this server signs with (keys/jws-signers.js); never `none` or HMAC.
+// Every algorithm this server signs with (keys/jws-signers.ts); never `none` or HMAC.
 const ALGORITHMS = ['ES256', 'EdDSA', 'RS256'];
 // Longer than any token this server issues; anything bigger is not one of them.
 const MAX_TOKEN_LENGTH = 4096;

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { isDatabaseUnavailable } from '../storage/database-errors.ts';
 import type { TokenCacheRow, TokenCacheRows } from '../storage/repositories/token-cache-rows.ts';
 import type { Clock } from '../support/clock.ts';
-import { open } from '../keys/sealed-box.js';
+import { open } from '../keys/sealed-box.ts';
 import type { Sealing } from '../keys/signing-thread.ts';
 import type { MintedToken, SealedMintedToken } from './mint-access-token.ts';
 

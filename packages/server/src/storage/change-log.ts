@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Schema } from './schema.ts';
 import type { Database } from './database.ts';
 import { isTransientConflict } from './database-errors.ts';
@@ -231,7 +231,10 @@ function listenForChanges(url: string, onNotify: () => void, onError: (error: un
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
     if (isStopped()) return;
-    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    // Loaded here, on PostgreSQL only (see openPostgres in database.ts).
+    const { Client } = (await import('pg')).default;
+    if (isStopped()) return;
+    const next = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
     next.on('notification', onNotify);
     next.on('error', (error) => {
       onError(error);

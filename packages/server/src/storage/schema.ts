@@ -53,7 +53,7 @@ export interface SigningKeysTable {
   kid: string;
   alg: string;
   public_jwk: string;
-  /** The private JWK sealed with a key derived from the master key (keys/sealed-box.js). */
+  /** The private JWK sealed with a key derived from the master key (keys/sealed-box.ts). */
   private_jwk_sealed: string;
   created_at: number;
   /** When the key starts signing; it is published from created_at. */

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -14,10 +14,8 @@ import {
   type QueryResult,
 } from 'kysely';
 
-type Reply =
-  | { id: number; rows: unknown[] }
-  | { id: number; changes: number; lastInsertRowid: bigint }
-  | { id: number; error: { message: string; code?: string; name: string } };
+import { startWorker } from '../support/start-worker.ts';
+import type { SqliteReply as Reply, SqliteRequest, SqliteWorkerData } from './sqlite-worker.ts';
 
 /** Rebuilds a thread's error with the fields callers look at (`code`: SQLITE_BUSY and the like). */
 function toError(reply: { message: string; code?: string; name: string }): Error {
@@ -52,7 +50,7 @@ class ThreadConnection implements DatabaseConnection {
 
   private start(): Worker {
     if (!this.checkpointer) {
-      const checkpointer = new Worker(new URL('./sqlite-thread.js', import.meta.url), { workerData: { file: this.file, pragmas: this.pragmas, role: 'checkpointer' } });
+      const checkpointer = startWorker('sqlite-worker', import.meta.url, { workerData: { file: this.file, pragmas: this.pragmas, role: 'checkpointer' } satisfies SqliteWorkerData });
       checkpointer.unref();
       // Without it the writer's backstop checkpoints: slower, never unsafe. The next start retries.
       const forget = () => {
@@ -62,7 +60,7 @@ class ThreadConnection implements DatabaseConnection {
       checkpointer.on('exit', forget);
       this.checkpointer = checkpointer;
     }
-    const worker = new Worker(new URL('./sqlite-thread.js', import.meta.url), { workerData: { file: this.file, pragmas: this.pragmas, role: 'connection' } });
+    const worker = startWorker('sqlite-worker', import.meta.url, { workerData: { file: this.file, pragmas: this.pragmas, role: 'connection' } satisfies SqliteWorkerData });
     worker.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -90,7 +88,7 @@ class ThreadConnection implements DatabaseConnection {
     return new Promise<Reply>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, sql, parameters });
+      worker.postMessage({ id, sql, parameters } satisfies SqliteRequest);
     });
   }
 
@@ -165,7 +163,7 @@ class ThreadDriver implements Driver {
 }
 
 /**
- * Kysely's SQLite dialect with the connection on a worker thread (sqlite-thread.js): same SQL, same
+ * Kysely's SQLite dialect with the connection on a worker thread (sqlite-worker.ts): same SQL, same
  * adapter and introspection, but statements run off the event loop. Used by serving processes; the
  * CLI, which runs a few statements and exits, keeps the in-thread driver.
  */

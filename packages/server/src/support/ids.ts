@@ -1,4 +1,4 @@
-import { randomBytesPooled } from './random-pool.js';
+import { randomBytesPooled } from './random-pool.ts';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

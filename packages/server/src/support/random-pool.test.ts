@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomBytesPooled } from './random-pool.js';
+import { randomBytesPooled } from './random-pool.ts';
 
 describe('randomBytesPooled', () => {
   it('hands out each draw once, across many refills of the pool', () => {

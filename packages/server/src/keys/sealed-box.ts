@@ -1,14 +1,14 @@
 // AES-256-GCM with a random 96-bit nonce; the output is 'v1.' + base64url(nonce | ciphertext | tag).
-// The version prefix leaves room for a different scheme later without guessing at old rows.
-// Plain JavaScript (typed by sealed-box.d.ts) because the signing thread seals minted tokens too,
-// and worker threads do not get the tsx loader the server's TypeScript runs under.
+// The version prefix leaves room for a different scheme later without guessing at old rows. The
+// signing thread seals minted tokens too (signing-worker.ts), so this imports nothing but node:crypto
+// and the random pool.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { randomBytesPooled } from '../support/random-pool.js';
+import { randomBytesPooled } from '../support/random-pool.ts';
 
 const VERSION = 'v1.';
 
 /** Encrypts and authenticates `plaintext`; `context` is bound as associated data (a row cannot be swapped into another). */
-export function seal(key, plaintext, context) {
+export function seal(key: Buffer, plaintext: string, context: string): string {
   const nonce = randomBytesPooled(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(context));
@@ -17,7 +17,7 @@ export function seal(key, plaintext, context) {
 }
 
 /** Reverses seal(); throws if the key, context or bytes are wrong. */
-export function open(key, sealed, context) {
+export function open(key: Buffer, sealed: string, context: string): string {
   if (!sealed.startsWith(VERSION)) throw new Error('sealed value has an unknown format version');
   const bytes = Buffer.from(sealed.slice(VERSION.length), 'base64url');
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));

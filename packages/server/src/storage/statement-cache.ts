@@ -1,5 +1,5 @@
-// Shared by the in-thread SQLite driver (database.ts) and the SQLite thread (sqlite-thread.js); plain
-// JavaScript because worker threads run without the tsx loader. Why each rule: database.ts.
+// Shared by the in-thread SQLite driver (database.ts) and the SQLite thread (sqlite-worker.ts). Why
+// each rule: database.ts.
 
 /** Statements cached before the cache is cleared and refilled. */
 const MAX_STATEMENTS = 500;
@@ -7,12 +7,9 @@ const MAX_STATEMENTS = 500;
 /**
  * Wraps a better-sqlite3 `prepare` so that identical SQL reuses its prepared statement, and a plain
  * BEGIN becomes BEGIN IMMEDIATE.
- * @template S
- * @param {(sql: string) => S} prepare
- * @returns {(sql: string) => S}
  */
-export function cachedPreparer(prepare) {
-  const statements = new Map();
+export function cachedPreparer<S>(prepare: (sql: string) => S): (sql: string) => S {
+  const statements = new Map<string, S>();
   return (sql) => {
     const source = /^begin$/i.test(sql.trim()) ? 'begin immediate' : sql;
     let statement = statements.get(source);

@@ -3,8 +3,7 @@
 // isolation. The event loop needs such small values for every token and ID (a jti, an ID's random
 // part) and the signing thread for every sealed token (a nonce). Drawing them from a buffer refilled
 // 4 KiB at a time costs a copy instead. The bytes are the same CSPRNG output, and each is handed out
-// once. Plain JavaScript (typed by random-pool.d.ts) so that worker threads can load it; each thread
-// has its own pool.
+// once. Each thread has its own pool.
 import { randomFillSync } from 'node:crypto';
 
 const POOL_SIZE = 4096;
@@ -12,7 +11,7 @@ const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
 /** `size` fresh cryptographically secure random bytes (size ≤ 256), as a new Buffer. */
-export function randomBytesPooled(size) {
+export function randomBytesPooled(size: number): Buffer {
   if (offset + size > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;

@@ -1,2 +1,0 @@
-/** See statement-cache.js. */
-export function cachedPreparer<S>(prepare: (sql: string) => S): (sql: string) => S;
