@@ -31,7 +31,7 @@ import { systemClock } from '../packages/server/src/support/clock.ts';
 import { SYSTEM_CONTEXT } from '../packages/server/src/platform/audit.ts';
 import { createEnvironment } from '../packages/server/src/platform/environments.ts';
 import { createIntegration } from '../packages/server/src/platform/integrations.ts';
-import { createInjectFetch } from '../packages/server/src/http/inject-fetch.ts';
+import { createInjectFetch } from '../packages/server/src/support/inject-fetch.ts';
 import { createEnvironmentApiRepositories } from '../packages/server/src/storage/repositories/environment-api.ts';
 import { toTemplateDto } from '../packages/server/src/environment-api/schemas.ts';
 

@@ -25,7 +25,7 @@ describe('the import-boundary rule', () => {
   it('refuses a lower layer importing a higher one, also for a type-only import', async () => {
     const findings = await boundaryFindings(
       'packages/server/src/storage/lint-fixture.ts',
-      "import type { ProblemBody } from '../http/problem.ts';\nexport type Body = ProblemBody;\n",
+      "import type { ProblemBody } from '../http/json-body-parser.ts';\nexport type Body = ProblemBody;\n",
     );
     expect(findings).toEqual([expect.stringContaining('"storage" to elements of type "http"')]);
   });
@@ -33,7 +33,7 @@ describe('the import-boundary rule', () => {
   it('refuses environment-api importing http (the cycle stays broken)', async () => {
     const findings = await boundaryFindings(
       'packages/server/src/environment-api/lint-fixture.ts',
-      "export { createInjectFetch } from '../http/inject-fetch.ts';\n",
+      "export { createInjectFetch } from '../http/platform-auth.ts';\n",
     );
     expect(findings).toEqual([expect.stringContaining('"environment-api" to elements of type "http"')]);
   });
@@ -52,7 +52,7 @@ describe('the import-boundary rule', () => {
         "import { PlatformError } from '../platform/errors.ts';",
         "import { ProblemSchema } from '../support/problem.ts';",
         "import type { OAuthError } from '../oauth/errors.ts';",
-        "import { problem } from './problem.ts';",
+        "import { problem } from './json-body-parser.ts';",
         'export type Both = [PlatformError, OAuthError, typeof ProblemSchema, typeof problem];',
         '',
       ].join('\n'),
@@ -93,7 +93,7 @@ describe('the import-boundary rule', () => {
   });
 
   it('lets tests reach across layers', async () => {
-    const findings = await boundaryFindings('packages/server/src/storage/lint-fixture.test.ts', "import { problem } from '../http/problem.ts';\nvoid problem;\n");
+    const findings = await boundaryFindings('packages/server/src/storage/lint-fixture.test.ts', "import { problem } from '../http/json-body-parser.ts';\nvoid problem;\n");
     expect(findings).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@ import { platformApiRoutes, type PlatformApiRouteDeps } from './routes/platform/
 import { consoleRoutes, type ConsoleRoutesOptions } from './routes/console.ts';
 import { registerOpenApi } from './openapi.ts';
 import { environmentDocsRoutes } from './routes/environment-docs.ts';
-import { problemErrorHandler, refuseNulInUrl, sendBadUrl, sendRouteNotFound } from './problem.ts';
+import { problemErrorHandler, refuseNulInUrl, sendBadUrl, sendRouteNotFound } from '../support/problem.ts';
 import { boundJsonBodyDepth } from './json-body-parser.ts';
 
 /** What /healthz, /readyz and /metrics use. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isJsonNestedDeeperThan, MAX_JSON_DEPTH } from '../support/json-nesting.ts';
-import { HttpProblem } from './problem.ts';
+import { HttpProblem } from '../support/problem.ts';
 
 /**
  * Replaces Fastify's `application/json` body parser with the same parser (same prototype-poisoning

@@ -9,8 +9,8 @@ import { findAdminById, type Admin } from '../platform/admins.ts';
 import type { Integration, IntegrationDeps } from '../platform/integrations.ts';
 import { loadSession, type Session, type SessionPolicy } from '../platform/sessions.ts';
 import { checkTokenHolder } from '../platform/token-holders.ts';
-import { createInjectFetch } from './inject-fetch.ts';
-import { HttpProblem } from './problem.ts';
+import { createInjectFetch } from '../support/inject-fetch.ts';
+import { HttpProblem } from '../support/problem.ts';
 
 /** Who is calling the Platform API: a signed-in admin, or an integration with a Platform API token. */
 export type Principal =

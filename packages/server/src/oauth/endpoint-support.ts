@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from '../storage/database-errors.ts';
+import { isDatabaseUnavailable } from '../support/database-errors.ts';
 import { authenticateThrottled, extractCredentials, type AuthenticatedClient, type ClientAuthenticator } from './client-authentication.ts';
 import { OAuthError, ServerError, TemporarilyUnavailable } from './errors.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';

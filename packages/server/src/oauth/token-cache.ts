@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { isDatabaseUnavailable } from '../storage/database-errors.ts';
+import { isDatabaseUnavailable } from '../support/database-errors.ts';
 import type { TokenCacheRow, TokenCacheRows } from '../storage/repositories/token-cache-rows.ts';
 import type { Clock } from '../support/clock.ts';
 import { open } from '../keys/sealed-box.ts';

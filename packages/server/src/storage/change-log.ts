@@ -2,7 +2,7 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Schema } from './schema.ts';
 import type { Database } from './database.ts';
-import { isTransientConflict } from './database-errors.ts';
+import { isTransientConflict } from '../support/database-errors.ts';
 import { appendAudit, type ActionContext, type AuditEntryInput } from './audit-log.ts';
 
 // The change log: the one port through which every write that others must hear of (a domain change,

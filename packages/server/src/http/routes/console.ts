@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendRouteNotFound } from '../problem.ts';
+import { sendRouteNotFound } from '../../support/problem.ts';
 
 /** Where `npm run build -w packages/console` writes the console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../../../../console/dist/', import.meta.url));

@@ -3,7 +3,7 @@ import type { Config } from '../../config/load-config.ts';
 import type { KeyStore } from '../../keys/key-store.ts';
 import type { ApiCatalogue } from '../../platform/apis.ts';
 import type { Clock } from '../../support/clock.ts';
-import { sendProblem } from '../problem.ts';
+import { sendProblem } from '../../support/problem.ts';
 import { REVOCATION_FEED_PATH } from './revocation-feed.ts';
 
 /** What the discovery routes use. */

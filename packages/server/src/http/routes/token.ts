@@ -18,7 +18,7 @@ import { createRevocationEndpoint } from '../../oauth/revocation-endpoint.ts';
 import type { TokenRequestBody } from '../../oauth/token-request.ts';
 import { revokeAccessToken } from '../../platform/revocations.ts';
 import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
-import { HttpProblem } from '../problem.ts';
+import { HttpProblem } from '../../support/problem.ts';
 import { oauthErrorOfFailure, type TokenHttpAdapter, type TokenHttpAnswer } from '../token-http-adapter.ts';
 import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { createPlatformApiVerifier, createPlatformAuthHook, enforceRouteAccess, type PlatformAuthDeps } from '../../platform-auth.ts';
-import { problemErrorHandler } from '../../problem.ts';
+import { problemErrorHandler } from '../../../support/problem.ts';
 import { sessionRoutes, type SessionRouteDeps } from './session.ts';
 import { environmentRoutes } from './environments.ts';
 import { integrationRoutes } from './integrations.ts';

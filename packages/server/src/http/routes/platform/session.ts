@@ -8,7 +8,7 @@ import { changeOwnPassword, verifyAdminLogin } from '../../../platform/admins.ts
 import { createSession, deleteOtherSessions, deleteSession } from '../../../platform/sessions.ts';
 import { FailureRateLimiter } from '../../../oauth/failure-rate-limiter.ts';
 import { recordAudit } from '../../../platform/audit.ts';
-import { HttpProblem } from '../../problem.ts';
+import { HttpProblem } from '../../../support/problem.ts';
 import { requirePrincipal, SESSION_COOKIE } from '../../platform-auth.ts';
 import { PasswordChangeSchema, SessionSchema } from '@latchkey/wire';
 import { errorResponses, problemResponse, toAdminDto } from './schemas.ts';
