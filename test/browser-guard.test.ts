@@ -188,7 +188,7 @@ describe.each(DIALECTS)('browser guard over HTTP (%s)', (dialect) => {
     expect(set.code, describeRun(set)).toBe(0);
     expect(JSON.parse(set.stdout)).toEqual({ environmentId: 'demo', allowedOrigins: ['https://cli.example', 'https://other.example'], allowWriteTokensInBrowser: false });
     expect(bad.code, describeRun(bad)).toBe(2);
-    expect(bad.stderr).toBe("latchkey: origin 'https://cli.example/editor' must be scheme://host[:port] only, without a path, query or credentials\n");
+    expect(bad.stderr).toBe("latchkey: error: origin 'https://cli.example/editor' must be scheme://host[:port] only, without a path, query or credentials\n");
     let allowedOrigin: string | null = null;
     const deadline = Date.now() + 2000;
     while (allowedOrigin === null && Date.now() < deadline) {

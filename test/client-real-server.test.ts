@@ -245,22 +245,22 @@ describe('latchkey token (CLI)', () => {
       runCli(['token', '--auth-method', 'jwt'], env),
     ]);
     expect(missing.code, describeRun(missing)).toBe(2);
-    expect(missing.stderr).toBe('latchkey: LATCHKEY_CLIENT_ID is not set (or pass --client-id)\n');
+    expect(missing.stderr).toBe('latchkey: error: LATCHKEY_CLIENT_ID is not set (or pass --client-id)\n');
     expect(noUrl.code, describeRun(noUrl)).toBe(2);
-    expect(noUrl.stderr).toBe('latchkey: LATCHKEY_TOKEN_URL (or LATCHKEY_ISSUER) is not set (or pass --token-url / --issuer)\n');
+    expect(noUrl.stderr).toBe('latchkey: error: LATCHKEY_TOKEN_URL (or LATCHKEY_ISSUER) is not set (or pass --token-url / --issuer)\n');
     expect(badMethod.code, describeRun(badMethod)).toBe(2);
-    expect(badMethod.stderr).toBe("latchkey: --auth-method must be basic or post, got 'jwt'\n");
+    expect(badMethod.stderr).toBe("latchkey: error: --auth-method must be basic or post, got 'jwt'\n");
   }, SLOW);
 
   it('exits 1 with one line for a refused or unreachable request, never showing the secret', async () => {
     const wrong = `${clientSecret.slice(0, -4)}AAAA`;
     const refused = await runCli(['token'], { ...env, LATCHKEY_CLIENT_SECRET: wrong });
     expect(refused.code, describeRun(refused)).toBe(1);
-    expect(refused.stderr).toMatch(/^latchkey: token request failed with HTTP 401 invalid_client.*\n$/);
+    expect(refused.stderr).toMatch(/^latchkey: error: token request failed with HTTP 401 invalid_client.*\n$/);
     expect(refused.stdout + refused.stderr).not.toContain(wrong);
     const port = await findFreePort();
     const unreachable = await runCli(['token'], { ...env, LATCHKEY_ISSUER: `http://127.0.0.1:${port}` });
     expect(unreachable.code, describeRun(unreachable)).toBe(1);
-    expect(unreachable.stderr).toMatch(/^latchkey: token endpoint unreachable after 3 attempts.*\n$/);
+    expect(unreachable.stderr).toMatch(/^latchkey: error: token endpoint unreachable after 3 attempts.*\n$/);
   }, SLOW);
 });

@@ -49,6 +49,7 @@ const NEEDS: Record<RouteKey, Need> = {
   'POST /api/v1/session': { kind: 'public' },
   'GET /api/v1/session': { kind: 'session' },
   'DELETE /api/v1/session': { kind: 'session' },
+  'PUT /api/v1/session/password': { kind: 'session' },
   'GET /api/v1/apis': { kind: 'public' },
   'GET /api/v1/environments': { kind: 'visible-list' },
   'POST /api/v1/environments': { kind: 'platform-admin' },
@@ -87,6 +88,7 @@ const PUBLIC_UNDOCUMENTED: RouteKey[] = ['GET /api/v1/environments/{environmentI
 /** Valid bodies, so that a 400 cannot hide the 401/403 under test. */
 const BODIES: Partial<Record<RouteKey, unknown>> = {
   'POST /api/v1/session': { email: 'nobody@example.com', password: 'x'.repeat(12) },
+  'PUT /api/v1/session/password': { currentPassword: 'not-the-password', newPassword: 'y'.repeat(16) },
   'POST /api/v1/environments': { id: 'matrix-new', name: 'Matrix' },
   [`PATCH ${ENV}`]: { name: 'Renamed by the matrix' },
   [`POST ${ENV}/integrations`]: { name: 'Made by the matrix', preset: 'all' },
