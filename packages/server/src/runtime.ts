@@ -167,7 +167,7 @@ async function assembleRuntime(
     database,
     listenUrl: database.dialect === 'postgres' ? config.databaseUrl : undefined,
     intervalMilliseconds: config.changePollMilliseconds,
-    onChanges: (feed) => changes.publish(feed),
+    onChanges: (feed) => changes.publishFromFeed(feed),
     onError: (error) => logger.warn({ err: error }, 'could not read the change feed; will retry'),
   });
 

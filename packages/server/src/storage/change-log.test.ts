@@ -37,7 +37,24 @@ describe.each(DIALECTS)('writeWithChanges (%s)', (dialect) => {
     expect(result).toBe('written');
     expect(attempts).toBe(2);
     expect((await readChangesAfter(database, before)).map((change) => change.subject)).toEqual(['lkc_retried']);
-    expect(heard).toEqual([[{ kind: 'integration', subject: 'lkc_retried' }]]);
+    const [row] = await readChangesAfter(database, before);
+    expect(heard).toEqual([[{ kind: 'integration', subject: 'lkc_retried', seq: row!.seq }]]);
+  });
+
+  it('a change made here is told once: at commit, and not again when the feed brings it back; others come from the feed', async () => {
+    const before = await latestChangeSeq(database);
+    heard.length = 0;
+    await writeWithChanges({ database, changes }, Date.now(), (_trx, log) => log.change('integration', 'lkc_made_here'));
+    // Another process's write: in the feed, never published here.
+    await writeWithChanges({ database }, Date.now(), (_trx, log) => log.change('integration', 'lkc_made_elsewhere'));
+    const feed = await readChangesAfter(database, before);
+    expect(feed.map((change) => change.subject)).toEqual(['lkc_made_here', 'lkc_made_elsewhere']);
+    await changes.publishFromFeed(feed);
+    expect(heard.map((batch) => batch.map((notice) => notice.subject))).toEqual([['lkc_made_here'], ['lkc_made_elsewhere']]);
+    // Read again (a second poll, or a restarted watcher), nothing is skipped any more.
+    heard.length = 0;
+    await changes.publishFromFeed(feed);
+    expect(heard.map((batch) => batch.map((notice) => notice.subject))).toEqual([['lkc_made_here', 'lkc_made_elsewhere']]);
   });
 
   it('gives up after three attempts, and never retries other errors; nothing is written or published', async () => {

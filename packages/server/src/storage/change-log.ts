@@ -21,6 +21,8 @@ export type ChangeKind = 'integration' | 'environment' | 'keys' | 'revocation';
 export interface ChangeNotice {
   kind: ChangeKind;
   subject: string;
+  /** Its row in the change feed, when it has one. */
+  seq?: number;
 }
 
 /** One row of the change feed. */
@@ -33,13 +35,14 @@ export interface Change extends ChangeNotice {
  * commit together. Every process that caches what changed (servers, other instances) polls the feed
  * and drops its stale entries; this is how a CLI write reaches a running server.
  */
-async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<void> {
+async function recordChange(trx: Kysely<Schema>, kind: ChangeKind, subject: string, now: number): Promise<number> {
   await serializeFeedWrites(trx);
-  await trx.insertInto('changes').values({ kind, subject, at: now }).execute();
+  const { seq } = await trx.insertInto('changes').values({ kind, subject, at: now }).returning('seq').executeTakeFirstOrThrow();
   // PostgreSQL: wake every listening instance when this commits (delivered at commit, dropped on
   // rollback), so invalidation takes milliseconds instead of a poll interval. SQLite has no
   // equivalent; its readers rely on the poll.
   if (isPostgres(trx)) await sql`select pg_notify(${CHANGE_CHANNEL}, ${kind})`.execute(trx);
+  return Number(seq);
 }
 
 /** The PostgreSQL notification channel of the change feed. */
@@ -72,8 +75,32 @@ export type ChangeListener = (changes: readonly ChangeNotice[]) => void | Promis
  */
 export class ChangeBus {
   private readonly listeners = new Set<ChangeListener>();
+  /**
+   * Feed rows of writes made here, already told to the listeners at commit. When the feed brings
+   * them back they are skipped: applying one again would only drop what was loaded since, after
+   * the write and so already up to date (a client's first token, say, loaded between its creation
+   * and the next poll, would be loaded twice). Each seq is removed when the feed passes it.
+   */
+  private readonly publishedHere = new Set<number>();
 
   constructor(private readonly onError: (error: unknown) => void = () => {}) {}
+
+  /** Tells the listeners of changes this process just committed (writeWithChanges). */
+  async publishCommitted(changes: readonly ChangeNotice[]): Promise<void> {
+    for (const change of changes) if (change.seq !== undefined) this.publishedHere.add(change.seq);
+    await this.publish(changes);
+  }
+
+  /** Tells the listeners of changes read from the feed, except those this process made and told already. */
+  async publishFromFeed(changes: readonly Change[]): Promise<void> {
+    if (this.publishedHere.size === 0 || changes.length === 0) return this.publish(changes);
+    const fresh = changes.filter((change) => !this.publishedHere.delete(change.seq));
+    // The feed reads in seq order: anything left at or below its last row will never come (a write
+    // made before the watcher started); forget it so the set stays small.
+    const last = changes[changes.length - 1]!.seq;
+    for (const seq of this.publishedHere) if (seq <= last) this.publishedHere.delete(seq);
+    await this.publish(fresh);
+  }
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: ChangeListener): () => void {
@@ -119,8 +146,8 @@ export interface ChangeLog {
 export function changeLogIn(trx: Kysely<Schema>, now: number, onChange?: (notice: ChangeNotice) => void): ChangeLog {
   return {
     async change(kind, subject) {
-      await recordChange(trx, kind, subject, now);
-      onChange?.({ kind, subject });
+      const seq = await recordChange(trx, kind, subject, now);
+      onChange?.({ kind, subject, seq });
     },
     audit: (context, entry) => appendAudit(trx, context, entry),
   };
@@ -137,7 +164,7 @@ export async function writeWithChanges<T>(deps: ChangeWriterDeps, now: number, w
     const recorded: ChangeNotice[] = [];
     try {
       const result = await deps.database.db.transaction().execute((trx) => work(trx, changeLogIn(trx, now, (notice) => recorded.push(notice))));
-      await deps.changes?.publish(recorded);
+      await deps.changes?.publishCommitted(recorded);
       return result;
     } catch (error) {
       // PostgreSQL chose this transaction as a deadlock victim (say, against the usage flush, which
