@@ -1,13 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import fs from 'node:fs';
+import path from 'node:path';
 import { CliError, describeFailure, EXIT, formatError } from './context.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerCommands } from './commands/index.ts';
 import { configureHelp } from './options.ts';
+import { serverPackageRoot } from '../support/package-root.ts';
 
-/** The version of the server package, which the `latchkey` command belongs to (src/ and a build's output sit at the same depth). */
+/** The version of the server package, which the `latchkey` command belongs to. */
 function packageVersion(): string {
-  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(serverPackageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Builds the `latchkey` program. Exported for tests; `run` executes it. */

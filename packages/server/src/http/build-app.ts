@@ -18,6 +18,7 @@ import { registerOpenApi } from './openapi.ts';
 import { environmentDocsRoutes } from './routes/environment-docs.ts';
 import { problemErrorHandler, refuseNulInUrl, sendBadUrl, sendRouteNotFound } from '../support/problem.ts';
 import { boundJsonBodyDepth } from './json-body-parser.ts';
+import { lazySerializerFactory, lazyValidatorFactory } from './lazy-schema-compilers.ts';
 
 /** What /healthz, /readyz and /metrics use. */
 export interface OperationsRouteDeps {
@@ -69,6 +70,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     // Reject unknown properties where a schema forbids them instead of silently dropping them
     // (Fastify's default), so a misspelt field is an error the caller sees.
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory(), buildSerializer: lazySerializerFactory() } },
     // Requests Node cannot even parse (oversized headers: 431, malformed: 400) get a JSON body and
     // no-store like every other error, instead of Node's bare default.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendRouteNotFound } from '../../support/problem.ts';
+import { serverPackageRoot } from '../../support/package-root.ts';
 
 /** Where `npm run build -w packages/console` writes the console. */
-export const CONSOLE_DIST = fileURLToPath(new URL('../../../../console/dist/', import.meta.url));
+export const CONSOLE_DIST = path.join(serverPackageRoot(), '..', 'console', 'dist') + path.sep;
 
 /**
  * The console's Content-Security-Policy: everything from this origin, nothing inline, no framing.
