@@ -255,4 +255,18 @@ describe('DPoP options', () => {
     expect(() => latchkeyExpress(verifier, { allowWriteTokensInBrowser: 'yes' as never })).toThrow(TypeError);
     expect(verifier.dpopAlgorithms).toEqual(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']);
   });
+
+  it('verifyRequest without an adapter: needs method and htu for DPoP, and refuses a URL that is not one', async () => {
+    const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, currentDate: issuer.currentDate, revocation: false });
+    const token = await issuer.sign({ cnf: { jkt: key.jkt } });
+    const iat = Math.floor(issuer.now / 1000);
+    const dpop = await key.proof({ method: 'GET', url: 'https://api.example/x', accessToken: token, iat });
+    await expect(verifier.verifyRequest({ authorization: `DPoP ${token}`, dpop })).rejects.toThrow(TypeError);
+    const badHost = await verifier.verifyRequest({ authorization: `DPoP ${token}`, dpop, method: 'GET', htu: 'http://exa mple/x' }).catch((error: unknown) => error);
+    expect(badHost).toMatchObject({ code: 'ERR_DPOP_PROOF_INVALID', statusCode: 401 });
+    const ok = await verifier.verifyRequest({ authorization: `DPoP ${token}`, dpop, method: 'GET', htu: () => 'https://api.example/x?y=1' });
+    expect(ok.cnf).toEqual({ jkt: key.jkt });
+    // verify() alone checks the token, not a proof: the middleware (or verifyRequest) must be used for bound tokens.
+    await expect(verifier.verify(token)).resolves.toHaveProperty('cnf');
+  });
 });
