@@ -37,5 +37,3 @@ export function assertNoWriteTokenInBrowser(origin: unknown, claims: Pick<Access
   });
 }
 
-/** When the browser rule may be relaxed: always (`true`), never (`false`), or per request. */
-export type AllowWriteTokensInBrowser<Request> = boolean | ((request: Request) => boolean);

@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseScope, type AccessTokenClaims } from '@latchkey/resource';
+import { writeScopesOf, type AccessTokenClaims } from '@latchkey/resource';
 import { HttpProblem } from '../support/problem.ts';
 import type { EnvironmentAccess } from './browser-settings.ts';
 
-// The browser guard turns the seed's rule into behaviour: "Integrations that generate tokens with
+// The browser guard turns the seed's rule into behaviour (the same rule as @latchkey/resource's
+// middlewares, which is off here: this one runs after the environment checks and honours the
+// environment's allowWriteTokensInBrowser): "Integrations that generate tokens with
 // more than read-only permissions should never be leaked to the front-end." A request that carries
 // an `Origin` header comes from a browser (browsers add it to every cross-origin request and to
 // same-origin ones that are not GET/HEAD; server-side HTTP clients do not send it). If its token
@@ -21,10 +23,6 @@ export function browserOrigin(request: FastifyRequest): string | undefined {
   return typeof origin === 'string' && origin !== '' ? origin : undefined;
 }
 
-/** The token's scopes that allow changes (`…:write`). */
-export function writeScopesOf(claims: Pick<AccessTokenClaims, 'scope'>): string[] {
-  return parseScope(claims.scope).filter((scope) => scope.endsWith(':write'));
-}
 
 /**
  * Refuses (403 `write_token_in_browser`) a browser request whose token carries a write scope,
