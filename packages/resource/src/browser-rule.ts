@@ -36,4 +36,3 @@ export function assertNoWriteTokenInBrowser(origin: unknown, claims: Pick<Access
       'Keep write tokens on your backend, and give the page a short-lived read-only browser token (token exchange) instead.',
   });
 }
-
