@@ -243,6 +243,54 @@ describe.each([
   });
 });
 
+describe('the request URL behind a reverse proxy (htu)', () => {
+  const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.public.example' };
+
+  async function check(base: string, trusted: boolean) {
+    const token = await issuer.sign({ cnf: { jkt: key.jkt } });
+    const iat = Math.floor(issuer.now / 1000);
+    const send = async (proofUrl: string) =>
+      fetch(`${base}/templates`, {
+        headers: { authorization: `DPoP ${token}`, dpop: await key.proof({ method: 'GET', url: proofUrl, accessToken: token, iat }), ...forwarded },
+      });
+    // Trusted: the forwarded protocol and host are the URL; untrusted: they are ignored (a client
+    // cannot pick the URL its proof is checked against), and the socket's Host counts.
+    expect((await send('https://api.public.example/templates')).status).toBe(trusted ? 200 : 401);
+    expect((await send(`${base}/templates`)).status).toBe(trusted ? 401 : 200);
+  }
+
+  it.each([true, false])('fastify with trustProxy %s', async (trusted) => {
+    const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, currentDate: issuer.currentDate, revocation: false });
+    const app = Fastify({ trustProxy: trusted });
+    await app.register(async (api) => {
+      await api.register(latchkeyFastify(verifier));
+      api.get('/templates', async () => ({ ok: true }));
+    });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      await check(base, trusted);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each([true, false])('express with trust proxy %s', async (trusted) => {
+    const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, currentDate: issuer.currentDate, revocation: false });
+    const app = express();
+    app.set('trust proxy', trusted);
+    app.get('/templates', latchkeyExpress(verifier), (_req, res) => void res.json({ ok: true }));
+    const server: Server = await new Promise((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    try {
+      await check(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, trusted);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('DPoP options', () => {
   it('refuses misuse at start-up', () => {
     const base = { issuer: 'https://issuer.example', audience: AUDIENCE };
