@@ -233,6 +233,16 @@ describe.each(DIALECTS)('DPoP-bound tokens and the browser rule against a real L
     expect(refused.headers.get('www-authenticate')).toMatch(/^DPoP realm="latchkey-environment-api", algs="[^"]+", error="invalid_dpop_proof"/);
   });
 
+  it('the Environment API refuses a bound token of another environment with a DPoP challenge', async () => {
+    await lk.createEnvironment('other-dpop-env');
+    const url = `${lk.url}/api/v1/environments/other-dpop-env/templates`;
+    const token = await browserToken();
+    const response = await fetch(url, { headers: { authorization: `DPoP ${token}`, dpop: await key.proof('GET', url, token, now()) } });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { code: string }).code).toBe('wrong_environment');
+    expect(response.headers.get('www-authenticate')).toMatch(/^DPoP realm="latchkey-environment-api", algs="[^"]+", error="insufficient_scope"/);
+  });
+
   it('the Environment API keeps its per-environment relaxation of the browser rule', async () => {
     await setBrowserSettings(lk.server.runtime.platform, 'demo', { allowWriteTokensInBrowser: true }, TEST_CONTEXT);
     try {

@@ -99,6 +99,12 @@ function wellFormedEnvironmentId(request: FastifyRequest): string | undefined {
 
 const printable = (text: string) => JSON.stringify(text.slice(0, 80));
 
+/** The start of a challenge in the scheme the request used: DPoP for a bound token (RFC 9449 §7.1), else Bearer. */
+function challengeOf(request: FastifyRequest, verifier: AccessTokenVerifier): string {
+  const dpop = /^dpop /i.test(request.headers.authorization ?? '');
+  return dpop ? `DPoP realm="${ENVIRONMENT_API_REALM}", algs="${verifier.dpopAlgorithms.join(' ')}"` : `Bearer realm="${ENVIRONMENT_API_REALM}"`;
+}
+
 /** How long a refused upload's remaining bytes are read and dropped before the connection is cut. */
 const LINGERING_CLOSE_MS = 2000;
 
@@ -216,7 +222,7 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
           403,
           'wrong_environment',
           `this access token belongs to environment ${printable(String(claims.environment ?? '(none)'))}, not ${printable(environmentId)}: a token is only valid in its own environment`,
-          { 'www-authenticate': `Bearer realm="${ENVIRONMENT_API_REALM}", error="insufficient_scope", error_description="the access token belongs to another environment"` },
+          { 'www-authenticate': `${challengeOf(request, verifier)}, error="insufficient_scope", error_description="the access token belongs to another environment"` },
         );
       }
       const settings = await access.find(environmentId);
