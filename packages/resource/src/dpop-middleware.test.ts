@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import fc from 'fast-check';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DpopKey } from '../test/support/dpop-key.ts';
@@ -287,6 +288,39 @@ describe('the request URL behind a reverse proxy (htu)', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('hostile headers', () => {
+  it('property: any Authorization/DPoP/Origin header values get a 400 or 401, never a 500', async () => {
+    const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, currentDate: issuer.currentDate, revocation: false });
+    const app = Fastify();
+    await app.register(async (api) => {
+      await api.register(latchkeyFastify(verifier));
+      api.get('/templates', async () => ({ ok: true }));
+    });
+    await app.ready();
+    const token = await issuer.sign({ cnf: { jkt: key.jkt } });
+    const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 300 });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(printable, printable.map((rest) => `DPoP ${rest}`), fc.constant(`DPoP ${token}`), fc.constant(`Bearer ${token}`)),
+          fc.option(fc.oneof(printable, printable.map((rest) => `${rest}.${rest}.${rest}`)), { nil: undefined }),
+          fc.option(printable, { nil: undefined }),
+          async (authorization, dpop, origin) => {
+            const headers: Record<string, string> = { authorization };
+            if (dpop !== undefined) headers['dpop'] = dpop;
+            if (origin !== undefined) headers['origin'] = origin;
+            const response = await app.inject({ method: 'GET', url: '/templates', headers });
+            expect([400, 401]).toContain(response.statusCode);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    } finally {
+      await app.close();
     }
   });
 });
