@@ -1,6 +1,6 @@
 /**
  * `@latchkey/resource`: protect an API with Latchkey access tokens (RFC 9068 JWTs, RFC 6750 bearer
- * usage). The core is framework-free; `latchkeyFastify` and `latchkeyExpress` are thin adapters,
+ * usage, RFC 9449 DPoP-bound tokens, and the browser rule for write tokens). The core is framework-free; `latchkeyFastify` and `latchkeyExpress` are thin adapters,
  * also importable from `@latchkey/resource/fastify` and `@latchkey/resource/express`.
  *
  * @example
@@ -19,11 +19,17 @@ export {
   DEFAULT_ALGORITHMS,
   SUPPORTED_ALGORITHMS,
 } from './create-verifier.ts';
-export type { AccessTokenVerifier, BearerRequest, SupportedAlgorithm, VerifierOptions } from './create-verifier.ts';
+export type { AccessTokenVerifier, BearerRequest, DpopOptions, SupportedAlgorithm, VerifierOptions } from './create-verifier.ts';
 export type { FetchLike } from './issuer-metadata.ts';
 export { AccessTokenError } from './errors.ts';
-export type { AccessTokenErrorCode, AccessTokenErrorOptions, BearerErrorCode } from './errors.ts';
+export { createMemoryDpopReplayStore, DEFAULT_DPOP_ALGORITHMS, DpopProofError, verifyDpopProof } from './dpop.ts';
+export type { DpopReplayStore, VerifiedDpopProof, VerifyDpopProofOptions } from './dpop.ts';
+export type { AccessTokenErrorCode, AccessTokenErrorOptions, AuthScheme, BearerErrorCode } from './errors.ts';
 export { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
+export { extractAuthorization } from './extract-authorization.ts';
+export type { PresentedToken } from './extract-authorization.ts';
+export { assertNoWriteTokenInBrowser, writeScopesOf } from './browser-rule.ts';
+export type { MiddlewareOptions } from './request-url.ts';
 export { assertScopes, hasScopes, parseScope, validateScopes } from './scopes.ts';
 export { isRevocationEntry, RevocationSet } from './revocation-set.ts';
 export type { RevocableClaims, RevocationEntry } from './revocation-set.ts';
@@ -31,4 +37,6 @@ export type { RevocationSource, RevocationState, RevocationStatus } from './revo
 export type { RevocationOptions } from './verifier-revocation.ts';
 // The adapters import their frameworks as types only, so loading this entry point loads neither.
 export { latchkeyExpress, requireScopes as expressRequireScopes } from './express.ts';
+export type { LatchkeyExpressOptions } from './express.ts';
 export { latchkeyFastify, requireScopes as fastifyRequireScopes } from './fastify.ts';
+export type { LatchkeyFastifyOptions } from './fastify.ts';

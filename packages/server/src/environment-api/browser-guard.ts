@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseScope, type AccessTokenClaims } from '@latchkey/resource';
+import { writeScopesOf, type AccessTokenClaims } from '@latchkey/resource';
 import { HttpProblem } from '../support/problem.ts';
 import type { EnvironmentAccess } from './browser-settings.ts';
 
-// The browser guard turns the seed's rule into behaviour: "Integrations that generate tokens with
+// The browser guard turns the seed's rule into behaviour (the same rule as @latchkey/resource's
+// middlewares, which is off here: this one runs after the environment checks and honours the
+// environment's allowWriteTokensInBrowser): "Integrations that generate tokens with
 // more than read-only permissions should never be leaked to the front-end." A request that carries
 // an `Origin` header comes from a browser (browsers add it to every cross-origin request and to
 // same-origin ones that are not GET/HEAD; server-side HTTP clients do not send it). If its token
@@ -21,10 +23,6 @@ export function browserOrigin(request: FastifyRequest): string | undefined {
   return typeof origin === 'string' && origin !== '' ? origin : undefined;
 }
 
-/** The token's scopes that allow changes (`…:write`). */
-export function writeScopesOf(claims: Pick<AccessTokenClaims, 'scope'>): string[] {
-  return parseScope(claims.scope).filter((scope) => scope.endsWith(':write'));
-}
 
 /**
  * Refuses (403 `write_token_in_browser`) a browser request whose token carries a write scope,
@@ -39,17 +37,20 @@ export function assertNoWriteTokenInBrowser(request: FastifyRequest, claims: Acc
     'write_token_in_browser',
     `tokens with write permissions must never reach the front-end; use a read-only integration for the browser. ` +
       `This request comes from a browser (it has an Origin header) and its token carries ${writeScopes.join(', ')}. ` +
-      `Keep this integration's credentials and tokens on your backend, and give the page a token of an integration with the Read-only preset.`,
+      `Keep this integration's credentials and tokens on your backend, and give the page a short-lived read-only browser token (token exchange) or a token of an integration with the Read-only preset.`,
   );
 }
 
 /** The browser access of an environment that does not exist: no origin, no write tokens. */
 export const NO_BROWSER_ACCESS: EnvironmentAccess = { allowedOrigins: new Set(), allowWriteTokensInBrowser: false };
 
-/** Headers the page may read from a cross-origin response. */
+/** Headers the page may read from a cross-origin response (WWW-Authenticate: what a DPoP client needs to see). */
 const EXPOSED_HEADERS = 'ETag, Content-Length, Content-Type, WWW-Authenticate';
-/** Request headers a page may send cross-origin: its bearer token and a conditional GET. */
-const ALLOWED_HEADERS = 'Authorization, If-None-Match';
+/**
+ * Request headers a page may send cross-origin: its token (Bearer, or DPoP with the proof in the
+ * `DPoP` header, RFC 9449) and a conditional GET.
+ */
+const ALLOWED_HEADERS = 'Authorization, DPoP, If-None-Match';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 /**

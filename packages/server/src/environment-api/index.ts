@@ -99,6 +99,12 @@ function wellFormedEnvironmentId(request: FastifyRequest): string | undefined {
 
 const printable = (text: string) => JSON.stringify(text.slice(0, 80));
 
+/** The start of a challenge in the scheme the request used: DPoP for a bound token (RFC 9449 §7.1), else Bearer. */
+function challengeOf(request: FastifyRequest, verifier: AccessTokenVerifier): string {
+  const dpop = /^dpop /i.test(request.headers.authorization ?? '');
+  return dpop ? `DPoP realm="${ENVIRONMENT_API_REALM}", algs="${verifier.dpopAlgorithms.join(' ')}"` : `Bearer realm="${ENVIRONMENT_API_REALM}"`;
+}
+
 /** How long a refused upload's remaining bytes are read and dropped before the connection is cut. */
 const LINGERING_CLOSE_MS = 2000;
 
@@ -199,8 +205,12 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
       addCorsHeaders(request, reply, environmentId === undefined ? null : await access.find(environmentId));
     });
 
-    // 2. RFC 6750 bearer token verification by @latchkey/resource; sets request.accessToken.
-    await api.register(latchkeyFastify(verifier));
+    // 2. Token verification by @latchkey/resource (RFC 6750 Bearer, or RFC 9449 DPoP for browser
+    //    tokens bound to the page's key); sets request.accessToken. DPoP proofs name the URL the page
+    //    fetched, which is under the issuer (the public URL, whatever proxy sits in front). The
+    //    middleware's browser rule is off here because step 3 applies the same rule per environment
+    //    (an environment may relax it), and only after the environment checks.
+    await api.register(latchkeyFastify(verifier, { publicUrl: config.issuer, allowWriteTokensInBrowser: true }));
 
     // 3. The token's environment must be the one in the path, whatever its scopes (design §6);
     //    then the environment must exist; then the browser guard.
@@ -212,7 +222,7 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
           403,
           'wrong_environment',
           `this access token belongs to environment ${printable(String(claims.environment ?? '(none)'))}, not ${printable(environmentId)}: a token is only valid in its own environment`,
-          { 'www-authenticate': `Bearer realm="${ENVIRONMENT_API_REALM}", error="insufficient_scope", error_description="the access token belongs to another environment"` },
+          { 'www-authenticate': `${challengeOf(request, verifier)}, error="insufficient_scope", error_description="the access token belongs to another environment"` },
         );
       }
       const settings = await access.find(environmentId);
