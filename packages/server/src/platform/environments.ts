@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { writeWithChanges, type ChangeBus } from '../storage/change-log.ts';
 import * as rows from '../storage/repositories/environments.ts';
 import type { BrowserTokenSettings } from '../storage/repositories/environments.ts';
+import { DEFAULT_BROWSER_SETTINGS_ROW } from '../storage/repositories/environment-api.ts';
 import { BROWSER_TOKEN_LIFETIME } from '@latchkey/wire';
 import { listIntegrationIdsOfEnvironment } from '../storage/repositories/integrations.ts';
 import { latestRevocationNotBefore } from '../storage/repositories/revocations.ts';
@@ -60,7 +61,6 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
   await waitOutDeletionSecond(deps, input.id);
   const now = deps.clock.now();
   const row = { id: input.id, name, created_at: now, updated_at: now };
-  const defaults = { browser_token_ttl_seconds: BROWSER_TOKEN_LIFETIME.default, allow_client_credentials_from_browser: 0 };
   await writeWithChanges(deps, now, async (trx, log) => {
     const existing = await rows.findEnvironment(trx, input.id);
     if (existing) throw new ConflictError('environment_exists', `environment '${input.id}' already exists`);
@@ -68,7 +68,8 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
     await log.change('environment', input.id);
     await log.audit(context, { at: now, environmentId: input.id, action: 'environment.create', targetType: 'environment', targetId: input.id, details: { name } });
   });
-  return toEnvironment({ ...row, ...defaults });
+  // A new environment has no browser settings row: it reads the defaults.
+  return toEnvironment({ ...row, browser_token_ttl_seconds: DEFAULT_BROWSER_SETTINGS_ROW.browser_token_ttl_seconds, allow_client_credentials_from_browser: DEFAULT_BROWSER_SETTINGS_ROW.allow_client_credentials_from_browser });
 }
 
 /** Renames an environment (its id never changes: it is in URLs and tokens). */

@@ -3,13 +3,14 @@ import { CliError, cliContext, createOutput, EXIT, withPlatform } from '../../co
 import { parseSeconds } from '../../options.ts';
 import { setBrowserTokenSettings } from '../../../platform/environments.ts';
 import { toEnvironmentDto } from '../../../http/routes/platform/schemas.ts';
+import { BROWSER_TOKEN_LIFETIME } from '@latchkey/wire';
 
 /** `latchkey environments set-browser-tokens <env> [--lifetime <seconds>] [--allow-client-credentials-from-browser | --deny-client-credentials-from-browser]` */
 export function registerEnvironmentsSetBrowserTokens(environments: Command): void {
   environments
     .command('set-browser-tokens <id>')
     .description("set how browser tokens work in an environment: their lifetime, and whether client_credentials requests from a browser page are answered; running servers apply it from their next request")
-    .option('--lifetime <seconds>', 'lifetime of the browser tokens token exchange mints, 60 to 3600 seconds (900 until set)')
+    .option('--lifetime <seconds>', `lifetime of the browser tokens token exchange mints, ${BROWSER_TOKEN_LIFETIME.min} to ${BROWSER_TOKEN_LIFETIME.max} seconds (${BROWSER_TOKEN_LIFETIME.default} until set)`)
     .option('--allow-client-credentials-from-browser', 'answer client_credentials requests that carry a browser Origin (not recommended: the secret is in the page)')
     .option('--deny-client-credentials-from-browser', 'refuse client_credentials requests that carry a browser Origin (the default)')
     .option('--json', 'print JSON')
@@ -19,6 +20,9 @@ export function registerEnvironmentsSetBrowserTokens(environments: Command): voi
       }
       const allow = options.allowClientCredentialsFromBrowser === true ? true : options.denyClientCredentialsFromBrowser === true ? false : undefined;
       const lifetime = options.lifetime === undefined ? undefined : parseSeconds('--lifetime', options.lifetime, 0);
+      if (lifetime !== undefined && (lifetime < BROWSER_TOKEN_LIFETIME.min || lifetime > BROWSER_TOKEN_LIFETIME.max)) {
+        throw new CliError(`--lifetime must be from ${BROWSER_TOKEN_LIFETIME.min} to ${BROWSER_TOKEN_LIFETIME.max} seconds (1 hour), got '${options.lifetime}'`, EXIT.usage);
+      }
       if (lifetime === undefined && allow === undefined) {
         throw new CliError('nothing to set: give --lifetime, --allow-client-credentials-from-browser or --deny-client-credentials-from-browser', EXIT.usage);
       }
