@@ -17,6 +17,27 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/pack-consumer/', import.meta.u
 const TSC = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PACKAGES = ['client', 'resource'] as const;
 
+// A page's and a backend's TypeScript against the declarations, checked with the DOM library and no
+// Node types (as a front-end project would); the @ts-expect-error lines fail if the types were `any`.
+const BROWSER_CONSUMER = `import { createBrowserTokenSource, TokenRequestError, type BrowserToken, type BrowserTokenSource } from '@latchkey/client/browser';
+import { browserTokenHandler, TokenClient, type BrowserTokenHandlerResult, type BrowserTokenResponse } from '@latchkey/client';
+
+const page: BrowserTokenSource = createBrowserTokenSource({ backendUrl: '/browser-token', tokenEndpoint: 'https://latchkey.example/oauth/token', scope: ['fonts:read'] });
+export const fonts: Promise<Response> = page.fetch('https://latchkey.example/api/v1/environments/env_1/fonts');
+export const token: Promise<BrowserToken> = page.getToken();
+export const headers: Promise<{ authorization: string; dpop: string }> = page.headersFor('GET', new URL('https://latchkey.example/x'));
+export const isRefusal = (error: unknown): boolean => error instanceof TokenRequestError && error.error === 'invalid_scope';
+
+const tokens = new TokenClient({ tokenUrl: 'https://latchkey.example/oauth/token', clientId: 'lkc_x', clientSecret: 'lks_x' });
+export const exchanged: Promise<BrowserTokenResponse> = tokens.exchangeForBrowserToken({ scope: 'fonts:read', dpopProof: 'a.b.c' });
+export const answer: Promise<BrowserTokenHandlerResult> = browserTokenHandler(tokens, { scope: 'fonts:read' })('a.b.c');
+
+// @ts-expect-error tokenEndpoint is required
+export const incomplete = createBrowserTokenSource({ backendUrl: '/browser-token' });
+// @ts-expect-error the token type of a browser token is DPoP or Bearer
+export const wrongType: BrowserTokenResponse['tokenType'] = 'MAC';
+`;
+
 interface Packed {
   filename: string;
   files: { path: string }[];
@@ -49,7 +70,8 @@ afterAll(() => {
 describe('the published packages', () => {
   it.each(PACKAGES)('@latchkey/%s packs its built JavaScript, declarations, README and license, and no tests', (name) => {
     const files = packed.get(name)!.files.map((file) => file.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']));
+    const entries = name === 'client' ? ['dist/browser/index.js', 'dist/browser/index.d.ts'] : ['dist/fastify.js', 'dist/express.js'];
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', ...entries]));
     expect(files.filter((file) => /\.test\.|(^|\/)test\//.test(file) || file.endsWith('.tsbuildinfo'))).toEqual([]);
     const manifest = JSON.parse(readFileSync(path.join(project, 'node_modules', '@latchkey', name, 'package.json'), 'utf8')) as { license: string; exports: Record<string, { types: string; default: string }> };
     expect(manifest.license).toBe('MIT');
@@ -62,13 +84,35 @@ describe('the published packages', () => {
   }, 60_000);
 
   it('imports each entry point with node --input-type=module', async () => {
-    const source = "import * as client from '@latchkey/client'; import * as resource from '@latchkey/resource'; import * as fastify from '@latchkey/resource/fastify'; import * as express from '@latchkey/resource/express'; console.log([client.TokenClient, resource.createVerifier, fastify.latchkeyFastify, express.latchkeyExpress].map((f) => typeof f).join())";
+    const source = "import * as client from '@latchkey/client'; import * as resource from '@latchkey/resource'; import * as fastify from '@latchkey/resource/fastify'; import * as express from '@latchkey/resource/express'; import * as browser from '@latchkey/client/browser'; console.log([client.TokenClient, client.browserTokenHandler, resource.createVerifier, fastify.latchkeyFastify, express.latchkeyExpress, browser.createBrowserTokenSource].map((f) => typeof f).join())";
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { cwd: project });
-    expect(stdout.trim()).toBe('function,function,function,function');
+    expect(stdout.trim()).toBe('function,function,function,function,function,function');
+  }, 60_000);
+
+  it('runs the browser entry on WebCrypto from the built package: a key, its thumbprint, a signed proof', async () => {
+    const source = [
+      "import { createBrowserTokenSource } from '@latchkey/client/browser';",
+      "const page = createBrowserTokenSource({ backendUrl: 'http://127.0.0.1:1/browser-token', tokenEndpoint: 'https://latchkey.example/oauth/token' });",
+      'console.log(JSON.stringify({ thumbprint: await page.thumbprint(), again: await page.thumbprint() }));',
+    ].join('\n');
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { cwd: project });
+    const { thumbprint, again } = JSON.parse(stdout) as { thumbprint: string; again: string };
+    expect(thumbprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(again).toBe(thumbprint);
   }, 60_000);
 
   it('type-checks a strict NodeNext consumer against the declarations', async () => {
     const result = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: project }).catch((error: { stdout: string; code: number }) => error);
+    expect('code' in result ? result.stdout : '').toBe('');
+  }, 120_000);
+
+  it('type-checks a page using @latchkey/client/browser (DOM library, no Node types) and a backend using browserTokenHandler', async () => {
+    writeFileSync(path.join(project, 'browser-consumer.ts'), BROWSER_CONSUMER);
+    writeFileSync(path.join(project, 'tsconfig.browser.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', lib: ['ES2022', 'DOM'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: [] },
+      files: ['browser-consumer.ts'],
+    }));
+    const result = await run(process.execPath, [TSC, '-p', 'tsconfig.browser.json'], { cwd: project }).catch((error: { stdout: string; code: number }) => error);
     expect('code' in result ? result.stdout : '').toBe('');
   }, 120_000);
 });

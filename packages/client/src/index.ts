@@ -13,9 +13,11 @@
  * @packageDocumentation
  */
 export { createAuthorizedFetch } from './authorized-fetch.ts';
+export { browserTokenHandler } from './browser-token-handler.ts';
+export type { BrowserTokenExchanger, BrowserTokenHandler, BrowserTokenHandlerOptions, BrowserTokenHandlerResult } from './browser-token-handler.ts';
 export type { TokenSource } from './authorized-fetch.ts';
 export { TokenNetworkError, TokenRequestError, TokenResponseError } from './errors.ts';
 export { basicAuthorization, formUrlEncode } from './form-encode.ts';
 export { backoffDelay, parseRetryAfter } from './retry.ts';
 export { TokenClient } from './token-client.ts';
-export type { ClientAuthMethod, FetchLike, TokenClientEnv, TokenClientOptions, TokenResponse } from './token-client.ts';
+export type { BrowserTokenExchangeOptions, BrowserTokenResponse, ClientAuthMethod, FetchLike, TokenClientEnv, TokenClientOptions, TokenResponse } from './token-client.ts';
