@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { EmbeddedJWK, calculateJwkThumbprint, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // What a user of @latchkey/client and @latchkey/resource gets from npm: each package is packed
@@ -89,16 +91,23 @@ describe('the published packages', () => {
     expect(stdout.trim()).toBe('function,function,function,function,function,function');
   }, 60_000);
 
-  it('runs the browser entry on WebCrypto from the built package: a key, its thumbprint, a signed proof', async () => {
+  it('runs the browser entry on WebCrypto from the built package: a key, its thumbprint, signed proofs', async () => {
+    // The backend is a fetch that answers with a bound token and keeps the proof it was sent.
     const source = [
       "import { createBrowserTokenSource } from '@latchkey/client/browser';",
-      "const page = createBrowserTokenSource({ backendUrl: 'http://127.0.0.1:1/browser-token', tokenEndpoint: 'https://latchkey.example/oauth/token' });",
-      'console.log(JSON.stringify({ thumbprint: await page.thumbprint(), again: await page.thumbprint() }));',
+      'let backendProof = null;',
+      "const fetch = async (url, init) => { backendProof = new Headers(init.headers).get('dpop'); return Response.json({ access_token: 'tok', token_type: 'DPoP', expires_in: 900 }); };",
+      "const page = createBrowserTokenSource({ backendUrl: 'https://app.example/browser-token', tokenEndpoint: 'https://latchkey.example/oauth/token', fetch });",
+      "const { dpop } = await page.headersFor('get', 'https://latchkey.example/api/v1/environments/env_1/fonts?page=2');",
+      'console.log(JSON.stringify({ thumbprint: await page.thumbprint(), backendProof, dpop }));',
     ].join('\n');
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { cwd: project });
-    const { thumbprint, again } = JSON.parse(stdout) as { thumbprint: string; again: string };
-    expect(thumbprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(again).toBe(thumbprint);
+    const { thumbprint, backendProof, dpop } = JSON.parse(stdout) as { thumbprint: string; backendProof: string; dpop: string };
+    const backend = await jwtVerify(backendProof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    const resource = await jwtVerify(dpop, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    expect(backend.payload).toMatchObject({ htm: 'POST', htu: 'https://latchkey.example/oauth/token' });
+    expect(resource.payload).toMatchObject({ htm: 'GET', htu: 'https://latchkey.example/api/v1/environments/env_1/fonts', ath: createHash('sha256').update('tok').digest('base64url') });
+    for (const { protectedHeader } of [backend, resource]) expect(await calculateJwkThumbprint(protectedHeader.jwk!)).toBe(thumbprint);
   }, 60_000);
 
   it('type-checks a strict NodeNext consumer against the declarations', async () => {
