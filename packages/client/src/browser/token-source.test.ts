@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createMemoryDpopReplayStore, DpopProofError, verifyDpopProof } from '@latchkey/resource';
 import { decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DpopApp, TOKEN_ENDPOINT, checkProof } from '../../test/support/dpop-app.ts';
@@ -98,6 +99,22 @@ describe('createBrowserTokenSource: the key and the proofs (RFC 9449 §2, §4.2)
     expect(new Set(app.apiProofs.map((proof) => proof.jti)).size).toBe(4);
     expect(app.apiRequests.map((request) => request.headers.authorization)).toEqual(Array(4).fill(`DPoP ${accessToken}`));
     expect(((await patched.json()) as { body: string }).body).toBe('{"name":"n"}');
+  });
+
+  it("passes @latchkey/resource's verifyDpopProof, which refuses the same proof replayed or for another request", async () => {
+    const source = makeSource();
+    const url = `${app.url}/api/media/m1?size=large`;
+    const { dpop } = await source.headersFor('PUT', url);
+    const { accessToken } = await source.getToken();
+    const replay = createMemoryDpopReplayStore();
+    const tokenProof = await verifyDpopProof({ proof: String(app.backendRequests[0]?.headers.dpop), method: 'POST', url: TOKEN_ENDPOINT, now: app.now, replay });
+    expect(tokenProof.jkt).toBe(await source.thumbprint());
+    expect(await verifyDpopProof({ proof: dpop, method: 'PUT', url, accessToken, now: app.now, replay })).toMatchObject({ jkt: tokenProof.jkt });
+    await expect(verifyDpopProof({ proof: dpop, method: 'PUT', url, accessToken, now: app.now, replay })).rejects.toThrow(DpopProofError);
+    const fresh = createMemoryDpopReplayStore();
+    for (const other of [{ method: 'GET', url }, { method: 'PUT', url: `${app.url}/api/media/m2` }, { method: 'PUT', url, accessToken: 'another-token' }]) {
+      await expect(verifyDpopProof({ proof: dpop, accessToken, ...other, now: app.now, replay: fresh })).rejects.toThrow(DpopProofError);
+    }
   });
 
   it('gives the headers for a request made some other way, accepted for that method and URL only', async () => {

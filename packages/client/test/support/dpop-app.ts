@@ -1,10 +1,14 @@
 // A stand-in for an application that uses browser tokens, over real loopback HTTP: POST
 // /browser-token plays the app backend (it checks the page's proof for Latchkey's token endpoint and
 // answers with a token bound to the proof's key, as the backend would relay it), and /api/* plays a
-// DPoP-protected resource. Proofs are checked with jose, independently of the code under test: the
-// test oracle. It is not Latchkey; the real exchange is the server's and is tested there.
+// DPoP-protected resource. Proofs are checked twice, independently of the code under test: with jose
+// step by step (the test oracle), and with @latchkey/resource's verifyDpopProof, the one verifier
+// Latchkey's token endpoint and resource middlewares use. It is not Latchkey; the real exchange is
+// the server's and is tested there.
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
+import { createMemoryDpopReplayStore, verifyDpopProof } from '@latchkey/resource';
+import type { DpopReplayStore } from '@latchkey/resource';
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWK } from 'jose';
 import { closeServer, listenOnLoopback, recordingServer, sendJson } from './loopback.ts';
@@ -31,10 +35,14 @@ interface IssuedToken {
   revoked: boolean;
 }
 
-/** RFC 9449 §4.3, checked with jose: signature with the embedded key, typ, htm, htu, iat, ath, single-use jti. */
+/**
+ * RFC 9449 §4.3, checked with jose (signature with the embedded key, typ, htm, htu, iat, ath,
+ * single-use jti in `seen`), then by verifyDpopProof (with its own replay store `replay`), which must
+ * agree on the key's thumbprint.
+ */
 export async function checkProof(
   proof: string,
-  expected: { method: string; url: string; accessToken?: string | undefined; now: number; seen?: Set<string> | undefined },
+  expected: { method: string; url: string; accessToken?: string | undefined; now: number; seen?: Set<string> | undefined; replay?: DpopReplayStore | undefined },
 ): Promise<CheckedProof> {
   const header = decodeProtectedHeader(proof);
   const { payload } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
@@ -55,7 +63,17 @@ export async function checkProof(
   } else if (ath !== undefined) {
     throw new Error('ath on a proof without a token');
   }
-  return { jkt: await calculateJwkThumbprint(jwk, 'sha256'), jti, iat, htm, htu, ath: typeof ath === 'string' ? ath : undefined, jwk };
+  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+  const verified = await verifyDpopProof({
+    proof,
+    method: expected.method,
+    url: expected.url,
+    ...(expected.accessToken === undefined ? {} : { accessToken: expected.accessToken }),
+    now: expected.now,
+    replay: expected.replay ?? createMemoryDpopReplayStore(),
+  });
+  if (verified.jkt !== jkt || verified.jti !== jti) throw new Error('verifyDpopProof disagrees with jose on the key or the jti');
+  return { jkt, jti, iat, htm, htu, ath: typeof ath === 'string' ? ath : undefined, jwk };
 }
 
 export type Reply = { readonly status: number; readonly headers?: Record<string, string>; readonly body?: unknown } | 'drop';
@@ -76,6 +94,7 @@ export class DpopApp {
   expiresIn = 900;
   readonly tokens = new Map<string, IssuedToken>();
   readonly #seen = new Set<string>();
+  readonly #replay = createMemoryDpopReplayStore();
   #issued = 0;
   readonly #server: Server;
 
@@ -109,7 +128,7 @@ export class DpopApp {
     if (reply !== undefined) return send(reply.status, reply.body ?? '', reply.headers);
     let proof: CheckedProof;
     try {
-      proof = await checkProof(String(recorded.headers.dpop), { method: 'POST', url: TOKEN_ENDPOINT, now: this.now, seen: this.#seen });
+      proof = await checkProof(String(recorded.headers.dpop), { method: 'POST', url: TOKEN_ENDPOINT, now: this.now, seen: this.#seen, replay: this.#replay });
     } catch (error) {
       return send(400, { error: 'invalid_dpop_proof', error_description: (error as Error).message });
     }
@@ -130,7 +149,7 @@ export class DpopApp {
     if (token === undefined || issued === undefined || issued.revoked || this.now >= issued.expiresAt) return refuse('invalid_token', 'unknown, revoked or expired token');
     let proof: CheckedProof;
     try {
-      proof = await checkProof(String(recorded.headers.dpop), { method: recorded.method, url: `${this.url}${recorded.path}`, accessToken: token, now: this.now, seen: this.#seen });
+      proof = await checkProof(String(recorded.headers.dpop), { method: recorded.method, url: `${this.url}${recorded.path}`, accessToken: token, now: this.now, seen: this.#seen, replay: this.#replay });
     } catch (error) {
       return refuse('invalid_dpop_proof', (error as Error).message);
     }
