@@ -6,7 +6,9 @@
 // Latchkey's token endpoint and resource middlewares use. It is not Latchkey; the real exchange is
 // the server's and is tested there.
 import { createHash } from 'node:crypto';
-import type { Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Server, ServerResponse } from 'node:http';
 import { createMemoryDpopReplayStore, verifyDpopProof } from '@latchkey/resource';
 import type { DpopReplayStore } from '@latchkey/resource';
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify } from 'jose';
@@ -93,6 +95,8 @@ export class DpopApp {
   backendDelayMs = 0;
   expiresIn = 900;
   readonly tokens = new Map<string, IssuedToken>();
+  /** GET `/` answers an empty page; GET `/static/<file>` a file of this folder (for a real browser to load). */
+  staticDir: string | undefined;
   readonly #seen = new Set<string>();
   readonly #replay = createMemoryDpopReplayStore();
   #issued = 0;
@@ -101,7 +105,11 @@ export class DpopApp {
   private constructor() {
     this.#server = recordingServer((recorded, response, request) => {
       const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => sendJson(response, status, body, headers);
-      const handle = recorded.path.startsWith('/api/') ? this.#resource(recorded, send) : this.#backend(recorded, send, () => request.socket.destroy());
+      const handle = recorded.path.startsWith('/api/')
+        ? this.#resource(recorded, send)
+        : recorded.method === 'GET'
+          ? this.#static(recorded.path, response)
+          : this.#backend(recorded, send, () => request.socket.destroy());
       handle.catch((error: unknown) => send(500, { error: 'test_server_bug', error_description: String(error) }));
     });
   }
@@ -118,6 +126,15 @@ export class DpopApp {
 
   async close(): Promise<void> {
     await closeServer(this.#server);
+  }
+
+  async #static(requestPath: string, response: ServerResponse): Promise<void> {
+    if (requestPath === '/') return void response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>page</title>');
+    const file = this.staticDir === undefined || !requestPath.startsWith('/static/') ? undefined : path.resolve(this.staticDir, `.${requestPath.slice('/static'.length)}`);
+    if (file === undefined || !file.startsWith(`${this.staticDir}${path.sep}`)) return void response.writeHead(404).end();
+    const body = await readFile(file).catch(() => undefined);
+    if (body === undefined) return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'application/octet-stream' }).end(body);
   }
 
   async #backend(recorded: RecordedRequest, send: (status: number, body: unknown, headers?: Record<string, string>) => void, drop: () => void): Promise<void> {
