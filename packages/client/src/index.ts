@@ -1,7 +1,8 @@
 /**
  * `@latchkey/client`: get OAuth 2.0 client-credentials tokens from Latchkey and use them. Cached
  * tokens, refresh-ahead, single-flight, retries with backoff. Zero runtime dependencies; Node 20
- * and browsers.
+ * and browsers. A backend hands its pages read-only, key-bound browser tokens with
+ * `browserTokenHandler` (the page's side is `@latchkey/client/browser`).
  *
  * @example
  * import { TokenClient, createAuthorizedFetch } from '@latchkey/client';
