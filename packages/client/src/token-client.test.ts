@@ -374,3 +374,113 @@ describe('TokenClient.fromEnv', () => {
     }
   });
 });
+
+describe('TokenClient#exchangeForBrowserToken (RFC 8693)', () => {
+  const PROOF = 'eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJQT1NUIn0.c2lnbmF0dXJl';
+  const exchanges = (): URLSearchParams[] =>
+    endpoint.tokenRequests.map((request) => new URLSearchParams(request.body)).filter((form) => form.get('grant_type') !== 'client_credentials');
+
+  it("exchanges the client's own cached token, passing the DPoP proof through unchanged", async () => {
+    const client = makeClient({ audience: 'https://api.test/environment-api' });
+    const result = await client.exchangeForBrowserToken({ scope: ['fonts:read', 'media:read'], dpopProof: PROOF });
+    expect(result).toEqual({ accessToken: 'btok_2', tokenType: 'DPoP', expiresIn: 900, scope: 'fonts:read media:read' });
+    const [credentials, exchange] = endpoint.tokenRequests;
+    expect(new URLSearchParams(credentials?.body).get('grant_type')).toBe('client_credentials');
+    expect(exchange?.headers.authorization).toBe(basicAuthorization('int_client', SECRET));
+    expect(exchange?.headers.dpop).toBe(PROOF);
+    expect([...new URLSearchParams(exchange?.body).entries()]).toEqual([
+      ['grant_type', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+      ['subject_token', 'tok_1'],
+      ['subject_token_type', 'urn:ietf:params:oauth:token-type:access_token'],
+      ['requested_token_type', 'urn:ietf:params:oauth:token-type:access_token'],
+      ['audience', 'https://api.test/environment-api'],
+      ['scope', 'fonts:read media:read'],
+    ]);
+  });
+
+  it('reuses the cached subject token for every exchange, and sends no DPoP header without a proof', async () => {
+    const client = makeClient({ authMethod: 'client_secret_post' });
+    await client.getToken();
+    const first = await client.exchangeForBrowserToken();
+    await client.exchangeForBrowserToken();
+    expect(first.tokenType).toBe('Bearer');
+    expect(endpoint.tokenRequests).toHaveLength(3);
+    expect(exchanges().map((form) => [form.get('subject_token'), form.get('client_id'), form.get('client_secret'), form.has('scope')])).toEqual([
+      ['tok_1', 'int_client', SECRET, false],
+      ['tok_1', 'int_client', SECRET, false],
+    ]);
+    expect(endpoint.tokenRequests[1]?.headers.dpop).toBeUndefined();
+  });
+
+  it("raises Latchkey's refusal as TokenRequestError (invalid_scope for a write scope)", async () => {
+    const client = makeClient();
+    await client.getToken();
+    endpoint.replies.push({ status: 400, body: { error: 'invalid_scope', error_description: 'browser tokens carry read scopes only: fonts:write' } });
+    const error = await failure(client.exchangeForBrowserToken({ scope: 'fonts:write', dpopProof: PROOF }));
+    expect(error).toBeInstanceOf(TokenRequestError);
+    expect(error).toMatchObject({ status: 400, error: 'invalid_scope', errorDescription: 'browser tokens carry read scopes only: fonts:write' });
+  });
+
+  it('sends an exchange with a proof once (a proof is single-use), and retries one without', async () => {
+    const client = makeClient();
+    await client.getToken();
+    endpoint.replies.push({ status: 503 }, { status: 503 });
+    expect(await failure(client.exchangeForBrowserToken({ dpopProof: PROOF }))).toMatchObject({ status: 503 });
+    expect(exchanges()).toHaveLength(1);
+    await client.exchangeForBrowserToken();
+    expect(exchanges()).toHaveLength(3);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('drops a subject token Latchkey refuses (invalid_grant): repeats once with a new one, or, with a proof, on the next call', async () => {
+    const client = makeClient();
+    await client.getToken(); // tok_1
+    endpoint.replies.push({ status: 400, body: { error: 'invalid_grant', error_description: 'the subject token was revoked' } });
+    expect((await client.exchangeForBrowserToken()).tokenType).toBe('Bearer');
+    expect(exchanges().map((form) => form.get('subject_token'))).toEqual(['tok_1', 'tok_2']);
+
+    endpoint.replies.push({ status: 400, body: { error: 'invalid_grant', error_description: 'the subject token was revoked' } });
+    expect(await failure(client.exchangeForBrowserToken({ dpopProof: PROOF }))).toMatchObject({ error: 'invalid_grant' });
+    await client.exchangeForBrowserToken({ dpopProof: PROOF });
+    expect(exchanges().map((form) => form.get('subject_token'))).toEqual(['tok_1', 'tok_2', 'tok_2', 'tok_4']);
+  });
+
+  it('gives up after one repeat when the new subject token is refused too', async () => {
+    const client = makeClient();
+    const refusal = { status: 400, body: { error: 'invalid_grant' } };
+    endpoint.replies.push({ status: 200, body: { access_token: 'tok_a', token_type: 'Bearer', expires_in: 3600 } }, refusal, { status: 200, body: { access_token: 'tok_b', token_type: 'Bearer', expires_in: 3600 } }, refusal);
+    expect(await failure(client.exchangeForBrowserToken())).toMatchObject({ error: 'invalid_grant' });
+    expect(endpoint.tokenRequests).toHaveLength(4);
+  });
+
+  it('keeps the subject token and the secret out of error messages, even when echoed', async () => {
+    const client = makeClient();
+    await client.getToken();
+    endpoint.replies.push({ status: 400, body: { error: 'invalid_grant', error_description: `bad subject_token tok_1 for ${SECRET}` } });
+    const error = await failure(client.exchangeForBrowserToken({ dpopProof: PROOF }));
+    expect(String((error as Error).message)).not.toContain('tok_1');
+    expect(String((error as Error).message)).not.toContain(SECRET);
+  });
+
+  it.each([
+    ['an unknown token_type', { access_token: 'b', token_type: 'N_A', expires_in: 900 }, /neither DPoP nor Bearer/],
+    ['another issued_token_type', { access_token: 'b', token_type: 'DPoP', expires_in: 900, issued_token_type: 'urn:ietf:params:oauth:token-type:id_token' }, /issued_token_type/],
+    ['no access_token', { token_type: 'DPoP', expires_in: 900 }, /no access_token/],
+    ['a bad expires_in', { access_token: 'b', token_type: 'DPoP', expires_in: 'soon' }, /expires_in/],
+  ])('refuses a 200 with %s as TokenResponseError', async (_, body, message) => {
+    const client = makeClient();
+    await client.getToken();
+    endpoint.replies.push({ status: 200, body });
+    const error = await failure(client.exchangeForBrowserToken());
+    expect(error).toBeInstanceOf(TokenResponseError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it.each([['two proofs', `${PROOF}, ${PROOF}`], ['not a JWT', 'abc.def'], ['a header injection', `${PROOF}\r\nx-evil: 1`], ['not a string', 42]])(
+    'refuses a dpopProof that is %s with a TypeError, before any request',
+    async (_, dpopProof) => {
+      await expect(makeClient().exchangeForBrowserToken({ dpopProof: dpopProof as string })).rejects.toThrow(TypeError);
+      expect(endpoint.tokenRequests).toHaveLength(0);
+    },
+  );
+});

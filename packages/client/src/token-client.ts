@@ -1,5 +1,8 @@
 import { TokenNetworkError, TokenRequestError, TokenResponseError } from './errors.ts';
 import { basicAuthorization, formUrlEncode } from './form-encode.ts';
+import { readExpiresIn, readJsonObject, readOAuthError } from './oauth-response.ts';
+import { isHttpUrl, nonNegative, normaliseScope, requireText } from './options.ts';
+import { RefreshingCache } from './refreshing-cache.ts';
 import { backoffDelay, parseRetryAfter } from './retry.ts';
 
 /** A `fetch`-compatible function (the global one by default). */
@@ -58,6 +61,35 @@ export interface TokenResponse {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
+/** Options for {@link TokenClient.exchangeForBrowserToken}. */
+export interface BrowserTokenExchangeOptions {
+  /** Scopes for the browser token (read scopes only); the subject token's read scopes when absent. */
+  readonly scope?: string | readonly string[] | undefined;
+  /**
+   * The page's `DPoP` proof (RFC 9449 §4.2, for `POST` to the token endpoint), passed to Latchkey
+   * unchanged: the browser token is then bound to the page's key (`token_type: DPoP`).
+   */
+  readonly dpopProof?: string | undefined;
+}
+
+/** A browser token (RFC 8693 §2.2.1), as {@link TokenClient.exchangeForBrowserToken} returns it. */
+export interface BrowserTokenResponse {
+  readonly accessToken: string;
+  /** `DPoP` when bound to the proof's key, `Bearer` when no proof was sent. */
+  readonly tokenType: 'DPoP' | 'Bearer';
+  /** Whole seconds the token has left; `undefined` if the server did not say. */
+  readonly expiresIn: number | undefined;
+  /** The granted scopes (space-separated), as the server listed them. */
+  readonly scope: string | undefined;
+}
+
+/** RFC 8693 §2.1 / §3: the grant and the one token type Latchkey exchanges. */
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/** A compact JWS (a DPoP proof's shape): three base64url parts, nothing else. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 interface CachedToken {
   readonly accessToken: string;
   readonly scope: string | undefined;
@@ -108,10 +140,7 @@ export class TokenClient {
   readonly #fetch: FetchLike;
   readonly #now: () => number;
   readonly #sleep: (milliseconds: number) => Promise<void>;
-  #cached: CachedToken | undefined;
-  #inflight: Promise<CachedToken> | undefined;
-  /** Bumped by invalidate(): a request started before it must not refill the cache. */
-  #generation = 0;
+  readonly #cache: RefreshingCache<CachedToken>;
 
   constructor(options: TokenClientOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('TokenClient needs an options object');
@@ -148,6 +177,7 @@ export class TokenClient {
     this.#fetch = userFetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? defaultSleep;
+    this.#cache = new RefreshingCache(() => this.#requestWithRetries(), this.#now);
   }
 
   /**
@@ -204,18 +234,73 @@ export class TokenClient {
    * const { accessToken, expiresIn, scope } = await tokens.getTokenResponse();
    */
   async getTokenResponse(): Promise<TokenResponse> {
-    const cached = this.#cached;
-    if (cached !== undefined && this.#now() < cached.refreshAt) return this.#view(cached);
-    try {
-      return this.#view(await this.#refresh());
-    } catch (error) {
-      // Refreshing ahead is an optimisation: while the old token is still valid, a failed refresh
-      // should not fail the caller. The next call tries again.
-      if (cached !== undefined && cached === this.#cached && cached.expiresAt !== undefined && this.#now() < cached.expiresAt) {
-        return this.#view(cached);
-      }
-      throw error;
+    return this.#view(await this.#cache.get());
+  }
+
+  /**
+   * Exchanges this client's own access token (the cached one, RFC 8693 `subject_token`) at Latchkey's
+   * token endpoint for a short-lived, read-only **browser token** to hand to a page. With the page's
+   * `dpopProof` the token is bound to the page's key (RFC 9449): copied out of the page it is useless.
+   *
+   * The integration must be allowed to mint browser tokens (Permissions tab, or
+   * `latchkey integrations set-permissions <id> --browser-tokens`), else Latchkey answers
+   * `unauthorized_client`. Errors are this client's: {@link TokenRequestError} (with Latchkey's
+   * `error`, e.g. `invalid_scope` for a write scope, `invalid_dpop_proof` for a bad proof),
+   * {@link TokenNetworkError}, {@link TokenResponseError}.
+   *
+   * Without a proof, network errors, 5xx and 429 are retried like `getToken()`; a proof is
+   * single-use (RFC 9449 §11.1), so an exchange carrying one is sent once and the page asks again
+   * with a fresh proof. A subject token Latchkey no longer accepts (`invalid_grant`, e.g. revoked)
+   * is dropped from the cache; without a proof the exchange is repeated once with a new one.
+   *
+   * @example
+   * // In the route the page calls (see also browserTokenHandler):
+   * const { accessToken, tokenType, expiresIn, scope } = await tokens.exchangeForBrowserToken({
+   *   scope: ['fonts:read', 'media:read'],
+   *   dpopProof: request.headers.dpop,
+   * });
+   */
+  async exchangeForBrowserToken(options: BrowserTokenExchangeOptions = {}): Promise<BrowserTokenResponse> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('exchangeForBrowserToken takes an options object');
+    const scope = normaliseScope(options.scope);
+    const { dpopProof } = options;
+    if (dpopProof !== undefined && (typeof dpopProof !== 'string' || !COMPACT_JWS.test(dpopProof))) {
+      throw new TypeError('dpopProof must be one DPoP proof JWT (compact JWS)');
     }
+    for (let attempt = 0; ; attempt += 1) {
+      const subjectToken = await this.getToken();
+      try {
+        return await this.#exchange(subjectToken, scope, dpopProof);
+      } catch (error) {
+        if (!(error instanceof TokenRequestError) || error.error !== 'invalid_grant') throw error;
+        // The subject token was refused (revoked, say): never offer it again.
+        if (this.#cache.current?.accessToken === subjectToken) this.invalidate();
+        if (attempt > 0 || dpopProof !== undefined) throw error;
+      }
+    }
+  }
+
+  async #exchange(subjectToken: string, scope: string | undefined, dpopProof: string | undefined): Promise<BrowserTokenResponse> {
+    const fields: [string, string][] = [
+      ['grant_type', TOKEN_EXCHANGE_GRANT],
+      ['subject_token', subjectToken],
+      ['subject_token_type', ACCESS_TOKEN_TYPE],
+      ['requested_token_type', ACCESS_TOKEN_TYPE],
+    ];
+    if (this.audience !== undefined) fields.push(['audience', this.audience]);
+    if (scope !== undefined) fields.push(['scope', scope]);
+    const headers: Record<string, string> = dpopProof === undefined ? {} : { dpop: dpopProof };
+    const { raw, startedAt } = await this.#postWithRetries(fields, headers, dpopProof === undefined ? this.#retries : 0, [subjectToken]);
+    const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope: granted, issued_token_type: issued } = raw;
+    if (typeof accessToken !== 'string' || accessToken === '') throw new TokenResponseError('token exchange response has no access_token');
+    const type = typeof tokenType === 'string' ? tokenType.toLowerCase() : undefined;
+    if (type !== 'dpop' && type !== 'bearer') throw new TokenResponseError('token exchange response token_type is neither DPoP nor Bearer');
+    if (issued !== undefined && issued !== ACCESS_TOKEN_TYPE) throw new TokenResponseError('token exchange response issued_token_type is not an access token');
+    const lifetime = readExpiresIn(expiresIn);
+    if (lifetime === null) throw new TokenResponseError('token exchange response expires_in is not a non-negative number');
+    // Counted down from when the request was sent, as getTokenResponse() does.
+    const remaining = lifetime === undefined ? undefined : Math.max(0, Math.floor((startedAt + lifetime * 1000 - this.#now()) / 1000));
+    return { accessToken, tokenType: type === 'dpop' ? 'DPoP' : 'Bearer', expiresIn: remaining, scope: typeof granted === 'string' ? granted : undefined };
   }
 
   /**
@@ -225,52 +310,72 @@ export class TokenClient {
    * tokens.invalidate();
    */
   invalidate(): void {
-    this.#generation += 1;
-    this.#cached = undefined;
-    this.#inflight = undefined;
-  }
-
-  #refresh(): Promise<CachedToken> {
-    if (this.#inflight !== undefined) return this.#inflight;
-    const generation = this.#generation;
-    const request = this.#requestWithRetries().then((token) => {
-      if (generation === this.#generation) this.#cached = token;
-      return token;
-    });
-    const settled = (): void => {
-      if (this.#inflight === request) this.#inflight = undefined;
-    };
-    request.then(settled, settled);
-    this.#inflight = request;
-    return request;
+    this.#cache.invalidate();
   }
 
   async #requestWithRetries(): Promise<CachedToken> {
+    const fields: [string, string][] = [['grant_type', 'client_credentials']];
+    if (this.audience !== undefined) fields.push(['audience', this.audience]);
+    if (this.scope !== undefined) fields.push(['scope', this.scope]);
+    const { raw, startedAt } = await this.#postWithRetries(fields, {}, this.#retries, []);
+    const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope } = raw;
+    if (typeof accessToken !== 'string' || accessToken === '') throw new TokenResponseError('token response has no access_token');
+    // RFC 6749 §7.1: the token type is case-insensitive.
+    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') {
+      throw new TokenResponseError('token response token_type is not Bearer');
+    }
+    // RFC 6749 §5.1 makes expires_in optional.
+    const lifetime = readExpiresIn(expiresIn);
+    if (lifetime === null) throw new TokenResponseError('token response expires_in is not a non-negative number');
+    // Measured from when the request was sent, so the time the answer took is not counted as lifetime.
+    const expiresAt = lifetime === undefined ? undefined : startedAt + lifetime * 1000;
+    // Without expires_in there is nothing to cache safely: every call asks again.
+    const refreshAt = expiresAt === undefined ? startedAt : expiresAt - Math.min(this.#refreshAheadMs, (lifetime as number) * 500);
+    return { accessToken, scope: typeof scope === 'string' ? scope : undefined, raw, expiresAt, refreshAt };
+  }
+
+  /**
+   * POSTs a grant to the token endpoint with the client's authentication, retrying network errors,
+   * 5xx and 429 up to `retries` times, and returns the 2xx JSON body and when the last attempt started.
+   * `secrets` (besides the client secret) are kept out of error messages.
+   */
+  async #postWithRetries(
+    grant: readonly [string, string][],
+    extraHeaders: Record<string, string>,
+    retries: number,
+    secrets: readonly string[],
+  ): Promise<{ raw: Readonly<Record<string, unknown>>; startedAt: number }> {
+    const fields = this.authMethod === 'client_secret_post' ? [...grant, ['client_id', this.clientId], ['client_secret', this.#clientSecret]] : grant;
+    const body = fields.map(([name, value]) => `${name}=${formUrlEncode(value)}`).join('&');
     for (let attempt = 0; ; attempt += 1) {
       const startedAt = this.#now();
       let response: Response;
       try {
         response = await this.#fetch(this.tokenUrl, {
           method: 'POST',
-          headers: this.#headers(),
-          body: this.#body(),
+          headers: { ...this.#headers(), ...extraHeaders },
+          body,
           signal: AbortSignal.timeout(this.#timeoutMs),
         });
       } catch (cause) {
-        if (attempt < this.#retries) {
+        if (attempt < retries) {
           await this.#sleep(backoffDelay(attempt, this.#retryDelayMs, this.#maxRetryDelayMs));
           continue;
         }
         throw new TokenNetworkError({ cause, attempts: attempt + 1 });
       }
-      if (response.ok) return this.#parseSuccess(response, startedAt);
+      if (response.ok) {
+        const raw = readJsonObject(await response.text());
+        if (typeof raw === 'string') throw new TokenResponseError(`token endpoint answered HTTP ${response.status} ${raw}`);
+        return { raw: Object.freeze({ ...raw }), startedAt };
+      }
 
       const text = await response.text().catch(() => '');
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#now());
-      const error = this.#requestError(response.status, text, retryAfterMs);
+      const error = this.#requestError(response.status, text, retryAfterMs, secrets);
       const retryable = response.status >= 500 || response.status === 429;
       // A server asking for more patience than we are configured to show gets its answer at once.
-      if (!retryable || attempt >= this.#retries || (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryDelayMs)) {
+      if (!retryable || attempt >= retries || (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryDelayMs)) {
         throw error;
       }
       await this.#sleep(retryAfterMs ?? backoffDelay(attempt, this.#retryDelayMs, this.#maxRetryDelayMs));
@@ -286,68 +391,22 @@ export class TokenClient {
     return headers;
   }
 
-  #body(): string {
-    const fields: [string, string][] = [['grant_type', 'client_credentials']];
-    if (this.audience !== undefined) fields.push(['audience', this.audience]);
-    if (this.scope !== undefined) fields.push(['scope', this.scope]);
-    if (this.authMethod === 'client_secret_post') {
-      fields.push(['client_id', this.clientId], ['client_secret', this.#clientSecret]);
-    }
-    return fields.map(([name, value]) => `${name}=${formUrlEncode(value)}`).join('&');
-  }
-
-  async #parseSuccess(response: Response, startedAt: number): Promise<CachedToken> {
-    let body: unknown;
-    try {
-      body = JSON.parse(await response.text());
-    } catch {
-      throw new TokenResponseError(`token endpoint answered HTTP ${response.status} without a JSON body`);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new TokenResponseError('token response is not a JSON object');
-    }
-    const raw = Object.freeze({ ...(body as Record<string, unknown>) });
-    const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope } = raw;
-    if (typeof accessToken !== 'string' || accessToken === '') throw new TokenResponseError('token response has no access_token');
-    // RFC 6749 §7.1: the token type is case-insensitive.
-    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') {
-      throw new TokenResponseError('token response token_type is not Bearer');
-    }
-    // Some servers send expires_in as a numeric string; RFC 6749 §5.1 makes it optional.
-    const lifetime = typeof expiresIn === 'string' && /^\d+$/.test(expiresIn) ? Number(expiresIn) : expiresIn;
-    if (lifetime !== undefined && (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime < 0)) {
-      throw new TokenResponseError('token response expires_in is not a non-negative number');
-    }
-    // Measured from when the request was sent, so the time the answer took is not counted as lifetime.
-    const expiresAt = lifetime === undefined ? undefined : startedAt + lifetime * 1000;
-    // Without expires_in there is nothing to cache safely: every call asks again.
-    const refreshAt = expiresAt === undefined ? startedAt : expiresAt - Math.min(this.#refreshAheadMs, (lifetime as number) * 500);
-    return { accessToken, scope: typeof scope === 'string' ? scope : undefined, raw, expiresAt, refreshAt };
-  }
-
-  #requestError(status: number, text: string, retryAfterMs: number | undefined): TokenRequestError {
-    let error: string | undefined;
-    let description: string | undefined;
-    try {
-      const body = JSON.parse(text) as { error?: unknown; error_description?: unknown };
-      if (typeof body.error === 'string') error = body.error;
-      if (typeof body.error_description === 'string') description = body.error_description;
-    } catch {
-      // Not RFC 6749 §5.2 JSON (a proxy's HTML page, say): fall back to the status below.
-    }
+  #requestError(status: number, text: string, retryAfterMs: number | undefined, secrets: readonly string[]): TokenRequestError {
+    const { error, errorDescription } = readOAuthError(status, text);
     return new TokenRequestError({
       status,
-      error: printable(error, 64) ?? (status === 429 || status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request'),
-      errorDescription: this.#redact(printable(description, 300)),
+      error,
+      errorDescription: this.#redact(errorDescription, secrets),
       retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
     });
   }
 
-  /** The secret never reaches an error message, even if a server were to echo it. */
-  #redact(text: string | undefined): string | undefined {
+  /** The secret (and any token sent) never reaches an error message, even if a server were to echo it. */
+  #redact(text: string | undefined, secrets: readonly string[]): string | undefined {
     if (text === undefined) return undefined;
     let result = text;
-    for (const form of new Set([this.#clientSecret, formUrlEncode(this.#clientSecret)])) result = result.split(form).join('[redacted]');
+    const forms = [this.#clientSecret, ...secrets].flatMap((secret) => [secret, formUrlEncode(secret)]);
+    for (const form of new Set(forms)) result = result.split(form).join('[redacted]');
     return result;
   }
 
@@ -362,42 +421,4 @@ export class TokenClient {
       raw: token.raw,
     };
   }
-}
-
-/** `URL.canParse` is too recent for some browsers still in use. */
-function isHttpUrl(value: unknown): boolean {
-  if (typeof value !== 'string' || !/^https?:\/\//i.test(value)) return false;
-  try {
-    new URL(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function requireText(value: unknown, name: string): void {
-  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${name} must be a non-empty string`);
-}
-
-function normaliseScope(scope: string | readonly string[] | undefined): string | undefined {
-  if (scope === undefined) return undefined;
-  const list = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? (scope as unknown[]) : undefined;
-  if (list === undefined || !list.every((item) => typeof item === 'string')) {
-    throw new TypeError('scope must be a space-separated string or an array of strings');
-  }
-  const joined = (list as string[]).filter((item) => item !== '').join(' ');
-  return joined === '' ? undefined : joined;
-}
-
-function nonNegative(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number`);
-  return value;
-}
-
-/** Printable ASCII only, truncated: server text goes into error messages and logs. */
-function printable(text: string | undefined, max: number): string | undefined {
-  if (text === undefined) return undefined;
-  const cleaned = text.replace(/[^\x20-\x7E]/g, '?');
-  return cleaned.length > max ? `${cleaned.slice(0, max)}...` : cleaned;
 }

@@ -1,16 +1,12 @@
 // A scriptable stand-in for Latchkey over real loopback HTTP: POST /oauth/token answers like the
-// token endpoint (or as a test scripts it: 429, 503, 400, a dropped connection, a hang), and
+// token endpoint (or as a test scripts it: 429, 503, 400, a dropped connection, a hang; a token
+// exchange gets a browser-token-shaped answer, DPoP when a proof came with it), and
 // /api/* is a protected resource that accepts only the tokens in `validTokens`.
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { closeServer, listenOnLoopback, recordingServer, sendJson } from './loopback.ts';
+import type { RecordedRequest } from './loopback.ts';
 
-export interface RecordedRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
+export type { RecordedRequest } from './loopback.ts';
 
 export type Reply =
   | { readonly status: number; readonly headers?: Record<string, string>; readonly body?: unknown }
@@ -33,52 +29,53 @@ export class FakeTokenEndpoint {
   readonly #server: Server;
 
   private constructor() {
-    this.#server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const recorded: RecordedRequest = {
-          method: request.method ?? '',
-          path: request.url ?? '',
-          headers: request.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        };
-        const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-          const text = typeof body === 'string' ? body : JSON.stringify(body);
-          response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
-        };
-        if (recorded.path.startsWith('/api/')) {
-          this.apiRequests.push(recorded);
-          const token = /^Bearer (.+)$/.exec(recorded.headers.authorization ?? '')?.[1];
-          if (token === undefined || !this.validTokens.has(token)) {
-            return send(401, { error: 'invalid_token', error_description: 'bad token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
-          }
-          if (recorded.path.startsWith('/api/forbidden')) return send(403, { error: 'insufficient_scope' });
-          return send(200, { token, method: recorded.method, body: recorded.body, accept: recorded.headers.accept ?? null });
+    this.#server = recordingServer((recorded, response, request) => {
+      const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => sendJson(response, status, body, headers);
+      if (recorded.path.startsWith('/api/')) {
+        this.apiRequests.push(recorded);
+        const token = /^Bearer (.+)$/.exec(recorded.headers.authorization ?? '')?.[1];
+        if (token === undefined || !this.validTokens.has(token)) {
+          return send(401, { error: 'invalid_token', error_description: 'bad token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
         }
-        this.tokenRequests.push(recorded);
-        setTimeout(() => {
-          const reply = this.replies.shift();
-          if (reply === 'drop') return request.socket.destroy();
-          if (reply === 'hang') return undefined;
-          if (reply !== undefined) return send(reply.status, reply.body ?? '', reply.headers);
-          this.issued += 1;
-          const token = `tok_${this.issued}`;
-          if (this.acceptIssued) this.validTokens.add(token);
+        if (recorded.path.startsWith('/api/forbidden')) return send(403, { error: 'insufficient_scope' });
+        return send(200, { token, method: recorded.method, body: recorded.body, accept: recorded.headers.accept ?? null });
+      }
+      this.tokenRequests.push(recorded);
+      setTimeout(() => {
+        const reply = this.replies.shift();
+        if (reply === 'drop') return request.socket.destroy();
+        if (reply === 'hang') return undefined;
+        if (reply !== undefined) return send(reply.status, reply.body ?? '', reply.headers);
+        this.issued += 1;
+        const form = new URLSearchParams(recorded.body);
+        if (form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:token-exchange') {
+          // The answer's shape only (RFC 8693 §2.2.1): the grant's rules are the server's, tested there.
           return send(
             200,
-            { access_token: token, token_type: 'Bearer', expires_in: this.expiresIn, scope: 'templates:read' },
+            {
+              access_token: `btok_${this.issued}`,
+              issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+              token_type: recorded.headers.dpop === undefined ? 'Bearer' : 'DPoP',
+              expires_in: 900,
+              scope: form.get('scope') ?? 'templates:read',
+            },
             { 'cache-control': 'no-store', pragma: 'no-cache' },
           );
-        }, this.delayMs);
-      });
+        }
+        const token = `tok_${this.issued}`;
+        if (this.acceptIssued) this.validTokens.add(token);
+        return send(
+          200,
+          { access_token: token, token_type: 'Bearer', expires_in: this.expiresIn, scope: 'templates:read' },
+          { 'cache-control': 'no-store', pragma: 'no-cache' },
+        );
+      }, this.delayMs);
     });
   }
 
   static async start(): Promise<FakeTokenEndpoint> {
     const endpoint = new FakeTokenEndpoint();
-    await new Promise<void>((resolve) => endpoint.#server.listen(0, '127.0.0.1', resolve));
-    endpoint.url = `http://127.0.0.1:${(endpoint.#server.address() as AddressInfo).port}`;
+    endpoint.url = await listenOnLoopback(endpoint.#server);
     return endpoint;
   }
 
@@ -87,7 +84,6 @@ export class FakeTokenEndpoint {
   }
 
   async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await closeServer(this.#server);
   }
 }
