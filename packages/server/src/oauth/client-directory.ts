@@ -13,7 +13,16 @@ export interface ClientRecord {
   tokensNotBefore: number;
   secrets: { generation: number; hash: Buffer; expiresAt: number | null }[];
   grants: Map<ApiId, readonly string[]>;
+  /** Whether it may exchange its access tokens for browser tokens (grants/token-exchange.ts). */
+  browserTokens: boolean;
+  /** Its environment's lifetime of browser tokens, seconds (environment browser settings; default 900). */
+  browserTokenLifetimeSeconds: number;
+  /** Whether its environment tolerates client_credentials requests from a browser (an Origin header). */
+  allowClientCredentialsFromBrowser: boolean;
 }
+
+/** The lifetime of browser tokens in an environment that never set it (issue 16: 15 minutes). */
+export const DEFAULT_BROWSER_TOKEN_LIFETIME_SECONDS = 900;
 
 /**
  * What the directory needs from storage: a client's rows by Client ID, or null
@@ -25,7 +34,7 @@ export type ClientRowSource = (clientId: string) => Promise<ClientRows | null>;
 async function loadClientRecord(source: ClientRowSource, clientId: string): Promise<ClientRecord | null> {
   const rows = await source(clientId);
   if (!rows) return null;
-  const { integration: row, secrets, grants } = rows;
+  const { integration: row, secrets, grants, browserSettings } = rows;
   return {
     integrationId: row.id,
     environmentId: row.environment_id,
@@ -35,6 +44,9 @@ async function loadClientRecord(source: ClientRowSource, clientId: string): Prom
     tokensNotBefore: Math.floor(row.tokens_not_before / 1000),
     secrets: secrets.map((s) => ({ generation: s.generation, hash: Buffer.from(s.secret_hash, 'hex'), expiresAt: s.expires_at })),
     grants: new Map(grants.map((g) => [g.api_id as ApiId, g.scopes.split(' ')])),
+    browserTokens: row.browser_tokens === 1,
+    browserTokenLifetimeSeconds: browserSettings?.browser_token_ttl_seconds ?? DEFAULT_BROWSER_TOKEN_LIFETIME_SECONDS,
+    allowClientCredentialsFromBrowser: browserSettings?.allow_client_credentials_from_browser === 1,
   };
 }
 
@@ -82,6 +94,16 @@ export class ClientDirectory {
   invalidate(clientId: string): void {
     this.entries.delete(clientId);
     this.loading.delete(clientId);
+  }
+
+  /**
+   * Forgets every client of an environment (its browser settings are part of each record). Rare (an
+   * environment's settings change), so a scan is fine; loads under way are dropped too, since their
+   * environment is not known until they finish.
+   */
+  invalidateEnvironment(environmentId: string): void {
+    for (const [clientId, record] of this.entries) if (record !== null && record.environmentId === environmentId) this.entries.delete(clientId);
+    this.loading.clear();
   }
 
   /** Forgets every client (used when change notifications may have been missed). */
