@@ -96,16 +96,6 @@ export class ClientDirectory {
     this.loading.delete(clientId);
   }
 
-  /**
-   * Forgets every client of an environment (its browser settings are part of each record). Rare (an
-   * environment's settings change), so a scan is fine; loads under way are dropped too, since their
-   * environment is not known until they finish.
-   */
-  invalidateEnvironment(environmentId: string): void {
-    for (const [clientId, record] of this.entries) if (record !== null && record.environmentId === environmentId) this.entries.delete(clientId);
-    this.loading.clear();
-  }
-
   /** Forgets every client (used when change notifications may have been missed). */
   invalidateAll(): void {
     this.entries.clear();
