@@ -166,7 +166,7 @@ describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
         body: JSON.stringify({ grant_type: EXCHANGE, client_id: backend.clientId, client_secret: backend.secret, subject_token: subject, subject_token_type: ACCESS_TOKEN, requested_token_type: ACCESS_TOKEN }),
       });
       expect(json.status).toBe(200);
-      for (const target of [{ audience: lk.config.environmentApiAudience }, { resource: lk.config.environmentApiAudience }]) {
+      for (const target of [{ audience: lk.config.environmentApiAudience }, { resource: lk.config.environmentApiAudience }] as Record<string, string>[]) {
         expect((await exchange(backend, subject, target)).status).toBe(200);
       }
     });

@@ -23,7 +23,7 @@ import { createTokenEndpoint, type TokenEndpoint } from './oauth/token-endpoint.
 import { createOwnTokenVerifier } from './oauth/own-token-verifier.ts';
 import { createDpopBinding } from './oauth/dpop-binding.ts';
 import { grantType as tokenExchangeGrant } from './oauth/grants/token-exchange.ts';
-import { recordBrowserUse } from './storage/repositories/client-records.ts';
+import { recordBrowserUse } from './storage/repositories/integrations.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
 import { createPlatformDeps } from './platform/platform-deps.ts';
 

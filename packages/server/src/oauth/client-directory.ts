@@ -1,4 +1,5 @@
 import type { ClientRows } from '../storage/repositories/client-records.ts';
+import { DEFAULT_BROWSER_SETTINGS_ROW } from '../storage/repositories/environment-api.ts';
 import type { ApiId } from '../platform/apis.ts';
 import { isWellFormedClientId } from '../platform/secrets.ts';
 
@@ -21,9 +22,6 @@ export interface ClientRecord {
   allowClientCredentialsFromBrowser: boolean;
 }
 
-/** The lifetime of browser tokens in an environment that never set it (issue 16: 15 minutes). */
-export const DEFAULT_BROWSER_TOKEN_LIFETIME_SECONDS = 900;
-
 /**
  * What the directory needs from storage: a client's rows by Client ID, or null
  * (storage/repositories/client-records.ts: readClientRows).
@@ -45,7 +43,7 @@ async function loadClientRecord(source: ClientRowSource, clientId: string): Prom
     secrets: secrets.map((s) => ({ generation: s.generation, hash: Buffer.from(s.secret_hash, 'hex'), expiresAt: s.expires_at })),
     grants: new Map(grants.map((g) => [g.api_id as ApiId, g.scopes.split(' ')])),
     browserTokens: row.browser_tokens === 1,
-    browserTokenLifetimeSeconds: browserSettings?.browser_token_ttl_seconds ?? DEFAULT_BROWSER_TOKEN_LIFETIME_SECONDS,
+    browserTokenLifetimeSeconds: browserSettings?.browser_token_ttl_seconds ?? DEFAULT_BROWSER_SETTINGS_ROW.browser_token_ttl_seconds,
     allowClientCredentialsFromBrowser: browserSettings?.allow_client_credentials_from_browser === 1,
   };
 }

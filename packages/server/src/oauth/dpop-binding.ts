@@ -1,6 +1,6 @@
-import { createMemoryDpopReplayStore, verifyDpopProof, type DpopReplayStore } from '@latchkey/resource';
+import { createMemoryDpopReplayStore, DpopProofError, verifyDpopProof, type DpopReplayStore } from '@latchkey/resource';
 import type { Clock } from '../support/clock.ts';
-import { InvalidDpopProof, OAuthError } from './errors.ts';
+import { InvalidDpopProof } from './errors.ts';
 
 /** The thumbprint (RFC 7638, SHA-256) of the key a valid DPoP proof was signed with; throws InvalidDpopProof otherwise. */
 export type DpopBinding = (proof: string) => Promise<string>;
@@ -26,16 +26,14 @@ export interface DpopBindingDeps {
  * exchange for no protection.
  */
 export function createDpopBinding(deps: DpopBindingDeps): DpopBinding {
-  const replay = deps.replay ?? createMemoryDpopReplayStore();
+  const replay = deps.replay ?? createMemoryDpopReplayStore({ now: () => deps.clock.now() });
   return async (proof) => {
     try {
       const verified = await verifyDpopProof({ proof, method: 'POST', url: deps.tokenEndpointUrl, now: deps.clock.now(), replay });
       return verified.jkt;
     } catch (error) {
-      if (error instanceof OAuthError) throw error;
       // DpopProofError's message says what is wrong with the proof and holds nothing secret (no key, no token).
-      const code = (error as { code?: unknown } | null)?.code;
-      if (code === 'invalid_dpop_proof') throw new InvalidDpopProof(`the DPoP proof is not valid: ${(error as Error).message}`);
+      if (error instanceof DpopProofError) throw new InvalidDpopProof(`the DPoP proof is not valid: ${error.message}`);
       throw error;
     }
   };

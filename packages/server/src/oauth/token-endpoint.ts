@@ -60,7 +60,7 @@ export interface TokenRequestOutcome {
   dpopBound?: boolean;
 }
 
-/** A browser `Origin` seen with an authenticated client at the token endpoint (its integration's browserUse). */
+/** A browser `Origin` seen with an authenticated client at the token endpoint (its integration's browserUse); storage bounds and cleans it. */
 export interface BrowserUse {
   integrationId: string;
   origin: string;
@@ -98,9 +98,6 @@ export interface TokenEndpointDeps {
 function issuedToken(token: MintedToken, scope: string, nowSecond: number): IssuedToken {
   return { accessToken: token.token, expiresIn: Math.max(0, Math.floor(token.expiresAt / 1000) - nowSecond), scope };
 }
-
-/** Longest Origin kept on an integration: an origin is scheme://host:port, anything longer is cut. */
-const MAX_RECORDED_ORIGIN = 200;
 
 /** The refusal of client_credentials from a browser: a client secret in a page is the mistake the seed warns about. */
 const CLIENT_CREDENTIALS_FROM_BROWSER =
@@ -264,7 +261,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
   /** Records a browser Origin on the integration; a failure to write it is logged and does not change the answer. */
   const noteBrowserUse = async (integrationId: string, origin: string, ip: string): Promise<void> => {
     try {
-      await deps.recordBrowserUse({ integrationId, origin: origin.slice(0, MAX_RECORDED_ORIGIN), ip, at: deps.clock.now() });
+      await deps.recordBrowserUse({ integrationId, origin, ip, at: deps.clock.now() });
     } catch (error) {
       deps.logger.warn({ err: error, integrationId }, 'could not record a browser Origin seen at the token endpoint');
     }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_DPOP_ALGORITHMS } from '@latchkey/resource';
 import type { Config } from '../../config/load-config.ts';
 import type { KeyStore } from '../../keys/key-store.ts';
 import type { ApiCatalogue } from '../../platform/apis.ts';
@@ -7,8 +8,6 @@ import { sendProblem } from '../../support/problem.ts';
 import { grantType as tokenExchangeGrant } from '../../oauth/grants/token-exchange.ts';
 import { REVOCATION_FEED_PATH } from './revocation-feed.ts';
 
-/** The DPoP proof algorithms the token endpoint accepts: @latchkey/resource's defaults (packages/resource/src/dpop.ts). */
-const DPOP_SIGNING_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
 
 /** What the discovery routes use. */
 export interface DiscoveryRouteDeps {
@@ -44,7 +43,7 @@ export function buildServerMetadata(deps: Pick<DiscoveryRouteDeps, 'config' | 'a
     // Latchkey extension: the APIs (RFC 8707 resources) tokens can be requested for.
     resources_supported: deps.apis.apis.map((api) => api.audience),
     // RFC 9449 §5.1: a token exchange with a DPoP proof signed with one of these binds the browser token.
-    dpop_signing_alg_values_supported: DPOP_SIGNING_ALGORITHMS,
+    dpop_signing_alg_values_supported: DEFAULT_DPOP_ALGORITHMS,
   };
 }
 

@@ -41,31 +41,3 @@ export async function readClientRows(db: Kysely<Schema>, clientId: string): Prom
   ]);
   return integration ? { integration, secrets, grants, browserSettings } : null;
 }
-
-/** A browser `Origin` seen at the token endpoint with a client's credentials. */
-export interface BrowserUseRow {
-  integrationId: string;
-  origin: string;
-  ip: string;
-  /** When (ms). */
-  at: number;
-}
-
-/**
- * Records a browser Origin on the integration (its browserUse): the latest origin and address, when
- * it was first and last seen, and how many requests carried one. One statement, so concurrent
- * requests count each other.
- */
-export async function recordBrowserUse(db: Kysely<Schema>, use: BrowserUseRow): Promise<void> {
-  await db
-    .updateTable('integrations')
-    .set((eb) => ({
-      browser_use_origin: use.origin,
-      browser_use_ip: use.ip,
-      browser_use_first_at: eb.fn.coalesce('browser_use_first_at', eb.val(use.at)),
-      browser_use_last_at: use.at,
-      browser_use_count: eb('browser_use_count', '+', 1),
-    }))
-    .where('id', '=', use.integrationId)
-    .execute();
-}
