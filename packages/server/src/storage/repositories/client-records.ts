@@ -13,13 +13,20 @@ export interface ClientRows {
 }
 
 /**
- * Loads a client with the same four queries whether it exists or not (checklist 8: an unknown ID
+ * Loads a client with the same three queries whether it exists or not (checklist 8: an unknown ID
  * costs what a real one does), all by client_id, so none waits for another's answer. Null when the
- * client does not exist.
+ * client does not exist. The environment's browser-token settings come with the integration's row
+ * (a left join: an environment that never saved any has no settings row, and gets the defaults).
  */
 export async function readClientRows(db: Kysely<Schema>, clientId: string): Promise<ClientRows | null> {
-  const [integration, secrets, grants, browserSettings] = await Promise.all([
-    db.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst(),
+  const [row, secrets, grants] = await Promise.all([
+    db
+      .selectFrom('integrations')
+      .leftJoin('environment_browser_settings as settings', 'settings.environment_id', 'integrations.environment_id')
+      .selectAll('integrations')
+      .select(['settings.browser_token_ttl_seconds', 'settings.allow_client_credentials_from_browser'])
+      .where('integrations.client_id', '=', clientId)
+      .executeTakeFirst(),
     db
       .selectFrom('integration_secrets')
       .innerJoin('integrations', 'integrations.id', 'integration_secrets.integration_id')
@@ -32,12 +39,9 @@ export async function readClientRows(db: Kysely<Schema>, clientId: string): Prom
       .select(['integration_grants.api_id', 'integration_grants.scopes'])
       .where('integrations.client_id', '=', clientId)
       .execute(),
-    db
-      .selectFrom('environment_browser_settings')
-      .innerJoin('integrations', 'integrations.environment_id', 'environment_browser_settings.environment_id')
-      .select(['environment_browser_settings.browser_token_ttl_seconds', 'environment_browser_settings.allow_client_credentials_from_browser'])
-      .where('integrations.client_id', '=', clientId)
-      .executeTakeFirst(),
   ]);
-  return integration ? { integration, secrets, grants, browserSettings } : null;
+  if (!row) return null;
+  const { browser_token_ttl_seconds, allow_client_credentials_from_browser, ...integration } = row;
+  const browserSettings = browser_token_ttl_seconds === null || allow_client_credentials_from_browser === null ? undefined : { browser_token_ttl_seconds, allow_client_credentials_from_browser };
+  return { integration, secrets, grants, browserSettings };
 }
