@@ -392,6 +392,19 @@ describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
       expect(Number(metrics.match(/^latchkey_token_exchanges_total\{outcome="invalid_scope"\} (\d+)$/m)?.[1])).toBeGreaterThanOrEqual(1);
     });
 
+    it('introspects a bound browser token as DPoP with its cnf, act and browser claims (RFC 9449 §6.2)', async () => {
+      const inspector = await integration({ grants: { 'platform-api': ['tokens:introspect'] }, browserTokens: false });
+      const key = await dpopKey();
+      const bound = (await exchange(backend, await backendToken(backend), {}, { dpop: await key.proof() })).body.access_token as string;
+      const res = await fetch(`${lk.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuthorization(inspector.clientId, inspector.secret) },
+        body: new URLSearchParams({ token: bound }).toString(),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: key.jkt }, act: { sub: backend.clientId }, browser: true, client_id: backend.clientId });
+    });
+
     it('lists the grant and the DPoP algorithms in the RFC 8414 metadata', async () => {
       const metadata = (await (await fetch(`${lk.url}/.well-known/oauth-authorization-server`)).json()) as Body;
       expect(metadata.grant_types_supported).toEqual(['client_credentials', EXCHANGE]);
