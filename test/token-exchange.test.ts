@@ -206,6 +206,13 @@ describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
       expectError(answer, 400, 'unauthorized_client', /Permissions tab/);
       expect(answer.body.error_description).toContain('--browser-tokens');
       expect(answer.body.error_description).toContain('browserTokens');
+
+      // Turned off through the Platform API: the very next exchange is refused.
+      const allowed = await integration();
+      const subject = await backendToken(allowed);
+      expect((await exchange(allowed, subject)).status).toBe(200);
+      expect((await admin.request('PATCH', `/api/v1/environments/demo/integrations/${allowed.clientId}`, { body: { browserTokens: false } })).status).toBe(200);
+      expectError(await exchange(allowed, subject), 400, 'unauthorized_client');
     });
 
     it('refuses another integration token (same environment or another) with invalid_grant, telling nothing about it', async () => {
