@@ -117,7 +117,7 @@ describe.each(DIALECTS)('browser guard over HTTP (%s)', (dialect) => {
     expect(Object.fromEntries([...ok.headers].filter(([name]) => name.startsWith('access-control-')))).toEqual({
       'access-control-allow-origin': allowed,
       'access-control-allow-methods': 'GET, HEAD',
-      'access-control-allow-headers': 'Authorization, If-None-Match',
+      'access-control-allow-headers': 'Authorization, DPoP, If-None-Match',
       'access-control-max-age': '600',
     });
     const fonts = await preflight(allowed, 'fonts');

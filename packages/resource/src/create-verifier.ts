@@ -2,8 +2,11 @@ import { jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { nonNegative, requireUrl } from './check-options.ts';
 import type { AccessTokenClaims } from './claims.ts';
+import { createMemoryDpopReplayStore, DEFAULT_DPOP_ALGORITHMS, DpopProofError, verifyDpopProof } from './dpop.ts';
+import type { DpopReplayStore } from './dpop.ts';
 import { AccessTokenError } from './errors.ts';
-import { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
+import { extractAuthorization, singleHeader } from './extract-authorization.ts';
+import { assertNoQueryToken } from './extract-bearer-token.ts';
 import { createIssuerMetadataLoader } from './issuer-metadata.ts';
 import type { FetchLike } from './issuer-metadata.ts';
 import { createJwksSource, JwksUnavailableError, MissingKeyIdError } from './jwks-source.ts';
@@ -64,6 +67,26 @@ export interface VerifierOptions {
    * first verification); `false` turns revocation checks off; see {@link RevocationOptions}.
    */
   readonly revocation?: false | RevocationOptions;
+  /** Checking DPoP proofs for DPoP-bound tokens (RFC 9449); see {@link DpopOptions}. */
+  readonly dpop?: DpopOptions;
+}
+
+/**
+ * How a verifier checks the DPoP proofs that come with DPoP-bound tokens (`cnf.jkt`). Bound tokens
+ * are always refused as plain bearer tokens; these options only tune the proof check.
+ */
+export interface DpopOptions {
+  /**
+   * Where proof `jti`s are recorded (single use). Default: one in-process store per verifier, which
+   * is right for one instance; several instances behind a load balancer should share one.
+   */
+  readonly replay?: DpopReplayStore;
+  /** Accepted proof algorithms, asymmetric only. Default ES256, ES384, EdDSA, RS256, PS256. */
+  readonly algorithms?: readonly string[];
+  /** How old a proof may be, in seconds. Default 60. */
+  readonly maxAgeSeconds?: number;
+  /** Allowed clock difference with the client for a proof's `iat`, in seconds. Default 5. */
+  readonly clockSkewSeconds?: number;
 }
 
 /** A request as the framework adapters see it, reduced to what authentication needs. */
@@ -72,13 +95,27 @@ export interface BearerRequest {
   readonly authorization?: string | readonly string[] | null | undefined;
   /** The request target (path and query), to refuse a token in the query string. */
   readonly url?: string | undefined;
+  /** The HTTP method: the DPoP proof's `htm` must match it. Needed for DPoP requests only. */
+  readonly method?: string | undefined;
+  /** The `DPoP` header value (the proof). */
+  readonly dpop?: string | readonly string[] | null | undefined;
+  /**
+   * The request's absolute public URL (scheme, host, port, path; a query is ignored): the proof's
+   * `htu` must match it. A function so that a plain bearer request never pays for building it.
+   * Needed for DPoP requests only.
+   */
+  readonly htu?: string | (() => string) | undefined;
 }
 
 /** Verifies Latchkey access tokens for one API; create one per process and share it. */
 export interface AccessTokenVerifier {
   /** Verifies a token and returns its frozen claims, or throws {@link AccessTokenError}. */
   verify(token: string): Promise<AccessTokenClaims>;
-  /** Refuses a token in the query string, extracts the bearer token, and verifies it. */
+  /**
+   * Refuses a token in the query string, extracts the Bearer or DPoP token, and verifies it; for a
+   * DPoP-bound token (`cnf.jkt`) also the request's DPoP proof (RFC 9449 §7.1). A bound token sent
+   * as Bearer, or an unbound one sent as DPoP, is refused.
+   */
   verifyRequest(request: BearerRequest): Promise<AccessTokenClaims>;
   /** Throws ERR_INSUFFICIENT_SCOPE (403) unless the claims carry every scope; uses this verifier's realm. */
   assertScopes(claims: Pick<AccessTokenClaims, 'scope'>, scopes: readonly string[]): void;
@@ -88,6 +125,8 @@ export interface AccessTokenVerifier {
   readonly issuer: string;
   /** The audiences a token may name. */
   readonly audience: readonly string[];
+  /** The DPoP proof algorithms accepted (the `algs` of DPoP challenges). */
+  readonly dpopAlgorithms: readonly string[];
   /** How many JWKS fetches were started so far (for tests and metrics). */
   jwksFetchCount(): number;
   /** Where revocation checking stands: feed state, entries held, staleness (for health checks). */
@@ -152,6 +191,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
   }
   const currentDate = options.currentDate;
   const now = currentDate === undefined ? Date.now : () => currentDate().getTime();
+  const dpop = normaliseDpop(options.dpop, now);
   const userFetch = options.fetch;
   // Called through a wrapper so the global fetch never runs with a foreign `this`.
   const fetchImpl: FetchLike = userFetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -179,7 +219,12 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     return version;
   }
 
-  async function verify(token: string): Promise<AccessTokenClaims> {
+  /**
+   * Verifies a token. `asBearer`: it came as `Authorization: Bearer`, so a DPoP-bound one (any
+   * `cnf`: we cannot check another kind of binding) is refused (RFC 9449 §7.2) — checked here, on
+   * the claims at hand, so the plain-bearer hot path pays one property check and no extra await.
+   */
+  async function verifyToken(token: string, asBearer: boolean): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new TypeError('token must be a string');
     if (token === '') throw new AccessTokenError('ERR_TOKEN_MISSING', { realm });
     const at = now();
@@ -188,8 +233,8 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
       if (hit !== undefined) {
         if (at < hit.usableUntil) {
           // The only revocation cost of a hit: re-check when the source has changed since.
-          if (hit.version === revocations.version) return hit.claims;
-          hit.version = assertNotRevoked(hit.claims);
+          if (hit.version !== revocations.version) hit.version = assertNotRevoked(hit.claims);
+          if (asBearer && hit.claims.cnf !== undefined) throw boundAsBearer();
           return hit.claims;
         }
         cache.delete(token);
@@ -224,6 +269,45 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     const version = assertNotRevoked(claims);
     const usableUntil = Math.min(claims.exp * 1000, at + cacheMaxAgeMs);
     if (cache !== undefined && usableUntil > at) cache.set(token, { claims, usableUntil, version });
+    if (asBearer && claims.cnf !== undefined) throw boundAsBearer();
+    return claims;
+  }
+
+  const boundAsBearer = () => new AccessTokenError('ERR_TOKEN_DPOP_BOUND', { realm, scheme: 'DPoP', algs: dpop.algorithms });
+  const verify = (token: string) => verifyToken(token, false);
+
+  /** `Authorization: DPoP <token>`: the token must be bound, and the request's proof by its key. */
+  async function verifyDpopRequest(token: string, request: BearerRequest): Promise<AccessTokenClaims> {
+    const claims = await verify(token);
+    const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+    if (typeof jkt !== 'string') throw new AccessTokenError('ERR_TOKEN_NOT_DPOP_BOUND', { realm });
+    const proof = singleHeader(request.dpop, realm);
+    if (proof === undefined || proof === '') {
+      throw new AccessTokenError('ERR_DPOP_PROOF_INVALID', { realm, description: 'the request has no DPoP header with a proof' });
+    }
+    const { method, htu } = request;
+    if (typeof method !== 'string' || htu === undefined) throw new TypeError('verifyRequest needs method and htu for a DPoP request');
+    const url = typeof htu === 'function' ? htu() : htu;
+    // A Host header that does not make a URL (a hostile or broken client) is the request's fault.
+    if (!URL.canParse(url)) throw new AccessTokenError('ERR_DPOP_PROOF_INVALID', { realm, description: 'the request URL (Host header) is not valid' });
+    let verified;
+    try {
+      verified = await verifyDpopProof({
+        proof,
+        method,
+        url,
+        accessToken: token,
+        now: now(),
+        maxAgeSeconds: dpop.maxAgeSeconds,
+        clockSkewSeconds: dpop.clockSkewSeconds,
+        replay: dpop.replay,
+        algorithms: dpop.algorithms as string[],
+      });
+    } catch (error) {
+      if (error instanceof DpopProofError) throw new AccessTokenError('ERR_DPOP_PROOF_INVALID', { realm, description: error.message, cause: error });
+      throw error;
+    }
+    if (verified.jkt !== jkt) throw new AccessTokenError('ERR_DPOP_KEY_MISMATCH', { realm });
     return claims;
   }
 
@@ -231,7 +315,15 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     verify,
     async verifyRequest(request: BearerRequest): Promise<AccessTokenClaims> {
       if (request.url !== undefined) assertNoQueryToken(request.url, realm);
-      return verify(extractBearerToken(request.authorization, realm));
+      const { scheme, token } = extractAuthorization(request.authorization, realm);
+      if (scheme === 'Bearer') return verifyToken(token, true);
+      try {
+        return await verifyDpopRequest(token, request);
+      } catch (error) {
+        // A request made with the DPoP scheme is answered with a DPoP challenge (RFC 9449 §7.1).
+        if (error instanceof AccessTokenError && error.scheme !== 'DPoP') throw error.asDpop(dpop.algorithms);
+        throw error;
+      }
     },
     assertScopes(claims, scopes) {
       assertScopes(claims, scopes, realm);
@@ -239,6 +331,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     realm,
     issuer,
     audience,
+    dpopAlgorithms: dpop.algorithms,
     jwksFetchCount: keys.fetchCount,
     revocationStatus: () => revocations.status(),
     close() {
@@ -346,4 +439,30 @@ function normaliseAlgorithms(value: readonly string[] | undefined): readonly str
     }
   }
   return Object.freeze([...value]);
+}
+
+interface NormalisedDpop {
+  readonly replay: DpopReplayStore;
+  readonly algorithms: readonly string[];
+  readonly maxAgeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
+
+function normaliseDpop(value: DpopOptions | undefined, now: () => number): NormalisedDpop {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw new TypeError('dpop must be an options object');
+  const algorithms = value?.algorithms === undefined ? DEFAULT_DPOP_ALGORITHMS : Object.freeze([...value.algorithms]);
+  if (algorithms.length === 0) throw new TypeError('dpop.algorithms must not be empty');
+  for (const alg of algorithms) {
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new TypeError(`DPoP algorithm not allowed: ${String(alg)} (asymmetric algorithms only: ${SUPPORTED_ALGORITHMS.join(', ')})`);
+    }
+  }
+  const replay = value?.replay ?? createMemoryDpopReplayStore({ now });
+  if (typeof replay.useOnce !== 'function') throw new TypeError('dpop.replay must be a DpopReplayStore');
+  return {
+    replay,
+    algorithms,
+    maxAgeSeconds: nonNegative(value?.maxAgeSeconds, 60, 'dpop.maxAgeSeconds'),
+    clockSkewSeconds: nonNegative(value?.clockSkewSeconds, 5, 'dpop.clockSkewSeconds'),
+  };
 }

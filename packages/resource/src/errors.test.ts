@@ -13,6 +13,11 @@ describe('AccessTokenError (RFC 6750 §3)', () => {
     ['ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope'],
     ['ERR_JWKS_UNAVAILABLE', 503, 'temporarily_unavailable'],
     ['ERR_REVOCATION_UNAVAILABLE', 503, 'temporarily_unavailable'],
+    ['ERR_DPOP_PROOF_INVALID', 401, 'invalid_dpop_proof'],
+    ['ERR_TOKEN_DPOP_BOUND', 401, 'invalid_token'],
+    ['ERR_TOKEN_NOT_DPOP_BOUND', 401, 'invalid_token'],
+    ['ERR_DPOP_KEY_MISMATCH', 401, 'invalid_token'],
+    ['ERR_WRITE_TOKEN_IN_BROWSER', 403, 'write_token_in_browser'],
   ])('%s is %i %s', (code, status, error) => {
     const thrown = new AccessTokenError(code, { realm: 'api' });
     expect(thrown.code).toBe(code);
@@ -54,5 +59,19 @@ describe('AccessTokenError (RFC 6750 §3)', () => {
     expect(() => new AccessTokenError('ERR_TOKEN_INVALID', { description: 'a "quoted" word' })).toThrow(TypeError);
     expect(() => new AccessTokenError('ERR_TOKEN_INVALID', { realm: 'a\\b' })).toThrow(TypeError);
     expect(() => new AccessTokenError('ERR_NOPE' as AccessTokenErrorCode)).toThrow(TypeError);
+  });
+
+  it('challenges with the DPoP scheme and its algs (RFC 9449 §7.1)', () => {
+    const error = new AccessTokenError('ERR_DPOP_PROOF_INVALID', { realm: 'api', scheme: 'DPoP', algs: ['ES256', 'EdDSA'], description: 'the DPoP proof is too old (iat)' });
+    expect(error.wwwAuthenticate).toBe('DPoP realm="api", algs="ES256 EdDSA", error="invalid_dpop_proof", error_description="the DPoP proof is too old (iat)"');
+    const expired = new AccessTokenError('ERR_TOKEN_EXPIRED', { realm: 'api' }).asDpop(['ES256']);
+    expect(expired.wwwAuthenticate).toBe('DPoP realm="api", algs="ES256", error="invalid_token", error_description="the access token has expired"');
+    expect(() => new AccessTokenError('ERR_TOKEN_INVALID', { scheme: 'DPoP', algs: ['ES256", x="'] })).toThrow(TypeError);
+  });
+
+  it('sends no challenge for the browser rule (not an authentication failure)', () => {
+    const error = new AccessTokenError('ERR_WRITE_TOKEN_IN_BROWSER', { realm: 'api' });
+    expect(error.wwwAuthenticate).toBeUndefined();
+    expect(error.headers).toEqual({});
   });
 });

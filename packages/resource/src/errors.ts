@@ -8,15 +8,34 @@ export type AccessTokenErrorCode =
   | 'ERR_TOKEN_REVOKED'
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_JWKS_UNAVAILABLE'
-  | 'ERR_REVOCATION_UNAVAILABLE';
+  | 'ERR_REVOCATION_UNAVAILABLE'
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_TOKEN_DPOP_BOUND'
+  | 'ERR_TOKEN_NOT_DPOP_BOUND'
+  | 'ERR_DPOP_KEY_MISMATCH'
+  | 'ERR_WRITE_TOKEN_IN_BROWSER';
 
-/** The RFC 6750 §3.1 error code sent to the client, or none when no credentials were sent. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+/**
+ * The error code sent to the client (RFC 6750 §3.1, RFC 9449 §7.1 invalid_dpop_proof, and Latchkey's
+ * write_token_in_browser), or none when no credentials were sent.
+ */
+export type BearerErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable'
+  | 'invalid_dpop_proof'
+  | 'write_token_in_browser';
+
+/** The HTTP authentication scheme a challenge is for: RFC 6750 Bearer or RFC 9449 DPoP. */
+export type AuthScheme = 'Bearer' | 'DPoP';
 
 interface CodeSpec {
   readonly statusCode: 400 | 401 | 403 | 503;
   readonly error: BearerErrorCode | undefined;
   readonly description: string;
+  /** False when the refusal is not about authentication: no `WWW-Authenticate`. */
+  readonly challenge?: false;
 }
 
 // One table decides what each failure looks like on the wire (RFC 6750 §3, §3.1), so the
@@ -60,6 +79,33 @@ const SPECS: Readonly<Record<AccessTokenErrorCode, CodeSpec>> = {
     error: 'temporarily_unavailable',
     description: 'the token revocation list is not up to date, try again later',
   },
+  // RFC 9449 §7.1: a missing or invalid proof is invalid_dpop_proof; the description says what is wrong.
+  ERR_DPOP_PROOF_INVALID: { statusCode: 401, error: 'invalid_dpop_proof', description: 'the DPoP proof is invalid' },
+  // RFC 9449 §7.2: a DPoP-bound token must not be accepted as a plain bearer token, or a copied token
+  // would work without the key.
+  ERR_TOKEN_DPOP_BOUND: {
+    statusCode: 401,
+    error: 'invalid_token',
+    description: 'the access token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof signed by its key',
+  },
+  ERR_TOKEN_NOT_DPOP_BOUND: {
+    statusCode: 401,
+    error: 'invalid_token',
+    description: 'the access token is not DPoP-bound: send it as Authorization: Bearer',
+  },
+  ERR_DPOP_KEY_MISMATCH: {
+    statusCode: 401,
+    error: 'invalid_token',
+    description: 'the DPoP proof is signed by another key than the one the access token is bound to (cnf.jkt)',
+  },
+  // The browser rule: not an authentication failure (a new token of the same kind would not help),
+  // so no challenge; the description says what to do instead.
+  ERR_WRITE_TOKEN_IN_BROWSER: {
+    statusCode: 403,
+    error: 'write_token_in_browser',
+    description: 'tokens with write permissions must never reach the front-end',
+    challenge: false,
+  },
 };
 
 // error_description and scope travel inside a quoted-string (RFC 6750 §3): printable ASCII only,
@@ -76,6 +122,10 @@ export interface AccessTokenErrorOptions {
   readonly scope?: string | undefined;
   /** The underlying error, for logs only: it is never sent to the client. */
   readonly cause?: unknown;
+  /** The challenge's scheme. Default Bearer. */
+  readonly scheme?: AuthScheme | undefined;
+  /** For a DPoP challenge: the proof algorithms accepted (`algs`, RFC 9449 §7.1). */
+  readonly algs?: readonly string[] | undefined;
 }
 
 /**
@@ -96,7 +146,14 @@ export class AccessTokenError extends Error {
   readonly errorDescription: string;
   readonly realm: string | undefined;
   readonly scope: string | undefined;
-  /** The `WWW-Authenticate` header value (RFC 6750 §3); `undefined` for the 503s (nothing is wrong with the token). */
+  /** The scheme of the challenge: Bearer, or DPoP for a request or token that uses DPoP. */
+  readonly scheme: AuthScheme;
+  /** The DPoP `algs` of the challenge, when the scheme is DPoP. */
+  readonly algs: readonly string[] | undefined;
+  /**
+   * The `WWW-Authenticate` header value (RFC 6750 §3, RFC 9449 §7.1); `undefined` for the 503s
+   * (nothing is wrong with the token) and the browser rule (not an authentication failure).
+   */
   readonly wwwAuthenticate: string | undefined;
   /** Response headers to send, fastify-style (`error.headers`). */
   readonly headers: Readonly<Record<string, string>>;
@@ -110,6 +167,7 @@ export class AccessTokenError extends Error {
     if (!SAFE_PARAM.test(description)) throw new TypeError('error description must be printable ASCII without " or \\');
     if (options.scope !== undefined && !SAFE_PARAM.test(options.scope)) throw new TypeError('scope must be printable ASCII without " or \\');
     if (options.realm !== undefined && !SAFE_PARAM.test(options.realm)) throw new TypeError('realm must be printable ASCII without " or \\');
+    if (options.algs !== undefined && !options.algs.every((alg) => /^[A-Za-z0-9+._-]+$/.test(alg))) throw new TypeError('algs must be algorithm names');
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.statusCode = spec.statusCode;
@@ -117,7 +175,9 @@ export class AccessTokenError extends Error {
     this.errorDescription = description;
     this.realm = options.realm;
     this.scope = options.scope;
-    this.wwwAuthenticate = spec.statusCode === 503 ? undefined : formatChallenge(this);
+    this.scheme = options.scheme ?? 'Bearer';
+    this.algs = this.scheme === 'DPoP' ? options.algs : undefined;
+    this.wwwAuthenticate = spec.statusCode === 503 || spec.challenge === false ? undefined : formatChallenge(this);
     this.headers = this.wwwAuthenticate === undefined ? {} : { 'www-authenticate': this.wwwAuthenticate };
     // Key order on the wire: error first, as in the RFC 6749 §5.2 examples.
     this.body = {
@@ -126,16 +186,32 @@ export class AccessTokenError extends Error {
       ...(options.scope === undefined ? {} : { scope: options.scope }),
     };
   }
+
+  /** The same refusal, challenged with the DPoP scheme (for a request that used it, RFC 9449 §7.1). */
+  asDpop(algs: readonly string[] | undefined): AccessTokenError {
+    return new AccessTokenError(this.code, {
+      description: this.errorDescription,
+      realm: this.realm,
+      scope: this.scope,
+      cause: this.cause,
+      scheme: 'DPoP',
+      algs,
+    });
+  }
 }
 
-/** Builds `Bearer realm="…", error="…", error_description="…", scope="…"` (RFC 6750 §3). */
+/**
+ * Builds `Bearer realm="…", error="…", error_description="…", scope="…"` (RFC 6750 §3), or
+ * `DPoP realm="…", algs="…", error="…", …` (RFC 9449 §7.1).
+ */
 function formatChallenge(error: AccessTokenError): string {
   const params: string[] = [];
   if (error.realm !== undefined) params.push(`realm="${error.realm}"`);
+  if (error.algs !== undefined) params.push(`algs="${error.algs.join(' ')}"`);
   // RFC 6750 §3.1: with no authentication information, no error code (nor description).
   if (error.error !== undefined) {
     params.push(`error="${error.error}"`, `error_description="${error.errorDescription}"`);
     if (error.scope !== undefined) params.push(`scope="${error.scope}"`);
   }
-  return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
+  return params.length === 0 ? error.scheme : `${error.scheme} ${params.join(', ')}`;
 }

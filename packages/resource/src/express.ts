@@ -1,7 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessTokenClaims } from './claims.ts';
 import type { AccessTokenVerifier } from './create-verifier.ts';
+import { assertNoWriteTokenInBrowser } from './browser-rule.ts';
 import { AccessTokenError } from './errors.ts';
+import { checkMiddlewareOptions } from './request-url.ts';
+import type { MiddlewareOptions } from './request-url.ts';
 import { assertScopes, validateScopes } from './scopes.ts';
 
 declare global {
@@ -14,12 +17,23 @@ declare global {
   }
 }
 
+/**
+ * Options of {@link latchkeyExpress}: `publicUrl` for DPoP, and relaxing the browser rule — per
+ * route with a function of the request (`(req) => req.path.startsWith('/admin/')`), or by mounting
+ * a separate `latchkeyExpress(verifier, { allowWriteTokensInBrowser: true })` on the routers that
+ * may take write tokens from pages.
+ */
+export type LatchkeyExpressOptions = MiddlewareOptions<Request>;
+
 // The realm of the verifier that authenticated a request, for requireScopes' 403 challenge.
 const realms = new WeakMap<object, string>();
 
 /**
- * Express middleware that authenticates a request (RFC 6750): refuses a token in the query
- * string, verifies the bearer token and sets `req.accessToken`. Failures are answered directly
+ * Express middleware that authenticates a request (RFC 6750, RFC 9449): refuses a token in the
+ * query string, verifies the Bearer token — or the DPoP-bound token and its `DPoP` proof — and sets
+ * `req.accessToken`. Then the browser rule: a request with an `Origin` header whose token carries a
+ * `:write` scope is refused 403 `write_token_in_browser`, unless `options.allowWriteTokensInBrowser`
+ * relaxes it. Failures are answered directly
  * with the RFC 6750 status, `WWW-Authenticate` and a JSON `{ error, error_description }` body
  * (a 503 if the issuer's keys cannot be loaded).
  *
@@ -35,12 +49,31 @@ const realms = new WeakMap<object, string>();
  *   res.json({ client: req.accessToken?.client_id });
  * });
  */
-export function latchkeyExpress(verifier: AccessTokenVerifier): RequestHandler {
+export function latchkeyExpress(verifier: AccessTokenVerifier, options?: LatchkeyExpressOptions): RequestHandler {
   if (typeof verifier?.verifyRequest !== 'function') throw new TypeError('latchkeyExpress needs a verifier from createVerifier()');
+  const { publicUrl } = checkMiddlewareOptions(options, 'latchkeyExpress');
+  const allowWrite = options?.allowWriteTokensInBrowser ?? false;
   return (req: Request, res: Response, next: NextFunction) => {
-    // originalUrl: routers rewrite req.url when mounted, but the query string is the client's.
-    verifier.verifyRequest({ authorization: req.headers.authorization, url: req.originalUrl ?? req.url }).then(
+    // originalUrl: routers rewrite req.url when mounted, but the path and query are the client's.
+    const url = req.originalUrl ?? req.url;
+    const { headers } = req;
+    verifier.verifyRequest({
+      authorization: headers.authorization,
+      url,
+      method: req.method,
+      dpop: headers.dpop,
+      // What the client addressed, for the proof's htu; built only for DPoP requests.
+      htu: () => `${publicUrl ?? `${req.protocol}://${req.host}`}${url}`,
+    }).then(
       (claims) => {
+        if (headers.origin !== undefined && allowWrite !== true && !(typeof allowWrite === 'function' && allowWrite(req))) {
+          try {
+            assertNoWriteTokenInBrowser(headers.origin, claims, verifier.realm);
+          } catch (error) {
+            sendAccessTokenError(res, error as AccessTokenError);
+            return;
+          }
+        }
         req.accessToken = claims;
         realms.set(req, verifier.realm);
         next();

@@ -1,4 +1,5 @@
 import { AccessTokenError } from './errors.ts';
+import { singleHeader } from './extract-authorization.ts';
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive (RFC 9110
 // §11.1). Linear: the character classes do not overlap, so there is no backtracking blow-up.
@@ -15,17 +16,8 @@ const BEARER_CREDENTIALS = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *
  * const token = extractBearerToken(request.headers.authorization, 'environment-api');
  */
 export function extractBearerToken(authorization: string | readonly string[] | null | undefined, realm?: string): string {
-  let value: string | null | undefined;
-  if (typeof authorization === 'string' || authorization === null || authorization === undefined) {
-    value = authorization;
-  } else if (Array.isArray(authorization)) {
-    // Node joins or drops repeated Authorization headers, but a framework may hand us a list.
-    if (authorization.length > 1) throw new AccessTokenError('ERR_TOKEN_MALFORMED', { realm });
-    value = authorization[0];
-  } else {
-    throw new TypeError('authorization must be a string, an array of strings, or undefined');
-  }
-  if (value === undefined || value === null || value.trim() === '') throw new AccessTokenError('ERR_TOKEN_MISSING', { realm });
+  const value = singleHeader(authorization, realm);
+  if (value === undefined || value.trim() === '') throw new AccessTokenError('ERR_TOKEN_MISSING', { realm });
   const match = BEARER_CREDENTIALS.exec(value);
   if (match !== null) return match[1] as string;
   const scheme = value.trimStart().split(/[ \t]/, 1)[0] ?? '';

@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessTokenClaims } from './claims.ts';
 import type { AccessTokenVerifier } from './create-verifier.ts';
+import { assertNoWriteTokenInBrowser } from './browser-rule.ts';
 import { AccessTokenError } from './errors.ts';
+import { checkMiddlewareOptions } from './request-url.ts';
+import type { MiddlewareOptions } from './request-url.ts';
 import { assertScopes, validateScopes } from './scopes.ts';
 
 declare module 'fastify' {
@@ -9,14 +12,25 @@ declare module 'fastify' {
     /** The verified access token claims; set on every request in a scope that registered `latchkeyFastify`. */
     accessToken: AccessTokenClaims;
   }
+  interface FastifyContextConfig {
+    /** `true` relaxes the browser rule of `latchkeyFastify` for this route (write tokens from a page are accepted). */
+    allowWriteTokensInBrowser?: boolean;
+  }
 }
+
+/** Options of {@link latchkeyFastify}: `publicUrl` for DPoP, and relaxing the browser rule. */
+export type LatchkeyFastifyOptions = MiddlewareOptions<FastifyRequest>;
 
 // The realm of the verifier that authenticated a request, for requireScopes' 403 challenge.
 const realms = new WeakMap<object, string>();
 
 /**
- * A Fastify plugin that authenticates every request in the scope that registers it (RFC 6750):
- * refuses a token in the query string, verifies the bearer token, and sets `request.accessToken`.
+ * A Fastify plugin that authenticates every request in the scope that registers it (RFC 6750,
+ * RFC 9449): refuses a token in the query string, verifies the Bearer token — or the DPoP-bound
+ * token and its `DPoP` proof — and sets `request.accessToken`. Then the browser rule: a request
+ * with an `Origin` header whose token carries a `:write` scope is refused 403
+ * `write_token_in_browser`, unless relaxed (`options.allowWriteTokensInBrowser`, or route
+ * `config: { allowWriteTokensInBrowser: true }`).
  * It runs in `onRequest`, before the body is read, so an unauthenticated upload costs nothing.
  * Failures are answered directly with the RFC 6750 status, `WWW-Authenticate` and a JSON
  * `{ error, error_description }` body (a 503 if the issuer's keys cannot be loaded).
@@ -32,20 +46,37 @@ const realms = new WeakMap<object, string>();
  * const verifier = createVerifier({ issuer: 'https://latchkey.example.com', audience: 'https://latchkey.example.com/environment-api' });
  * const app = Fastify();
  * await app.register(async (api) => {
- *   await api.register(latchkeyFastify(verifier));
+ *   await api.register(latchkeyFastify(verifier, { publicUrl: 'https://api.example.com' }));
  *   api.get('/templates', { preHandler: requireScopes('templates:read') }, async (request) => {
  *     return { client: request.accessToken.client_id };
  *   });
+ *   // A route that takes write tokens from pages anyway (say, an internal admin tool):
+ *   api.post('/drafts', { config: { allowWriteTokensInBrowser: true } }, handler);
  * });
  */
-export function latchkeyFastify(verifier: AccessTokenVerifier): FastifyPluginCallback {
+export function latchkeyFastify(verifier: AccessTokenVerifier, options?: LatchkeyFastifyOptions): FastifyPluginCallback {
   if (typeof verifier?.verifyRequest !== 'function') throw new TypeError('latchkeyFastify needs a verifier from createVerifier()');
+  const { publicUrl } = checkMiddlewareOptions(options, 'latchkeyFastify');
+  const allowWrite = options?.allowWriteTokensInBrowser ?? false;
+  // What the client addressed, for the proof's htu; built only for DPoP requests.
+  const htuOf = (request: FastifyRequest) => () => `${publicUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
+  const relaxed = (request: FastifyRequest) =>
+    allowWrite === true || request.routeOptions.config.allowWriteTokensInBrowser === true || (typeof allowWrite === 'function' && allowWrite(request));
   const plugin: FastifyPluginCallback = (fastify: FastifyInstance, _options, done) => {
     // Decorating with null keeps request objects one shape (Fastify 5 rejects object defaults).
     if (!fastify.hasRequestDecorator('accessToken')) fastify.decorateRequest('accessToken', null as unknown as AccessTokenClaims);
     fastify.addHook('onRequest', async (request, reply) => {
       try {
-        request.accessToken = await verifier.verifyRequest({ authorization: request.headers.authorization, url: request.url });
+        const { headers } = request;
+        const claims = await verifier.verifyRequest({
+          authorization: headers.authorization,
+          url: request.url,
+          method: request.method,
+          dpop: headers.dpop,
+          htu: htuOf(request),
+        });
+        if (headers.origin !== undefined && !relaxed(request)) assertNoWriteTokenInBrowser(headers.origin, claims, verifier.realm);
+        request.accessToken = claims;
         realms.set(request, verifier.realm);
       } catch (error) {
         if (error instanceof AccessTokenError) return sendAccessTokenError(reply, error);

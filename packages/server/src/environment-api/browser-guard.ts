@@ -39,17 +39,20 @@ export function assertNoWriteTokenInBrowser(request: FastifyRequest, claims: Acc
     'write_token_in_browser',
     `tokens with write permissions must never reach the front-end; use a read-only integration for the browser. ` +
       `This request comes from a browser (it has an Origin header) and its token carries ${writeScopes.join(', ')}. ` +
-      `Keep this integration's credentials and tokens on your backend, and give the page a token of an integration with the Read-only preset.`,
+      `Keep this integration's credentials and tokens on your backend, and give the page a short-lived read-only browser token (token exchange) or a token of an integration with the Read-only preset.`,
   );
 }
 
 /** The browser access of an environment that does not exist: no origin, no write tokens. */
 export const NO_BROWSER_ACCESS: EnvironmentAccess = { allowedOrigins: new Set(), allowWriteTokensInBrowser: false };
 
-/** Headers the page may read from a cross-origin response. */
+/** Headers the page may read from a cross-origin response (WWW-Authenticate: what a DPoP client needs to see). */
 const EXPOSED_HEADERS = 'ETag, Content-Length, Content-Type, WWW-Authenticate';
-/** Request headers a page may send cross-origin: its bearer token and a conditional GET. */
-const ALLOWED_HEADERS = 'Authorization, If-None-Match';
+/**
+ * Request headers a page may send cross-origin: its token (Bearer, or DPoP with the proof in the
+ * `DPoP` header, RFC 9449) and a conditional GET.
+ */
+const ALLOWED_HEADERS = 'Authorization, DPoP, If-None-Match';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 /**

@@ -199,8 +199,12 @@ export async function environmentApiRoutes(app: FastifyInstance, options: Enviro
       addCorsHeaders(request, reply, environmentId === undefined ? null : await access.find(environmentId));
     });
 
-    // 2. RFC 6750 bearer token verification by @latchkey/resource; sets request.accessToken.
-    await api.register(latchkeyFastify(verifier));
+    // 2. Token verification by @latchkey/resource (RFC 6750 Bearer, or RFC 9449 DPoP for browser
+    //    tokens bound to the page's key); sets request.accessToken. DPoP proofs name the URL the page
+    //    fetched, which is under the issuer (the public URL, whatever proxy sits in front). The
+    //    middleware's browser rule is off here because step 3 applies the same rule per environment
+    //    (an environment may relax it), and only after the environment checks.
+    await api.register(latchkeyFastify(verifier, { publicUrl: config.issuer, allowWriteTokensInBrowser: true }));
 
     // 3. The token's environment must be the one in the path, whatever its scopes (design §6);
     //    then the environment must exist; then the browser guard.
