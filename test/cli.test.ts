@@ -13,6 +13,7 @@ import { describeRun, runCli, type CliResult } from './support/cli.ts';
 import { buildProgram } from '../packages/server/src/cli/program.ts';
 import { deriveKeys } from '../packages/server/src/keys/master-key.ts';
 import { CLIENT_SECRET_PATTERN, hashClientSecret } from '../packages/server/src/platform/secrets.ts';
+import { recordBrowserUse } from '../packages/server/src/storage/repositories/integrations.ts';
 
 const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 const READ_SCOPES = ['templates:read', 'projects:read', 'media:read', 'fonts:read'];
@@ -29,6 +30,7 @@ const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const COMMANDS = [
   'environments create',
   'environments list',
+  'environments set-browser-tokens',
   'integrations create',
   'integrations list',
   'integrations show',
@@ -459,6 +461,56 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
     });
   });
 
+  it('browser tokens: create --browser-tokens, set-permissions --browser-tokens/--no-browser-tokens, environments set-browser-tokens, and show warns of browser use', { timeout: SLOW }, async () => {
+    const created = await cliJson('integrations', 'create', '--env', 'staging', '--name', 'Browser backend', '--preset', 'all', '--browser-tokens');
+    remember(created.clientSecret);
+    const clientId = created.integration.clientId as string;
+    expect(created.integration).toMatchObject({ browserTokens: true, browserUse: null, grantVersion: 1 });
+    const text = await cli('integrations', 'create', '--env', 'staging', '--name', 'Browser backend text', '--browser-tokens');
+    remember(credentialsFromText(text.stdout).clientSecret);
+    expect(text.stdout).toContain('Browser tokens: allowed');
+
+    // Browser tokens alone: no grant change, no grant-version bump.
+    const off = await cliJson('integrations', 'set-permissions', clientId, '--no-browser-tokens');
+    expect(off).toMatchObject({ clientId, browserTokens: false, grantVersion: 1, grants: { 'environment-api': ALL_SCOPES } });
+    const on = await cli('integrations', 'set-permissions', clientId, '--browser-tokens', '--preset', 'read-only');
+    expect(on.stdout).toMatch(/Browser tokens +allowed/);
+    expect(on.stdout).toContain('Tokens issued before this change keep their old scopes');
+    const shownOn = await cliJson('integrations', 'show', clientId);
+    expect(shownOn).toMatchObject({ browserTokens: true, grantVersion: 2, grants: { 'environment-api': READ_SCOPES } });
+    const audit = await lk.database.db.selectFrom('audit_log').select(['actor_type', 'details']).where('action', '=', 'integration.permissions.set').where('target_id', '=', clientId).orderBy('seq').execute();
+    expect(audit.map((entry) => [entry.actor_type, JSON.parse(entry.details).browserTokens])).toEqual([
+      ['cli', { from: true, to: false }],
+      ['cli', { from: false, to: true }],
+    ]);
+
+    // What the token endpoint records, shown by `show` as a warning — a hostile Origin stays one printable line.
+    await recordBrowserUse(lk.database.db, { integrationId: created.integration.id, origin: 'https://editor.example', ip: '203.0.113.7', at: Date.UTC(2026, 5, 1, 12) });
+    await recordBrowserUse(lk.database.db, { integrationId: created.integration.id, origin: 'https://evil.example\u001b[2J\nforged line', ip: '203.0.113.8', at: Date.UTC(2026, 5, 1, 13) });
+    const [showText, showJson] = await Promise.all([cli('integrations', 'show', clientId), cliJson('integrations', 'show', clientId)]);
+    expect(showJson.browserUse).toEqual({ origin: 'https://evil.example?[2J?forged line', ip: '203.0.113.8', firstSeenAt: '2026-06-01T12:00:00.000Z', lastSeenAt: '2026-06-01T13:00:00.000Z', count: 2 });
+    expect(showText.stdout).toMatch(/Browser use +WARNING/);
+    expect(showText.stdout).toContain('origin https://evil.example?[2J?forged line from 203.0.113.8, 2 requests, first 2026-06-01T12:00:00.000Z, last 2026-06-01T13:00:00.000Z');
+    // eslint-disable-next-line no-control-regex -- asserting that no terminal control character is printed
+    expect(/[\u0000-\u0009\u000b-\u001f\u007f]/.test(showText.stdout)).toBe(false);
+    expect(showText.stdout.split('\n').some((line) => line.startsWith('forged line'))).toBe(false);
+
+    // The environment's settings.
+    const environment = await cliJson('environments', 'set-browser-tokens', 'staging', '--lifetime', '120', '--allow-client-credentials-from-browser');
+    expect(environment).toEqual({ id: 'staging', name: expect.any(String), createdAt: expect.stringMatching(ISO_TIME), updatedAt: expect.stringMatching(ISO_TIME), browserTokenLifetimeSeconds: 120, allowClientCredentialsFromBrowser: true });
+    const denied = await cli('environments', 'set-browser-tokens', 'staging', '--deny-client-credentials-from-browser');
+    expect(denied.stdout).toContain('browser tokens live 120 seconds');
+    expect(denied.stdout).toContain('client_credentials requests from browser pages are refused');
+    // Both writes landed; each recorded what it changed, with the CLI user as the actor.
+    const stored = await lk.database.db.selectFrom('environment_browser_settings').select(['browser_token_ttl_seconds', 'allow_client_credentials_from_browser']).where('environment_id', '=', 'staging').executeTakeFirstOrThrow();
+    expect(stored).toEqual({ browser_token_ttl_seconds: 120, allow_client_credentials_from_browser: 0 });
+    const entries = await lk.database.db.selectFrom('audit_log').select(['actor_type', 'details']).where('action', '=', 'environment.browser_tokens.update').where('target_id', '=', 'staging').orderBy('seq').execute();
+    expect(entries.map((entry) => [entry.actor_type, JSON.parse(entry.details)])).toEqual([
+      ['cli', { browserTokenLifetimeSeconds: { from: 900, to: 120 }, allowClientCredentialsFromBrowser: { from: false, to: true } }],
+      ['cli', { allowClientCredentialsFromBrowser: { from: true, to: false } }],
+    ]);
+  });
+
   it('bad arguments print exactly one line on stderr and exit with the documented code', { timeout: SLOW }, async () => {
     const unknownClient = 'lkc_0000000000000000000000';
     const usage: [number, string[]][] = [
@@ -468,6 +520,11 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
       [EXIT.usage, ['integrations', 'create', '--env', 'staging', '--name', 'x', '--scope', 'no-such:scope']],
       [EXIT.usage, ['integrations', 'set-permissions', textClient.clientId, '--preset', 'bogus']],
       [EXIT.usage, ['integrations', 'set-permissions', textClient.clientId]],
+      [EXIT.usage, ['environments', 'set-browser-tokens', 'staging']],
+      [EXIT.usage, ['environments', 'set-browser-tokens', 'staging', '--lifetime', 'an-hour']],
+      [EXIT.usage, ['environments', 'set-browser-tokens', 'staging', '--lifetime', '59']],
+      [EXIT.usage, ['environments', 'set-browser-tokens', 'staging', '--lifetime', '3601', '--json']],
+      [EXIT.usage, ['environments', 'set-browser-tokens', 'staging', '--allow-client-credentials-from-browser', '--deny-client-credentials-from-browser']],
       [EXIT.usage, ['integrations', 'rotate-secret', textClient.clientId, '--grace', 'abc']],
       [EXIT.usage, ['integrations', 'show']],
       [EXIT.usage, ['environments', 'create', 'Not_A_Valid_Id']],
@@ -477,6 +534,8 @@ describe.each(DIALECTS)('latchkey CLI on the database of a running server (%s)',
       [EXIT.notFound, ['integrations', 'show', unknownClient]],
       [EXIT.notFound, ['integrations', 'rotate-secret', unknownClient, '--grace', '60', '--json']],
       [EXIT.notFound, ['integrations', 'list', '--env', 'no-such-env']],
+      [EXIT.notFound, ['environments', 'set-browser-tokens', 'no-such-env', '--lifetime', '600']],
+      [EXIT.notFound, ['integrations', 'set-permissions', unknownClient, '--browser-tokens']],
       [EXIT.conflict, ['environments', 'create', 'staging']],
     ];
     // Usage errors do not depend on the database: checked once, over SQLite.

@@ -15,10 +15,23 @@ export function formatIntegration(integration: Integration): string {
     `  Environment API  ${integration.grants['environment-api']?.join(' ') || '(no access)'}`,
     `  Platform API     ${integration.grants['platform-api']?.join(' ') || '(no access)'}`,
     `  Secrets          ${integration.secrets.map((s) => `#${s.generation} ${s.status}${s.expiresAt ? ` until ${time(s.expiresAt)}` : ''}`).join(', ')}`,
+    `  Browser tokens   ${integration.browserTokens ? 'allowed (token exchange for read-only browser tokens)' : 'not allowed'}`,
     `  Created          ${time(integration.createdAt)}`,
     ...(integration.tokensRevokedAt === null ? [] : [`  Tokens revoked   issued before ${time(integration.tokensRevokedAt)}`]),
+    ...formatBrowserUse(integration),
   ];
   return lines.join('\n');
+}
+
+/** The browser-use lines of an integration: a warning when its credentials were seen from a page. */
+function formatBrowserUse(integration: Integration): string[] {
+  const use = integration.browserUse;
+  if (use === null) return [`  Browser use      none seen`];
+  return [
+    `  Browser use      WARNING: its Client ID was sent to the token endpoint from a browser page`,
+    `                   origin ${use.origin} from ${use.ip}, ${use.count} request${use.count === 1 ? '' : 's'}, first ${time(use.firstSeenAt)}, last ${time(use.lastSeenAt)}`,
+    `                   Keep the Client Secret on your backend; give the page a browser token (token exchange) instead, then rotate the secret.`,
+  ];
 }
 
 /** The once-only secret display, with the seed's warning. */

@@ -14,6 +14,7 @@ import { registerAdmins } from './admins/admins.ts';
 import { registerDevSeed } from './dev/seed.ts';
 import { registerToken } from './token.ts';
 import { registerEnvironmentsSetBrowserOrigins } from './environments/set-browser-origins.ts';
+import { registerEnvironmentsSetBrowserTokens } from './environments/set-browser-tokens.ts';
 
 /** Registers every noun/verb command (environments, integrations, keys). */
 export function registerCommands(program: Command): void {
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerEnvironmentsCreate(environments);
   registerEnvironmentsList(environments);
   registerEnvironmentsSetBrowserOrigins(environments);
+  registerEnvironmentsSetBrowserTokens(environments);
 
   const integrations = program.command('integrations').description('manage integrations (machine users with a Client ID and Client Secret)');
   registerIntegrationsCreate(integrations);

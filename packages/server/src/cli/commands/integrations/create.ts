@@ -17,15 +17,26 @@ export function registerIntegrationsCreate(integrations: Command): void {
     .option('--preset <preset>', 'Environment API preset: read-only | all (without --preset or --scope it grants nothing)')
     .option('--scope <scope>', 'Environment API scope (repeatable)', collect)
     .option('--platform-scope <scope>', 'Platform API scope (repeatable)', collect)
+    .option('--browser-tokens', 'allow it to exchange its access tokens for short-lived read-only browser tokens (token exchange)')
     .option('--json', 'print JSON')
     .addHelpText('after', scopesHelp())
-    .action(async (options: PermissionOptions & { env: string; name: string; description?: string; json?: boolean }) => {
+    .action(async (options: PermissionOptions & { env: string; name: string; description?: string; browserTokens?: boolean; json?: boolean }) => {
       const result = await withPlatform((deps) =>
-        createIntegration(deps, { environmentId: options.env, name: options.name, description: options.description ?? '', grants: grantsFromOptions(deps.apis, options, false) }, cliContext()),
+        createIntegration(
+          deps,
+          { environmentId: options.env, name: options.name, description: options.description ?? '', grants: grantsFromOptions(deps.apis, options, false), browserTokens: options.browserTokens === true },
+          cliContext(),
+        ),
       );
       createOutput(options).result(
         { integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret },
-        () => `${formatSecretOnce(result, `Created integration "${result.integration.name}" in environment ${result.integration.environmentId}`)}\n\n${formatGrants(result.integration.grants, result.integration.clientId)}`,
+        () =>
+          [
+            formatSecretOnce(result, `Created integration "${result.integration.name}" in environment ${result.integration.environmentId}`),
+            '',
+            formatGrants(result.integration.grants, result.integration.clientId),
+            ...(result.integration.browserTokens ? ['Browser tokens: allowed (its backend may exchange its tokens for read-only browser tokens).'] : []),
+          ].join('\n'),
       );
     });
 }
