@@ -1,7 +1,7 @@
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
+import { base64url, calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { DIALECTS } from './support/databases.ts';
 import { basicAuthorization, createManualClock, startTestLatchkey, TEST_CONTEXT, type TestLatchkey } from './support/latchkey.ts';
 import { adminSession, type SessionClient } from './support/platform-client.ts';
@@ -22,7 +22,7 @@ type Body = Record<string, unknown>;
 interface DpopKey {
   jwk: JWK;
   jkt: string;
-  proof(claims?: { htm?: string; htu?: string; iat?: number; jti?: string }): Promise<string>;
+  proof(claims?: { htm?: string; htu?: string; iat?: number; jti?: string; ath?: string }): Promise<string>;
 }
 
 describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
@@ -42,7 +42,7 @@ describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
       jwk,
       jkt: await calculateJwkThumbprint(jwk, 'sha256'),
       proof: (claims = {}) =>
-        new SignJWT({ htm: claims.htm ?? 'POST', htu: claims.htu ?? tokenEndpoint, iat: claims.iat ?? nowSeconds(), jti: claims.jti ?? randomUUID() })
+        new SignJWT({ htm: claims.htm ?? 'POST', htu: claims.htu ?? tokenEndpoint, iat: claims.iat ?? nowSeconds(), jti: claims.jti ?? randomUUID(), ...(claims.ath === undefined ? {} : { ath: claims.ath }) })
           .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
           .sign(privateKey),
     };
@@ -140,6 +140,26 @@ describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
       const { payload } = await verify(answer.body.access_token as string);
       expect(payload.cnf).toEqual({ jkt: key.jkt });
       expect(payload).toMatchObject({ browser: true, act: { sub: backend.clientId }, scope: 'media:read fonts:read' });
+    });
+
+    it('gives a bound token the Environment API accepts with a proof of its key, and refuses as a bearer, replayed or for writing', async () => {
+      const key = await dpopKey();
+      const token = (await exchange(backend, await backendToken(backend), {}, { dpop: await key.proof() })).body.access_token as string;
+      const templates = `${lk.url}/api/v1/environments/demo/templates`;
+      const ath = base64url.encode(createHash('sha256').update(token).digest());
+      const proof = await key.proof({ htm: 'GET', htu: templates, ath });
+      const call = (method: string, authorization: string, dpop?: string) =>
+        fetch(templates, { method, headers: { authorization, ...(dpop === undefined ? {} : { dpop }), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, body: method === 'POST' ? '{}' : undefined });
+      expect((await call('GET', `DPoP ${token}`, proof)).status).toBe(200);
+      // The same proof again, the token without a proof, and the token copied out as a bearer token.
+      expect((await call('GET', `DPoP ${token}`, proof)).status).toBe(401);
+      expect((await call('GET', `DPoP ${token}`)).status).toBe(401);
+      expect((await call('GET', `Bearer ${token}`)).status).toBe(401);
+      // Another key cannot use it.
+      const thief = await dpopKey();
+      expect((await call('GET', `DPoP ${token}`, await thief.proof({ htm: 'GET', htu: templates, ath }))).status).toBe(401);
+      // Read scopes only: a write is refused even with a valid proof.
+      expect((await call('POST', `DPoP ${token}`, await key.proof({ htm: 'POST', htu: templates, ath }))).status).toBe(403);
     });
 
     it('mints a new token for every exchange (nothing cached) and takes the lifetime from the environment, at once', async () => {
