@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../support/clock.ts';
 import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
-import { authenticateThrottled, ClientAuthenticator, extractCredentials, storableClientId, type AuthenticatedClient } from './client-authentication.ts';
+import { authenticateThrottled, ClientAuthenticator, extractCredentials, storableClientId } from './client-authentication.ts';
+import type { ClientRecord } from './client-directory.ts';
 import { InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType } from './errors.ts';
 import { toOAuthError, type OAuthEndpointRequest } from './endpoint-support.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
@@ -205,7 +206,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
       outcome.secretGeneration = secretGeneration;
 
       if (request.origin !== undefined) await noteBrowserUse(client.integrationId, request.origin, request.ip);
-      if (grant === tokenExchange) return await exchange(request, params, authenticated, outcome);
+      if (grant === tokenExchange) return await exchange(request, params, client, outcome);
       if (request.origin !== undefined && !client.allowClientCredentialsFromBrowser) throw new UnauthorizedClient(CLIENT_CREDENTIALS_FROM_BROWSER);
 
       const { api, scopes } = resolveClientCredentialsGrant(deps.apis, client, params);
@@ -273,8 +274,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
    * The token exchange (RFC 8693; grants/token-exchange.ts): a browser token, minted for every
    * exchange (never from or into the token cache), bound to the DPoP proof's key when there is one.
    */
-  const exchange = async (request: TokenEndpointRequest, params: TokenParameters, authenticated: AuthenticatedClient, outcome: TokenRequestOutcome): Promise<IssuedToken> => {
-    const { client } = authenticated;
+  const exchange = async (request: TokenEndpointRequest, params: TokenParameters, client: ClientRecord, outcome: TokenRequestOutcome): Promise<IssuedToken> => {
     const { api, scopes } = await resolveTokenExchangeGrant(exchangeDeps, client, params);
     outcome.audience = api.audience;
     outcome.scopes = scopes;
