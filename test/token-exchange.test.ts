@@ -361,6 +361,14 @@ describe.each(DIALECTS)('token exchange: browser tokens (%s)', (dialect) => {
       const answer = await post({ grant_type: 'client_credentials' }, { ...auth, origin: 'https://editor.example.com' });
       expectError(answer, 400, 'unauthorized_client', /Keep the secret on your backend/);
       expect(answer.body.error_description).toContain(EXCHANGE);
+      // The Fastify route (a query string keeps a request off the node:http fast path) hands the Origin over too.
+      const viaFastify = await fetch(`${tokenEndpoint}?via=fastify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://editor.example.com', ...auth },
+        body: 'grant_type=client_credentials',
+      });
+      expect(viaFastify.status).toBe(400);
+      expect(((await viaFastify.json()) as Body).error).toBe('unauthorized_client');
     });
 
     it('records the Origin on the integration (browserUse), refused or allowed, and answers when the environment allows it', async () => {
