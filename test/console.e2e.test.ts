@@ -80,9 +80,12 @@ async function shoot(page: Page, name: string, fullPage = false): Promise<void> 
 /** An element's screenshot (a section the docs show on its own), under the same rules as {@link shoot}. */
 async function shootElement(page: Page, element: Locator, name: string): Promise<void> {
   await page.locator('.toast.visible').waitFor({ state: 'detached', timeout: 5_000 });
-  await element.scrollIntoViewIfNeeded();
+  // A clip of a full-page shot, from the top: a section taller than the window is not stitched
+  // together under the sticky header.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(100);
-  await element.screenshot({ path: path.join(shots, `${name}.png`), animations: 'disabled' });
+  const box = (await element.boundingBox())!;
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true, clip: box, animations: 'disabled' });
 }
 
 // axe-core, run inside the page by the DevTools protocol (page.evaluate), so the console's CSP needs

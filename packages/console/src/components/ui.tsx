@@ -185,7 +185,9 @@ export function CopyButton({ text, label, onCopied, className }: { text: string;
     <button
       type="button"
       className={`button secondary copy ${className ?? ''}`}
-      aria-label={label}
+      // The accessible name starts with the visible word ("Copied", "Copy failed"), so speech input
+      // and screen readers name the button as it looks (WCAG 2.5.3, label in name).
+      aria-label={state === 'copied' ? `Copied: ${label}` : state === 'failed' ? `Copy failed: ${label}` : label}
       onClick={async () => {
         const copied = await copyText(text);
         setState(copied ? 'copied' : 'failed');
