@@ -193,7 +193,7 @@ describe.each(DIALECTS)('Platform API (%s)', (dialect) => {
     it('lets a platform admin list, create, get, rename and delete environments', async () => {
       const created = await root.request('POST', '/api/v1/environments', { body: { id: 'staging', name: 'Staging' } });
       expect(created.status, created.text).toBe(201);
-      expect(created.body).toEqual({ id: 'staging', name: 'Staging', createdAt: expect.any(String), updatedAt: expect.any(String) });
+      expect(created.body).toEqual({ id: 'staging', name: 'Staging', createdAt: expect.any(String), updatedAt: expect.any(String), browserTokenLifetimeSeconds: 900, allowClientCredentialsFromBrowser: false });
       expect(Date.parse(created.body.createdAt)).toBeGreaterThan(Date.now() - 60_000);
 
       const list = await root.request('GET', '/api/v1/environments');
@@ -441,13 +441,14 @@ describe.each(DIALECTS)('Platform API (%s)', (dialect) => {
       const path = `/api/v1/environments/demo/integrations/${integration.clientId}/permissions`;
       const current = await victor.request('GET', path);
       expect(current.status).toBe(200);
-      expect(current.body).toEqual({ grants: { 'environment-api': READ_ONLY }, grantVersion: 1 });
+      expect(current.body).toEqual({ grants: { 'environment-api': READ_ONLY }, grantVersion: 1, browserTokens: false });
 
       const set = await alice.request('PUT', path, { body: { grants: { 'environment-api': ['media:write', 'templates:read', 'media:read'], 'platform-api': ['integrations:read'] } } });
       expect(set.status, set.text).toBe(200);
       expect(set.body).toEqual({
         grants: { 'environment-api': ['templates:read', 'media:read', 'media:write'], 'platform-api': ['integrations:read'] },
         grantVersion: 2,
+        browserTokens: false,
         changed: { added: expect.any(Array), removed: expect.any(Array) },
         note: expect.stringMatching(/every token issued before this change was revoked/),
       });
@@ -483,7 +484,7 @@ describe.each(DIALECTS)('Platform API (%s)', (dialect) => {
       expect(misplaced.detail).toMatch(/Platform API/);
       expectProblem(await alice.request('POST', `${path}/preset`, { body: { preset: 'admin' } }), 400, 'validation_failed');
       expectProblem(await alice.request('PUT', path, { body: {} }), 400, 'validation_failed');
-      expect((await alice.request('GET', path)).body).toEqual({ grants: { 'environment-api': READ_ONLY }, grantVersion: 1 });
+      expect((await alice.request('GET', path)).body).toEqual({ grants: { 'environment-api': READ_ONLY }, grantVersion: 1, browserTokens: false });
     });
 
     // Regression (was a bug, fixed): Fastify's default Ajv options remove additional properties instead of rejecting

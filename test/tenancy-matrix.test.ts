@@ -56,6 +56,8 @@ const NEEDS: Record<RouteKey, Need> = {
   [`GET ${ENV}`]: read,
   [`PATCH ${ENV}`]: { kind: 'platform-admin' },
   [`DELETE ${ENV}`]: { kind: 'platform-admin' },
+  [`GET ${ENV}/browser-tokens`]: read,
+  [`PATCH ${ENV}/browser-tokens`]: write,
   [`GET ${ENV}/integrations`]: read,
   [`POST ${ENV}/integrations`]: write,
   [`GET ${INTEGRATION}`]: read,
@@ -91,15 +93,16 @@ const BODIES: Partial<Record<RouteKey, unknown>> = {
   'PUT /api/v1/session/password': { currentPassword: 'not-the-password', newPassword: 'y'.repeat(16) },
   'POST /api/v1/environments': { id: 'matrix-new', name: 'Matrix' },
   [`PATCH ${ENV}`]: { name: 'Renamed by the matrix' },
-  [`POST ${ENV}/integrations`]: { name: 'Made by the matrix', preset: 'all' },
-  [`PATCH ${INTEGRATION}`]: { name: 'Renamed by the matrix' },
+  [`PATCH ${ENV}/browser-tokens`]: { browserTokenLifetimeSeconds: 120, allowClientCredentialsFromBrowser: true },
+  [`POST ${ENV}/integrations`]: { name: 'Made by the matrix', preset: 'all', browserTokens: true },
+  [`PATCH ${INTEGRATION}`]: { name: 'Renamed by the matrix', browserTokens: true },
   [`POST ${INTEGRATION}/secrets`]: { graceSeconds: 0 },
-  [`PUT ${INTEGRATION}/permissions`]: { grants: { 'environment-api': ['templates:read'], 'platform-api': PLATFORM_SCOPES } },
+  [`PUT ${INTEGRATION}/permissions`]: { grants: { 'environment-api': ['templates:read'], 'platform-api': PLATFORM_SCOPES }, browserTokens: true },
   [`POST ${INTEGRATION}/permissions/preset`]: { preset: 'none' },
 };
 
 /** The tables that hold what the Platform API manages. */
-const BUSINESS_TABLES = ['environments', 'integrations', 'integration_secrets', 'integration_grants', 'signing_keys', 'admins', 'admin_environment_roles', 'changes', 'revocations'] as const;
+const BUSINESS_TABLES = ['environments', 'environment_browser_settings', 'integrations', 'integration_secrets', 'integration_grants', 'signing_keys', 'admins', 'admin_environment_roles', 'changes', 'revocations'] as const;
 
 /** Every row of every business table (and the sessions, minus their idle timer), sorted. */
 async function snapshot(lk: TestLatchkey): Promise<Record<string, string[]>> {

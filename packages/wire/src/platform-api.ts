@@ -32,6 +32,31 @@ export const SecretSchema = Type.Object({
 /** One secret of an integration: dates and status, never the secret. */
 export type Secret = Static<typeof SecretSchema>;
 
+/** The lifetime bounds of browser tokens, in seconds (default 15 minutes, at most an hour). */
+export const BROWSER_TOKEN_LIFETIME = { min: 60, max: 3600, default: 900 } as const;
+
+/**
+ * A browser Origin seen at the token endpoint with an integration's Client ID: its credentials were
+ * used from a page (refused unless the environment allows it). Read-only; the latest request wins.
+ */
+export const BrowserUseSchema = Type.Object(
+  {
+    origin: Type.String({ description: 'The latest Origin header sent (at most 256 characters, control characters replaced by ?)' }),
+    ip: Type.String({ description: 'The client address of that request' }),
+    firstSeenAt: Type.String({ format: 'date-time' }),
+    lastSeenAt: Type.String({ format: 'date-time' }),
+    count: Type.Integer({ description: 'Token requests with a browser Origin so far' }),
+  },
+  { description: "A browser Origin seen at the token endpoint with this integration's Client ID" },
+);
+/** A browser Origin seen at the token endpoint with an integration's Client ID. */
+export type BrowserUse = Static<typeof BrowserUseSchema>;
+
+/** The `browserTokens` field: whether an integration may exchange its tokens for browser tokens. */
+export const BrowserTokensFlagSchema = Type.Boolean({
+  description: 'May exchange its access tokens (RFC 8693 token exchange at /oauth/token) for short-lived, read-only browser tokens. Default false.',
+});
+
 /** An integration (never its secret). */
 export const IntegrationSchema = Type.Object({
   id: Type.String(),
@@ -47,9 +72,42 @@ export const IntegrationSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   tokensRevokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Every token issued before this time is revoked; null if none ever was' }),
+  browserTokens: BrowserTokensFlagSchema,
+  browserUse: Type.Union([BrowserUseSchema, Type.Null()], { description: 'Read-only: null when its credentials were never seen from a browser' }),
 });
 /** An integration (never its secret). */
 export type Integration = Static<typeof IntegrationSchema>;
+
+const browserTokenLifetimeSeconds = (options: { default?: number } = {}) =>
+  Type.Integer({
+    minimum: BROWSER_TOKEN_LIFETIME.min,
+    maximum: BROWSER_TOKEN_LIFETIME.max,
+    description: `Lifetime of the browser tokens minted by token exchange in this environment, in seconds (${BROWSER_TOKEN_LIFETIME.min}..${BROWSER_TOKEN_LIFETIME.max}, default ${BROWSER_TOKEN_LIFETIME.default})`,
+    ...options,
+  });
+const allowClientCredentialsFromBrowser = () =>
+  Type.Boolean({
+    description: 'Answer client_credentials requests that carry a browser Origin header (default false: refused with unauthorized_client, since a client secret in a page can be copied by anyone who loads it)',
+  });
+
+/** An environment's browser-token settings. */
+export const BrowserTokenSettingsSchema = Type.Object({
+  browserTokenLifetimeSeconds: browserTokenLifetimeSeconds(),
+  allowClientCredentialsFromBrowser: allowClientCredentialsFromBrowser(),
+});
+/** An environment's browser-token settings. */
+export type BrowserTokenSettings = Static<typeof BrowserTokenSettingsSchema>;
+
+/** PATCH …/browser-tokens: the settings to change (a field left out keeps its value). */
+export const BrowserTokenSettingsUpdateSchema = Type.Object(
+  {
+    browserTokenLifetimeSeconds: Type.Optional(browserTokenLifetimeSeconds()),
+    allowClientCredentialsFromBrowser: Type.Optional(allowClientCredentialsFromBrowser()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+/** PATCH …/browser-tokens. */
+export type BrowserTokenSettingsUpdate = Static<typeof BrowserTokenSettingsUpdateSchema>;
 
 /** An environment. */
 export const EnvironmentSchema = Type.Object({
@@ -57,6 +115,8 @@ export const EnvironmentSchema = Type.Object({
   name: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  browserTokenLifetimeSeconds: browserTokenLifetimeSeconds(),
+  allowClientCredentialsFromBrowser: allowClientCredentialsFromBrowser(),
 });
 /** An environment. */
 export type Environment = Static<typeof EnvironmentSchema>;
@@ -115,11 +175,25 @@ export const SecretListSchema = Type.Object({ secrets: Type.Array(SecretSchema) 
 export const PermissionsSchema = Type.Object({
   grants: GrantsSchema,
   grantVersion: Type.Integer(),
-  changed: Type.Optional(Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) }, { description: 'What this request changed, per scope (api:scope)' })),
+  browserTokens: BrowserTokensFlagSchema,
+  changed: Type.Optional(
+    Type.Object(
+      { added: Type.Array(Type.String()), removed: Type.Array(Type.String()), browserTokens: Type.Optional(Type.Boolean({ description: 'Present when this request turned browser tokens on (true) or off (false)' })) },
+      { description: 'What this request changed, per scope (api:scope)' },
+    ),
+  ),
   note: Type.Optional(Type.String()),
 });
 /** GET/PUT …/permissions. */
 export type PermissionsResult = Static<typeof PermissionsSchema>;
+
+/** PUT …/permissions: scopes for the APIs named and/or browser tokens on or off (at least one). */
+export const PermissionsUpdateSchema = Type.Object(
+  { grants: Type.Optional(GrantsSchema), browserTokens: Type.Optional(BrowserTokensFlagSchema) },
+  { additionalProperties: false, minProperties: 1 },
+);
+/** PUT …/permissions. */
+export type PermissionsUpdate = Static<typeof PermissionsUpdateSchema>;
 
 /** GET /api/v1/apis: each API's identifier and scope catalogue, and the presets. */
 export const ApiCatalogueSchema = Type.Object({

@@ -3,13 +3,15 @@ import type { Clock } from '../support/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { writeWithChanges, type ChangeBus } from '../storage/change-log.ts';
 import * as rows from '../storage/repositories/environments.ts';
+import type { BrowserTokenSettings } from '../storage/repositories/environments.ts';
+import { BROWSER_TOKEN_LIFETIME } from '@latchkey/wire';
 import { listIntegrationIdsOfEnvironment } from '../storage/repositories/integrations.ts';
 import { latestRevocationNotBefore } from '../storage/repositories/revocations.ts';
 import type { ActionContext } from './audit.ts';
 import { revokeTokensOfEnvironment } from './revocations.ts';
 
 /** An environment as callers see it. */
-export interface Environment {
+export interface Environment extends BrowserTokenSettings {
   id: string;
   name: string;
   createdAt: number;
@@ -43,8 +45,8 @@ export function validateDisplayName(field: string, name: string, max = 100): str
   return trimmed;
 }
 
-function toEnvironment(row: { id: string; name: string; created_at: number; updated_at: number }): Environment {
-  return { id: row.id, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at };
+function toEnvironment(row: rows.EnvironmentRow): Environment {
+  return { id: row.id, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at, ...rows.toBrowserTokenSettings(row) };
 }
 
 /**
@@ -58,6 +60,7 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
   await waitOutDeletionSecond(deps, input.id);
   const now = deps.clock.now();
   const row = { id: input.id, name, created_at: now, updated_at: now };
+  const defaults = { browser_token_ttl_seconds: BROWSER_TOKEN_LIFETIME.default, allow_client_credentials_from_browser: 0 };
   await writeWithChanges(deps, now, async (trx, log) => {
     const existing = await rows.findEnvironment(trx, input.id);
     if (existing) throw new ConflictError('environment_exists', `environment '${input.id}' already exists`);
@@ -65,7 +68,7 @@ export async function createEnvironment(deps: EnvironmentDeps, input: { id: stri
     await log.change('environment', input.id);
     await log.audit(context, { at: now, environmentId: input.id, action: 'environment.create', targetType: 'environment', targetId: input.id, details: { name } });
   });
-  return toEnvironment(row);
+  return toEnvironment({ ...row, ...defaults });
 }
 
 /** Renames an environment (its id never changes: it is in URLs and tokens). */
@@ -122,4 +125,43 @@ export async function getEnvironment(deps: EnvironmentDeps, id: string): Promise
   const row = await rows.findEnvironment(deps.database.db, id);
   if (!row) throw new NotFoundError('environment', id);
   return toEnvironment(row);
+}
+
+/**
+ * Sets how browser tokens work in an environment: their lifetime (60..3600 seconds) and whether
+ * client_credentials requests that carry a browser Origin are answered (default: refused, since a
+ * client secret in a page is the mistake the seed warns about). A field left out keeps its value.
+ * Every token endpoint applies the change before its next request: the write records an
+ * `environment` change and an `integration` change per integration of the environment, whichever of
+ * them a token endpoint's caches follow (storage/repositories/environments.ts: readBrowserTokenSettings).
+ *
+ * @example
+ * await setBrowserTokenSettings(deps, 'demo', { browserTokenLifetimeSeconds: 600 }, context);
+ */
+export async function setBrowserTokenSettings(deps: EnvironmentDeps, id: string, input: Partial<BrowserTokenSettings>, context: ActionContext): Promise<Environment> {
+  const lifetime = input.browserTokenLifetimeSeconds;
+  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < BROWSER_TOKEN_LIFETIME.min || lifetime > BROWSER_TOKEN_LIFETIME.max)) {
+    throw new ValidationError(
+      'browserTokenLifetimeSeconds',
+      `browserTokenLifetimeSeconds must be a whole number of seconds from ${BROWSER_TOKEN_LIFETIME.min} to ${BROWSER_TOKEN_LIFETIME.max} (1 hour); the default is ${BROWSER_TOKEN_LIFETIME.default}`,
+    );
+  }
+  const now = deps.clock.now();
+  await writeWithChanges(deps, now, async (trx, log) => {
+    const row = await rows.findEnvironment(trx, id);
+    if (!row) throw new NotFoundError('environment', id);
+    const before = rows.toBrowserTokenSettings(row);
+    const details: Record<string, { from: number | boolean; to: number | boolean }> = {};
+    for (const key of ['browserTokenLifetimeSeconds', 'allowClientCredentialsFromBrowser'] as const) {
+      const to = input[key];
+      if (to !== undefined && to !== before[key]) details[key] = { from: before[key], to };
+    }
+    if (Object.keys(details).length === 0) return;
+    await rows.writeBrowserTokenSettings(trx, id, input, now);
+    await log.change('environment', id);
+    // The token endpoint may hold these settings inside each client record of the environment.
+    for (const integration of await listIntegrationIdsOfEnvironment(trx, id)) await log.change('integration', integration.client_id);
+    await log.audit(context, { at: now, environmentId: id, action: 'environment.browser_tokens.update', targetType: 'environment', targetId: id, details });
+  });
+  return getEnvironment(deps, id);
 }

@@ -54,6 +54,28 @@ export interface Integration {
   lastUsedAt: number | null;
   /** Every token issued before this time (ms) is revoked; null when its tokens were never revoked. */
   tokensRevokedAt: number | null;
+  /** Whether it may exchange its access tokens for short-lived read-only browser tokens (RFC 8693). */
+  browserTokens: boolean;
+  /** A browser Origin seen at the token endpoint with its Client ID (its secret reached a page), or null. */
+  browserUse: BrowserUseSummary | null;
+}
+
+/** What the token endpoint saw of an integration's credentials used from a browser (read-only). */
+export interface BrowserUseSummary {
+  /** The latest Origin header (truncated to 256 characters, control characters replaced). */
+  origin: string;
+  ip: string;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  count: number;
+}
+
+/** A change to what an integration may do: scopes per API and/or whether it may mint browser tokens. */
+export interface PermissionChange {
+  /** Replaces the scopes of the APIs named (others keep theirs). */
+  grants?: Grants | undefined;
+  /** Allows (true) or stops (false) token exchange for browser tokens. */
+  browserTokens?: boolean | undefined;
 }
 
 /** An integration together with a secret that is shown this once and never again. */
@@ -105,7 +127,7 @@ async function insertSecret(trx: Executor, deps: IntegrationDeps, integrationId:
 /** Creates an integration in an environment with a fresh Client ID and Client Secret (returned once). */
 export async function createIntegration(
   deps: IntegrationDeps,
-  input: { environmentId: string; name: string; description?: string; grants?: Grants },
+  input: { environmentId: string; name: string; description?: string; grants?: Grants; browserTokens?: boolean | undefined },
   context: ActionContext,
 ): Promise<IntegrationWithSecret> {
   await getEnvironment(deps, input.environmentId);
@@ -115,12 +137,33 @@ export async function createIntegration(
   const now = deps.clock.now();
   const id = newId('int', now);
   const clientId = generateClientId();
+  const browserTokens = input.browserTokens === true;
   const clientSecret = await writeWithChanges(deps, now, async (trx, log) => {
-    await rows.insertIntegration(trx, { id, environment_id: input.environmentId, client_id: clientId, name, description, disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: now, updated_at: now });
+    await rows.insertIntegration(trx, {
+      id,
+      environment_id: input.environmentId,
+      client_id: clientId,
+      name,
+      description,
+      disabled: 0,
+      grant_version: 1,
+      secret_generation: 1,
+      tokens_not_before: 0,
+      browser_tokens: browserTokens ? 1 : 0,
+      created_at: now,
+      updated_at: now,
+    });
     await rows.replaceGrants(trx, id, grants as Record<string, string[]>);
     const secret = await insertSecret(trx, deps, id, 1, now);
     await log.change('integration', clientId);
-    await log.audit(context, { at: now, environmentId: input.environmentId, action: 'integration.create', targetType: 'integration', targetId: clientId, details: { name, description, grants } });
+    await log.audit(context, {
+      at: now,
+      environmentId: input.environmentId,
+      action: 'integration.create',
+      targetType: 'integration',
+      targetId: clientId,
+      details: { name, description, grants, ...(browserTokens ? { browserTokens } : {}) },
+    });
     return secret;
   });
   return { integration: await getIntegration(deps, clientId), clientSecret };
@@ -155,8 +198,15 @@ async function assembleIntegrations(deps: IntegrationDeps, integrationRows: Sche
       updatedAt: row.updated_at,
       lastUsedAt: row.last_used_at,
       tokensRevokedAt: row.tokens_not_before > 0 ? row.tokens_not_before : null,
+      browserTokens: row.browser_tokens === 1,
+      browserUse: toBrowserUse(row),
     };
   });
+}
+
+function toBrowserUse(row: Schema['integrations']): BrowserUseSummary | null {
+  if (row.browser_use_last_at === null || row.browser_use_first_at === null) return null;
+  return { origin: row.browser_use_origin ?? '', ip: row.browser_use_ip ?? '', firstSeenAt: row.browser_use_first_at, lastSeenAt: row.browser_use_last_at, count: row.browser_use_count };
 }
 
 /** One integration by Client ID, or NotFoundError. */
@@ -249,22 +299,46 @@ async function requireIntegrationRow(trx: Executor, clientId: string) {
  * scope); one that only adds scopes leaves them valid.
  */
 export async function setPermissions(deps: IntegrationDeps, clientId: string, grants: Grants, context: ActionContext): Promise<Integration> {
-  const normalized = normalizeGrants(deps.apis, grants);
-  await waitForRevocationSecond(deps, clientId);
+  return changePermissions(deps, clientId, { grants }, context);
+}
+
+/**
+ * Changes what an integration may do, in one write and one `integration.permissions.set` audit
+ * entry: its scopes (as setPermissions) and/or whether it may exchange its tokens for browser tokens.
+ * Either change reaches every token endpoint before the next request (an `integration` change drops
+ * the cached client record). Turning browser tokens off stops new exchanges at once; browser tokens
+ * already issued live out their short lifetime (at most an hour) unless the integration's tokens are
+ * revoked.
+ */
+export async function changePermissions(deps: IntegrationDeps, clientId: string, change: PermissionChange, context: ActionContext): Promise<Integration> {
+  const normalized = change.grants === undefined ? undefined : normalizeGrants(deps.apis, change.grants);
+  if (normalized !== undefined) await waitForRevocationSecond(deps, clientId);
   const now = deps.clock.now();
   await writeWithChanges(deps, now, async (trx, log) => {
     const row = await requireIntegrationRow(trx, clientId);
     const current = await rows.listGrantsOf(trx, row.id);
-    const changed = (Object.entries(normalized) as [ApiId, string[]][]).some(
-      ([apiId, scopes]) => (current.find((g) => g.api_id === apiId)?.scopes ?? '') !== scopes.join(' '),
-    );
-    if (!changed) return;
-    await rows.replaceGrants(trx, row.id, normalized as Record<string, string[]>);
-    await rows.updateIntegration(trx, row.id, { grant_version: row.grant_version + 1, updated_at: now });
+    const grantsChanged =
+      normalized !== undefined &&
+      (Object.entries(normalized) as [ApiId, string[]][]).some(([apiId, scopes]) => (current.find((g) => g.api_id === apiId)?.scopes ?? '') !== scopes.join(' '));
+    const browserTokensBefore = row.browser_tokens === 1;
+    const browserTokensChanged = change.browserTokens !== undefined && change.browserTokens !== browserTokensBefore;
+    if (!grantsChanged && !browserTokensChanged) return;
+    const details: Record<string, unknown> = {};
+    let removesScopes = false;
+    if (grantsChanged) {
+      await rows.replaceGrants(trx, row.id, normalized as Record<string, string[]>);
+      await rows.updateIntegration(trx, row.id, { grant_version: row.grant_version + 1, updated_at: now });
+      const before: Grants = {};
+      for (const g of current) before[g.api_id as ApiId] = g.scopes.split(' ');
+      removesScopes = (Object.entries(normalized) as [ApiId, string[]][]).some(([apiId, scopes]) => (before[apiId] ?? []).some((scope) => !scopes.includes(scope)));
+      Object.assign(details, { before, after: normalized });
+    }
+    if (browserTokensChanged) {
+      // No grant-version bump: the tokens client_credentials caches carry nothing this changes.
+      await rows.writeIntegrationBrowserTokens(trx, row.id, change.browserTokens === true, now);
+      details.browserTokens = { from: browserTokensBefore, to: change.browserTokens };
+    }
     await log.change('integration', clientId);
-    const before: Grants = {};
-    for (const g of current) before[g.api_id as ApiId] = g.scopes.split(' ');
-    const removesScopes = (Object.entries(normalized) as [ApiId, string[]][]).some(([apiId, scopes]) => (before[apiId] ?? []).some((scope) => !scopes.includes(scope)));
     if (removesScopes) await revokeTokensOfIntegration(trx, log, { id: row.id, clientId }, now, deps.tokenTtlSeconds);
     await log.audit(context, {
       at: now,
@@ -272,7 +346,7 @@ export async function setPermissions(deps: IntegrationDeps, clientId: string, gr
       action: 'integration.permissions.set',
       targetType: 'integration',
       targetId: clientId,
-      details: { before, after: normalized, ...(removesScopes ? { tokensRevoked: true } : {}) },
+      details: { ...details, ...(removesScopes ? { tokensRevoked: true } : {}) },
     });
   });
   return getIntegration(deps, clientId);

@@ -300,6 +300,37 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('admins').addColumn('password_temporary', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0011_browser_tokens': {
+      // Browser tokens (issue 16). On the integration: whether it may exchange
+      // its access token for a short-lived read-only browser token, and the last browser Origin seen
+      // at the token endpoint with its Client ID (a secret that reached a page). On the environment's
+      // browser settings: the browser tokens' lifetime, and whether client_credentials requests that
+      // carry a browser Origin are tolerated. One column per ALTER: SQLite adds one at a time.
+      async up(db: Kysely<any>) {
+        const integrationColumns: [string, 'integer' | 'text' | 'bigint', boolean][] = [
+          ['browser_tokens', 'integer', true],
+          ['browser_use_origin', 'text', false],
+          ['browser_use_ip', 'text', false],
+          ['browser_use_first_at', time, false],
+          ['browser_use_last_at', time, false],
+          ['browser_use_count', 'integer', true],
+        ];
+        for (const [name, type, counter] of integrationColumns) {
+          await db.schema
+            .alterTable('integrations')
+            .addColumn(name, type, (c) => (counter ? c.notNull().defaultTo(0) : c))
+            .execute();
+        }
+        await db.schema
+          .alterTable('environment_browser_settings')
+          .addColumn('browser_token_ttl_seconds', 'integer', (c) => c.notNull().defaultTo(900))
+          .execute();
+        await db.schema
+          .alterTable('environment_browser_settings')
+          .addColumn('allow_client_credentials_from_browser', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 
@@ -327,5 +358,5 @@ export async function migrateTo(db: Kysely<any>, dialect: Dialect, target: strin
 }
 
 /** Used by tests to prove a migration left no half-made table behind. */
-export const LATEST_MIGRATION = '0010_temporary_admin_password';
+export const LATEST_MIGRATION = '0011_browser_tokens';
 export { sql };

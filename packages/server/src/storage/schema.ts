@@ -28,6 +28,17 @@ export interface IntegrationsTable {
   last_used_at: number | null;
   /** Every token issued to it before this time (ms, a whole second) is revoked; 0 = none. */
   tokens_not_before: number;
+  /** 1 when it may exchange its access tokens for browser tokens (RFC 8693 token exchange); default 0. */
+  browser_tokens: number;
+  /** The last browser `Origin` seen at the token endpoint with its Client ID (truncated), or null if never. */
+  browser_use_origin: string | null;
+  /** The client address of that request. */
+  browser_use_ip: string | null;
+  /** When a browser Origin was first and last seen (ms). */
+  browser_use_first_at: number | null;
+  browser_use_last_at: number | null;
+  /** How many token requests carried a browser Origin. */
+  browser_use_count: number;
 }
 
 export interface IntegrationSecretsTable {
@@ -240,5 +251,9 @@ export interface EnvironmentBrowserSettingsTable {
   allowed_origins: string;
   /** 1 relaxes the rule that a token with a write scope must never come from a browser. */
   allow_write_tokens_in_browser: number;
+  /** Lifetime of the browser tokens minted by token exchange in this environment (60..3600, default 900). */
+  browser_token_ttl_seconds: number;
+  /** 1 tolerates client_credentials requests that carry a browser Origin (default 0: refused). */
+  allow_client_credentials_from_browser: number;
   updated_at: number;
 }

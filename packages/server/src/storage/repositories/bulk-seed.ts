@@ -7,7 +7,7 @@ import type { Schema } from '../schema.ts';
 
 /**
  * Rows per INSERT statement. SQLite allows 32,766 bound parameters and PostgreSQL 65,535; the widest
- * row here (integrations) has 12 columns, so 1,000 rows stay well under both.
+ * row here (integrations) has 18 columns, so 1,000 rows stay well under both.
  */
 const ROWS_PER_INSERT = 1000;
 

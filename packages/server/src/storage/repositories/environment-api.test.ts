@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../../../../../test/support/databases.ts';
 import { openDatabase, type Database } from '../database.ts';
-import { createEnvironmentApiRepositories } from './environment-api.ts';
+import { createEnvironmentApiRepositories, upsertBrowserSettings } from './environment-api.ts';
 import type { EnvironmentApiStorage } from '../../environment-api/storage.ts';
 
 // The one Kysely implementation, proven on both dialects (conventions: repository suites loop over DIALECTS).
@@ -18,7 +18,7 @@ describe.each(DIALECTS)('Environment API repositories (%s)', (dialect) => {
     await database.db.insertInto('environments').values([{ id: 'demo', name: 'demo', created_at: at, updated_at: at }, { id: 'other', name: 'other', created_at: at, updated_at: at }]).execute();
     await database.db
       .insertInto('integrations')
-      .values({ id: 'int_1', environment_id: 'demo', client_id: 'lkc_owner', name: 'Owner', description: '', disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: at, updated_at: at, last_used_at: null })
+      .values({ id: 'int_1', environment_id: 'demo', client_id: 'lkc_owner', name: 'Owner', description: '', disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, browser_tokens: 0, browser_use_count: 0, created_at: at, updated_at: at, last_used_at: null })
       .execute();
   });
   afterAll(async () => {
@@ -76,7 +76,7 @@ describe.each(DIALECTS)('Environment API repositories (%s)', (dialect) => {
   it('reads browser settings with defaults, and null for an unknown environment', async () => {
     expect(await storage.environments.findBrowserSettings('demo')).toEqual({ allowedOrigins: [], allowWriteTokensInBrowser: false });
     expect(await storage.environments.findBrowserSettings('nope')).toBeNull();
-    await database.db.insertInto('environment_browser_settings').values({ environment_id: 'other', allowed_origins: '["https://a.example"]', allow_write_tokens_in_browser: 1, updated_at: 1 }).execute();
+    await upsertBrowserSettings(database.db, 'other', { allowed_origins: '["https://a.example"]', allow_write_tokens_in_browser: 1, updated_at: 1 });
     expect(await storage.environments.findBrowserSettings('other')).toEqual({ allowedOrigins: ['https://a.example'], allowWriteTokensInBrowser: true });
   });
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import type { AssetsTable, ProjectsTable, Schema } from '../schema.ts';
+import type { AssetsTable, EnvironmentBrowserSettingsTable, ProjectsTable, Schema } from '../schema.ts';
 
 // The Environment API's content (templates, projects, asset metadata, browser settings) over one
 // Kysely database: the same queries serve SQLite and PostgreSQL. The record shapes are defined here,
@@ -291,11 +291,22 @@ export function createEnvironmentApiRepositories(database: Database) {
   };
 }
 
-/** Sets an environment's browser settings (inside the caller's transaction), creating the row if needed. */
-export async function upsertBrowserSettings(db: Kysely<Schema>, environmentId: string, row: { allowed_origins: string; allow_write_tokens_in_browser: number; updated_at: number }): Promise<void> {
+/** Browser settings of an environment that has never saved any (the columns' defaults, migrations 0003 and 0011). */
+export const DEFAULT_BROWSER_SETTINGS_ROW = {
+  allowed_origins: '[]',
+  allow_write_tokens_in_browser: 0,
+  browser_token_ttl_seconds: 900,
+  allow_client_credentials_from_browser: 0,
+} as const satisfies Omit<EnvironmentBrowserSettingsTable, 'environment_id' | 'updated_at'>;
+
+/**
+ * Sets some of an environment's browser settings (inside the caller's transaction), creating the row
+ * with the defaults for the others if needed; columns left out keep their value.
+ */
+export async function upsertBrowserSettings(db: Kysely<Schema>, environmentId: string, set: Partial<Omit<EnvironmentBrowserSettingsTable, 'environment_id' | 'updated_at'>> & { updated_at: number }): Promise<void> {
   await db
     .insertInto('environment_browser_settings')
-    .values({ environment_id: environmentId, ...row })
-    .onConflict((conflict) => conflict.column('environment_id').doUpdateSet(row))
+    .values({ environment_id: environmentId, ...DEFAULT_BROWSER_SETTINGS_ROW, ...set })
+    .onConflict((conflict) => conflict.column('environment_id').doUpdateSet(set))
     .execute();
 }

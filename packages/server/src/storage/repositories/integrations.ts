@@ -45,13 +45,16 @@ export function listIntegrationIdsOfEnvironment(db: Kysely<Schema>, environmentI
   return db.selectFrom('integrations').select(['id', 'client_id']).where('environment_id', '=', environmentId).execute();
 }
 
-/** Inserts a new integration row. */
-export async function insertIntegration(db: Kysely<Schema>, row: Omit<IntegrationsTable, 'last_used_at'>): Promise<void> {
-  await db.insertInto('integrations').values(row).execute();
+/** The browser-use columns: written only by recordBrowserUse, never by an admin action. */
+type BrowserUseColumns = 'browser_use_origin' | 'browser_use_ip' | 'browser_use_first_at' | 'browser_use_last_at' | 'browser_use_count';
+
+/** Inserts a new integration row (browser tokens off unless `browser_tokens` says otherwise). */
+export async function insertIntegration(db: Kysely<Schema>, row: Omit<IntegrationsTable, 'last_used_at' | 'browser_tokens' | BrowserUseColumns> & Partial<Pick<IntegrationsTable, 'browser_tokens'>>): Promise<void> {
+  await db.insertInto('integrations').values({ browser_tokens: 0, ...row, browser_use_count: 0 }).execute();
 }
 
 /** Changes columns of one integration row. */
-export async function updateIntegration(db: Kysely<Schema>, id: string, set: Partial<Omit<IntegrationsTable, 'id' | 'client_id' | 'environment_id'>>): Promise<void> {
+export async function updateIntegration(db: Kysely<Schema>, id: string, set: Partial<Omit<IntegrationsTable, 'id' | 'client_id' | 'environment_id' | BrowserUseColumns>>): Promise<void> {
   await db.updateTable('integrations').set(set).where('id', '=', id).execute();
 }
 
@@ -127,4 +130,74 @@ export function readHolderState(db: Kysely<Schema>, clientId: string, apiId: str
     .select(['integrations.environment_id', 'integrations.disabled', 'integrations.tokens_not_before', 'integration_grants.scopes'])
     .where('integrations.client_id', '=', clientId)
     .executeTakeFirst();
+}
+
+/**
+ * Whether an integration may exchange its access tokens for browser tokens (RFC 8693), or undefined
+ * when no integration has this Client ID. The token endpoint's client directory reads the same column
+ * with the rest of the row (client-records.ts: readClientRows selects every column).
+ */
+export async function readIntegrationBrowserTokens(db: Kysely<Schema>, clientId: string): Promise<boolean | undefined> {
+  const row = await db.selectFrom('integrations').select('browser_tokens').where('client_id', '=', clientId).executeTakeFirst();
+  return row === undefined ? undefined : row.browser_tokens === 1;
+}
+
+/**
+ * Turns browser tokens on or off for one integration. Call it inside a write that also records an
+ * `integration` change for its Client ID (platform/integrations.ts does), so every token endpoint
+ * drops its cached client record and the next exchange sees the new value.
+ */
+export async function writeIntegrationBrowserTokens(db: Kysely<Schema>, id: string, enabled: boolean, at: number): Promise<void> {
+  await db.updateTable('integrations').set({ browser_tokens: enabled ? 1 : 0, updated_at: at }).where('id', '=', id).execute();
+}
+
+/** At most this many characters of a recorded Origin are kept (an origin is scheme://host:port; a longer one is hostile). */
+export const BROWSER_USE_ORIGIN_MAX = 256;
+/** At most this many characters of a recorded client address (an IPv6 address with a zone fits). */
+const BROWSER_USE_IP_MAX = 64;
+
+/** What a token request that carried a browser Origin tells about its integration. */
+export interface BrowserUse {
+  /** The integration (its id, `int_…`, as in ClientRecord.integrationId). */
+  integrationId: string;
+  /** The request's `Origin` header as sent; truncated and stripped of control characters here. */
+  origin: string;
+  /** The client address (after the trusted-proxy rule). */
+  ip: string;
+  /** When (ms). */
+  at: number;
+  /** How many requests this records (a caller that batches); default 1. */
+  count?: number | undefined;
+}
+
+/** Keeps what an attacker-chosen header may put in a column shown in the console and the CLI: printable text, bounded. */
+function sanitizeRecorded(value: string, max: number): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
+  return value.slice(0, max).replace(/[\u0000-\u001f\u007f]/g, '?');
+}
+
+/**
+ * Records that a token request carrying a browser `Origin` was made with this integration's Client
+ * ID, refused or not: the first time is kept, the last time, origin and address follow the latest
+ * request, and the count grows. One statement on the integration's row, so concurrent requests (any
+ * instance) add up exactly. It records no change-feed row: nothing cached depends on it, and the token
+ * endpoint may call it often.
+ */
+export async function recordBrowserUse(db: Kysely<Schema>, use: BrowserUse): Promise<void> {
+  const origin = sanitizeRecorded(use.origin, BROWSER_USE_ORIGIN_MAX);
+  const ip = sanitizeRecorded(use.ip, BROWSER_USE_IP_MAX);
+  const count = use.count ?? 1;
+  // A late write (an older batch) must not move "last" backwards.
+  const newer = sql<boolean>`(browser_use_last_at is null or browser_use_last_at <= ${use.at})`;
+  await db
+    .updateTable('integrations')
+    .set({
+      browser_use_origin: sql<string>`case when ${newer} then ${origin} else browser_use_origin end`,
+      browser_use_ip: sql<string>`case when ${newer} then ${ip} else browser_use_ip end`,
+      browser_use_first_at: sql<number>`case when browser_use_first_at is null or browser_use_first_at > ${use.at} then ${use.at} else browser_use_first_at end`,
+      browser_use_last_at: sql<number>`case when ${newer} then ${use.at} else browser_use_last_at end`,
+      browser_use_count: sql<number>`browser_use_count + ${count}`,
+    })
+    .where('id', '=', use.integrationId)
+    .execute();
 }

@@ -49,6 +49,9 @@ export interface SeedResult {
   integrationsPerSecond: number;
 }
 
+// Seeded integrations may not mint browser tokens and were never seen from a browser (the columns' defaults).
+const NO_BROWSER_USE = { browser_tokens: 0, browser_use_origin: null, browser_use_ip: null, browser_use_first_at: null, browser_use_last_at: null, browser_use_count: 0 } as const;
+
 /** Integrations per transaction: big enough to amortise commits, small enough to show progress. */
 const CHUNK = 5000;
 function environmentIds(prefix: string, count: number): string[] {
@@ -83,7 +86,21 @@ export async function seedDatabase(deps: IntegrationDeps, options: SeedOptions, 
       const clientId = generateClientId();
       const secret = generateClientSecret();
       // The same shapes createIntegration writes: grant version 1, secret generation 1, no expiry.
-      integrations.push({ id, environment_id: environmentId, client_id: clientId, name: `seeded integration ${n + 1}`, description: '', disabled: 0, grant_version: 1, secret_generation: 1, tokens_not_before: 0, created_at: now, updated_at: now, last_used_at: null });
+      integrations.push({
+        id,
+        environment_id: environmentId,
+        client_id: clientId,
+        name: `seeded integration ${n + 1}`,
+        description: '',
+        disabled: 0,
+        grant_version: 1,
+        secret_generation: 1,
+        tokens_not_before: 0,
+        created_at: now,
+        updated_at: now,
+        last_used_at: null,
+        ...NO_BROWSER_USE,
+      });
       secrets.push({ id: newId('sec', now), integration_id: id, generation: 1, secret_hash: hashClientSecret(deps.secretHashKey, secret).toString('hex'), created_at: now, expires_at: null, last_used_at: null });
       if (scopes !== '') grantRows.push({ integration_id: id, api_id: 'environment-api', scopes });
       options.onCredentials?.({ environment_id: environmentId, client_id: clientId, client_secret: secret });

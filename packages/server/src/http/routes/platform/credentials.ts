@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration, type IntegrationDeps } from '../../../platform/integrations.ts';
+import { changePermissions, getIntegrationInEnvironment, revokeSecret, rotateSecret, setPermissions, type Grants as DomainGrants, type Integration, type IntegrationDeps } from '../../../platform/integrations.ts';
 import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
-import { integrationWithSecretSchema, PermissionsSchema, SecretListSchema } from '@latchkey/wire';
-import { errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto, toSecretDto } from './schemas.ts';
+import { integrationWithSecretSchema, PermissionsSchema, PermissionsUpdateSchema, SecretListSchema } from '@latchkey/wire';
+import { errorResponses, IntegrationDto, IntegrationParams, toIntegrationDto, toSecretDto } from './schemas.ts';
 
 const PermissionsDto = PermissionsSchema;
 
@@ -14,12 +14,26 @@ function flatten(grants: DomainGrants): Set<string> {
 
 const NOTE_ADDED = 'The next token request gets the new scopes; tokens already issued keep theirs until they expire.';
 const NOTE_REMOVED = 'The next token request gets the new scopes; every token issued before this change was revoked, since it carries a removed scope.';
+const NOTE_BROWSER_ON = 'It may now exchange its access tokens for read-only browser tokens (grant_type urn:ietf:params:oauth:grant-type:token-exchange), from the next request on.';
+const NOTE_BROWSER_OFF = 'Its next token exchange is refused; browser tokens already issued expire within their lifetime (at most an hour), or at once if you revoke its tokens.';
 
 /** The permissions response: the new grants and, scope by scope, what changed. */
 function describePermissionChange(before: Integration, after: Integration) {
   const [was, now] = [flatten(before.grants), flatten(after.grants)];
   const removed = [...was].filter((s) => !now.has(s));
-  return { grants: after.grants, grantVersion: after.grantVersion, changed: { added: [...now].filter((s) => !was.has(s)), removed }, note: removed.length > 0 ? NOTE_REMOVED : NOTE_ADDED };
+  const added = [...now].filter((s) => !was.has(s));
+  const browserTokensChanged = before.browserTokens !== after.browserTokens;
+  const notes = [
+    ...(added.length > 0 || removed.length > 0 || !browserTokensChanged ? [removed.length > 0 ? NOTE_REMOVED : NOTE_ADDED] : []),
+    ...(browserTokensChanged ? [after.browserTokens ? NOTE_BROWSER_ON : NOTE_BROWSER_OFF] : []),
+  ];
+  return {
+    grants: after.grants,
+    grantVersion: after.grantVersion,
+    browserTokens: after.browserTokens,
+    changed: { added, removed, ...(browserTokensChanged ? { browserTokens: after.browserTokens } : {}) },
+    note: notes.join(' '),
+  };
 }
 
 /** What the secret and permission routes use: the domain's dependencies, whose writes reach this server's caches. */
@@ -73,7 +87,7 @@ export async function credentialRoutes(app: FastifyInstance, { platform: deps }:
   api.get(`${base}/permissions`, { schema: { tags: ['Permissions'], summary: 'Scopes granted per API', params: IntegrationParams, response: { 200: PermissionsDto, ...errorResponses } } }, async (request) => {
     authorizeEnvironment(request, request.params.environmentId, 'read');
     const integration = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
-    return { grants: integration.grants, grantVersion: integration.grantVersion };
+    return { grants: integration.grants, grantVersion: integration.grantVersion, browserTokens: integration.browserTokens };
   });
 
   api.put(
@@ -81,18 +95,18 @@ export async function credentialRoutes(app: FastifyInstance, { platform: deps }:
     {
       schema: {
         tags: ['Permissions'],
-        summary: 'Replace the scopes of the APIs named in grants (others keep theirs)',
+        summary: 'Replace the scopes of the APIs named in grants (others keep theirs), and/or allow or stop browser tokens (token exchange)',
         params: IntegrationParams,
-        body: Type.Object({ grants: Grants }),
+        body: PermissionsUpdateSchema,
         response: { 200: PermissionsDto, ...errorResponses },
       },
     },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
-      refuseScopeEscalation(request, request.body.grants['platform-api']);
+      refuseScopeEscalation(request, request.body.grants?.['platform-api']);
       const before = await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId);
       refuseTakeover(request, before);
-      return describePermissionChange(before, await setPermissions(deps, request.params.clientId, request.body.grants, actionContext(request)));
+      return describePermissionChange(before, await changePermissions(deps, request.params.clientId, request.body, actionContext(request)));
     },
   );
 

@@ -2,9 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IntegrationDeps } from '../../../platform/integrations.ts';
-import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, renameEnvironment } from '../../../platform/environments.ts';
+import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, renameEnvironment, setBrowserTokenSettings } from '../../../platform/environments.ts';
 import { actionContext, authorizeEnvironment, requirePlatformAdmin, requirePrincipal } from '../../platform-auth.ts';
-import { EnvironmentListSchema } from '@latchkey/wire';
+import { BrowserTokenSettingsSchema, BrowserTokenSettingsUpdateSchema, EnvironmentListSchema } from '@latchkey/wire';
+import type { Environment } from '../../../platform/environments.ts';
 import { EnvironmentDto, EnvironmentParams, errorResponses, toEnvironmentDto } from './schemas.ts';
 
 const TAGS = ['Environments'];
@@ -65,6 +66,37 @@ export async function environmentRoutes(app: FastifyInstance, { platform: deps }
       requirePlatformAdmin(request);
       await deleteEnvironment(deps, request.params.environmentId, actionContext(request));
       return reply.code(204).send(null);
+    },
+  );
+
+  const browserTokens = (environment: Environment) => ({
+    browserTokenLifetimeSeconds: environment.browserTokenLifetimeSeconds,
+    allowClientCredentialsFromBrowser: environment.allowClientCredentialsFromBrowser,
+  });
+
+  api.get(
+    '/api/v1/environments/:environmentId/browser-tokens',
+    { schema: { tags: TAGS, summary: "An environment's browser-token settings", params: EnvironmentParams, response: { 200: BrowserTokenSettingsSchema, ...errorResponses } } },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'read');
+      return browserTokens(await getEnvironment(deps, request.params.environmentId));
+    },
+  );
+
+  api.patch(
+    '/api/v1/environments/:environmentId/browser-tokens',
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Change an environment's browser-token settings (environment admins): the lifetime of browser tokens, and whether client_credentials requests from a browser are answered. Takes effect at the token endpoint from the next request.",
+        params: EnvironmentParams,
+        body: BrowserTokenSettingsUpdateSchema,
+        response: { 200: BrowserTokenSettingsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      authorizeEnvironment(request, request.params.environmentId, 'write');
+      return browserTokens(await setBrowserTokenSettings(deps, request.params.environmentId, request.body, actionContext(request)));
     },
   );
 }

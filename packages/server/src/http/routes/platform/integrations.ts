@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  changePermissions,
   createIntegration,
   deleteIntegration,
   getIntegrationInEnvironment,
@@ -14,7 +15,7 @@ import {
 } from '../../../platform/integrations.ts';
 import { getEnvironment } from '../../../platform/environments.ts';
 import { actionContext, authorizeEnvironment, refuseScopeEscalation, refuseTakeover } from '../../platform-auth.ts';
-import { IntegrationPageSchema, integrationWithSecretSchema } from '@latchkey/wire';
+import { BrowserTokensFlagSchema, IntegrationPageSchema, integrationWithSecretSchema } from '@latchkey/wire';
 import { EnvironmentParams, errorResponses, Grants, IntegrationDto, IntegrationParams, toIntegrationDto } from './schemas.ts';
 
 const TAGS = ['Integrations'];
@@ -63,6 +64,7 @@ export async function integrationRoutes(app: FastifyInstance, { platform: deps }
           description: Type.Optional(Type.String({ maxLength: 500 })),
           preset: Type.Optional(Type.Union([Type.Literal('read-only'), Type.Literal('all')], { description: 'Environment API preset' })),
           grants: Type.Optional(Grants),
+          browserTokens: Type.Optional(BrowserTokensFlagSchema),
         }),
         response: { 201: integrationWithSecretSchema('Shown once: store it now'), ...errorResponses },
       },
@@ -74,7 +76,7 @@ export async function integrationRoutes(app: FastifyInstance, { platform: deps }
       if (request.body.preset) grants['environment-api'] = [...deps.apis.presetScopes(request.body.preset), ...(grants['environment-api'] ?? [])];
       const result = await createIntegration(
         deps,
-        { environmentId: request.params.environmentId, name: request.body.name, description: request.body.description ?? '', grants },
+        { environmentId: request.params.environmentId, name: request.body.name, description: request.body.description ?? '', grants, browserTokens: request.body.browserTokens },
         actionContext(request),
       );
       return reply.code(201).header('cache-control', 'no-store').send({ integration: toIntegrationDto(result.integration), clientSecret: result.clientSecret });
@@ -92,16 +94,24 @@ export async function integrationRoutes(app: FastifyInstance, { platform: deps }
     {
       schema: {
         tags: TAGS,
-        summary: "Edit an integration's name or description",
+        summary: "Edit an integration's name or description, or turn browser tokens on or off (audited as a permission change, like PUT …/permissions)",
         params: IntegrationParams,
-        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), description: Type.Optional(Type.String({ maxLength: 500 })) }, { minProperties: 1 }),
+        body: Type.Object(
+          { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), description: Type.Optional(Type.String({ maxLength: 500 })), browserTokens: Type.Optional(BrowserTokensFlagSchema) },
+          // Unknown and read-only fields (browserUse, clientId, …) are refused, not silently ignored.
+          { minProperties: 1, additionalProperties: false },
+        ),
         response: { 200: IntegrationDto, ...errorResponses },
       },
     },
     async (request) => {
       authorizeEnvironment(request, request.params.environmentId, 'write');
       refuseTakeover(request, await getIntegrationInEnvironment(deps, request.params.environmentId, request.params.clientId));
-      return toIntegrationDto(await updateIntegration(deps, request.params.clientId, request.body, actionContext(request)));
+      const { browserTokens, ...details } = request.body;
+      // Two writes, two audit entries: browser tokens are a permission (integration.permissions.set), the rest an edit.
+      const changed = browserTokens === undefined ? null : await changePermissions(deps, request.params.clientId, { browserTokens }, actionContext(request));
+      if (changed !== null && details.name === undefined && details.description === undefined) return toIntegrationDto(changed);
+      return toIntegrationDto(await updateIntegration(deps, request.params.clientId, details, actionContext(request)));
     },
   );
 

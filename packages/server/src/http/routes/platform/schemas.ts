@@ -55,11 +55,23 @@ export function toIntegrationDto(integration: Integration): IntegrationWire {
     updatedAt: isoTime(integration.updatedAt),
     lastUsedAt: isoTimeOrNull(integration.lastUsedAt),
     tokensRevokedAt: isoTimeOrNull(integration.tokensRevokedAt),
+    browserTokens: integration.browserTokens,
+    browserUse:
+      integration.browserUse === null
+        ? null
+        : { origin: integration.browserUse.origin, ip: integration.browserUse.ip, firstSeenAt: isoTime(integration.browserUse.firstSeenAt), lastSeenAt: isoTime(integration.browserUse.lastSeenAt), count: integration.browserUse.count },
   };
 }
 
 export function toEnvironmentDto(environment: Environment): EnvironmentWire {
-  return { id: environment.id, name: environment.name, createdAt: isoTime(environment.createdAt), updatedAt: isoTime(environment.updatedAt) };
+  return {
+    id: environment.id,
+    name: environment.name,
+    createdAt: isoTime(environment.createdAt),
+    updatedAt: isoTime(environment.updatedAt),
+    browserTokenLifetimeSeconds: environment.browserTokenLifetimeSeconds,
+    allowClientCredentialsFromBrowser: environment.allowClientCredentialsFromBrowser,
+  };
 }
 
 export function toAdminDto(admin: Admin): AdminWire {
