@@ -22,6 +22,8 @@ export {
 export type { AccessTokenVerifier, BearerRequest, SupportedAlgorithm, VerifierOptions } from './create-verifier.ts';
 export type { FetchLike } from './issuer-metadata.ts';
 export { AccessTokenError } from './errors.ts';
+export { createMemoryDpopReplayStore, DEFAULT_DPOP_ALGORITHMS, DpopProofError, verifyDpopProof } from './dpop.ts';
+export type { DpopReplayStore, VerifiedDpopProof, VerifyDpopProofOptions } from './dpop.ts';
 export type { AccessTokenErrorCode, AccessTokenErrorOptions, BearerErrorCode } from './errors.ts';
 export { assertNoQueryToken, extractBearerToken } from './extract-bearer-token.ts';
 export { assertScopes, hasScopes, parseScope, validateScopes } from './scopes.ts';
