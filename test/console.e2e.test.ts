@@ -3,7 +3,9 @@
 // HTTP for a token; switch it to Read-only in the page and see the next token's scopes shrink; rotate
 // the secret; find every step in the audit view. Revoking tokens (issue 13) — all of them, with a
 // rotation, or by removing scopes, disabling or deleting — is proven the way an application meets
-// it: the Environment API refuses the earlier token on the very next request. Along the way the page
+// it: the Environment API refuses the earlier token on the very next request. Browser tokens (issue
+// 16): the Permissions tab's switch and example, the General tab's warning after a real token request
+// with an Origin, the environment's settings, each checked by axe for WCAG 2.1 AA. Along the way the page
 // must run clean under the console's CSP, and every screen is screenshotted: into docs/console/ only
 // when asked (LATCHKEY_SCREENSHOTS=1, `npm run screenshots`), otherwise into a temporary directory, so
 // running the tests changes no tracked file.

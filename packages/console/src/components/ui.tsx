@@ -285,6 +285,23 @@ export function Field({
   );
 }
 
+/** A form's save button (disabled until there is something to save) and, while there is, "Discard changes". */
+export function SaveActions({ label, pending, dirty, disabled, onDiscard, children }: { label: string; pending: boolean; dirty: boolean; disabled?: boolean; onDiscard: () => void; children?: ReactNode }) {
+  return (
+    <div className="form-actions">
+      <button type="submit" className="button primary" disabled={!dirty || pending || disabled}>
+        {pending ? 'Saving…' : label}
+      </button>
+      {dirty && (
+        <button type="button" className="button ghost" onClick={onDiscard}>
+          Discard changes
+        </button>
+      )}
+      {children}
+    </div>
+  );
+}
+
 /** Active / Disabled. */
 export function StatusBadge({ disabled }: { disabled: boolean }) {
   return <span className={`badge ${disabled ? 'badge-muted' : 'badge-ok'}`}>{disabled ? 'Disabled' : 'Active'}</span>;

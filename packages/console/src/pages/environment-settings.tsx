@@ -6,7 +6,7 @@ import { navigate } from '../router.ts';
 import { REVOCATION_REACH } from '../revocation.ts';
 import { formatLifetime } from '../format.ts';
 import { BROWSER_TOKEN_LIFETIME_BOUNDS, type BrowserTokenSettingsUpdate, type Environment } from '../wire.ts';
-import { ConfirmDialog, Field, FormError, Icon, Notice, Time } from '../components/ui.tsx';
+import { ConfirmDialog, Field, FormError, Icon, Notice, SaveActions, Time } from '../components/ui.tsx';
 
 /** An environment's settings: its name (platform admins rename and delete), browser tokens (environment admins), API docs. */
 export function EnvironmentSettingsPage({ environment, onChanged }: { environment: Environment; onChanged: (environment: Environment) => void }) {
@@ -213,23 +213,16 @@ function BrowserTokenSettingsCard({ environment, onChanged }: { environment: Env
           </div>
           {draft.value.allowClientCredentials && <ClientCredentialsFromBrowserWarning />}
           <FormError error={save.error && !save.error.fieldErrors.length ? save.error : null} />
-          <div className="form-actions">
-            <button type="submit" className="button primary" disabled={!dirty || !lifetimeValid || Object.keys(update).length === 0 || save.pending}>
-              {save.pending ? 'Saving…' : 'Save browser-token settings'}
-            </button>
-            {dirty && (
-              <button
-                type="button"
-                className="button ghost"
-                onClick={() => {
-                  draft.clear(saved);
-                  save.reset();
-                }}
-              >
-                Discard changes
-              </button>
-            )}
-          </div>
+          <SaveActions
+            label="Save browser-token settings"
+            pending={save.pending}
+            dirty={dirty}
+            disabled={!lifetimeValid || Object.keys(update).length === 0}
+            onDiscard={() => {
+              draft.clear(saved);
+              save.reset();
+            }}
+          />
         </form>
       ) : (
         <>

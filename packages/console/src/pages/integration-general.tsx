@@ -8,7 +8,7 @@ import { navigate, pathTo } from '../router.ts';
 import type { RevealedSecret } from '../secret-handoff.ts';
 import { buildSnippet, SECRET_VARIABLE, SNIPPET_LANGUAGES, type SnippetLanguage } from '../snippets.ts';
 import type { ApiCatalogue, ApiId, BrowserUse, Integration, Secret, ServerMetadata, Usage } from '../wire.ts';
-import { ConfirmDialog, CopyButton, ErrorState, Field, FormError, Icon, Link, Loading, Notice, Time } from '../components/ui.tsx';
+import { ConfirmDialog, CopyButton, ErrorState, Field, FormError, Icon, Link, Loading, Notice, SaveActions, Time } from '../components/ui.tsx';
 
 interface TabProps {
   environmentId: string;
@@ -175,16 +175,7 @@ function DetailsCard({ environmentId, integration, onChange, canWrite }: { envir
             {(props) => <textarea {...props} name="description" rows={2} maxLength={500} value={draft.value.description} onChange={(e) => draft.update({ description: e.target.value })} />}
           </Field>
           <FormError error={action.error && !action.error.fieldErrors.length ? action.error : null} />
-          <div className="form-actions">
-            <button type="submit" className="button primary" disabled={!dirty || action.pending || !draft.value.name.trim()}>
-              {action.pending ? 'Saving…' : 'Save'}
-            </button>
-            {dirty && (
-              <button type="button" className="button ghost" onClick={() => draft.clear(initial)}>
-                Discard changes
-              </button>
-            )}
-          </div>
+          <SaveActions label="Save" pending={action.pending} dirty={dirty} disabled={!draft.value.name.trim()} onDiscard={() => draft.clear(initial)} />
         </form>
       ) : (
         <dl className="facts">

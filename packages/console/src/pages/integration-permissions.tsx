@@ -6,7 +6,7 @@ import { useAction, useResource, useSession } from '../hooks.ts';
 import { applyPreset, describeScopeKey, flattenGrants, groupByResource, matchesPreset, toGrants, writeScopes, type ScopeSet } from '../permissions.ts';
 import { pathTo } from '../router.ts';
 import type { ApiCatalogue, Integration, PermissionsResult, PermissionsUpdate } from '../wire.ts';
-import { CopyButton, ErrorState, FormError, Link, Loading, Notice } from '../components/ui.tsx';
+import { CopyButton, ErrorState, FormError, Link, Loading, Notice, SaveActions } from '../components/ui.tsx';
 
 interface PermissionsProps {
   environmentId: string;
@@ -159,25 +159,18 @@ function PermissionsEditor({ environmentId, integration, onChange, onReload, cat
               Saving removes scopes, so every token issued to this integration so far is revoked; applications get new tokens with the new scopes.
             </p>
           )}
-          <div className="form-actions">
-            <button type="submit" className="button primary" disabled={!dirty || save.pending}>
-              {save.pending ? 'Saving…' : 'Save permissions'}
-            </button>
-            {dirty && (
-              <button
-                type="button"
-                className="button ghost"
-                onClick={() => {
-                  setSelected(new Set(saved));
-                  setBrowserTokens(integration.browserTokens);
-                  save.reset();
-                }}
-              >
-                Discard changes
-              </button>
-            )}
+          <SaveActions
+            label="Save permissions"
+            pending={save.pending}
+            dirty={dirty}
+            onDiscard={() => {
+              setSelected(new Set(saved));
+              setBrowserTokens(integration.browserTokens);
+              save.reset();
+            }}
+          >
             {dirty && <span className="muted">Unsaved changes</span>}
-          </div>
+          </SaveActions>
         </div>
       )}
       {!canWrite && <p className="muted">You can view these permissions; an admin of this environment can change them.</p>}
