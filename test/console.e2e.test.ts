@@ -780,6 +780,8 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     expect(await page.getByTestId('browser-use').textContent()).toBe('Never: no token request with its Client ID came from a web page.');
     expect(await page.getByTestId('browser-use-warning').count()).toBe(0);
     expect(await page.getByRole('alert').count()).toBe(0);
+    // Its token snippets say they are for a server, and what a page gets instead.
+    expect(await page.getByTestId('snippets-backend-only').textContent()).toContain('refused with unauthorized_client unless the environment allows it');
 
     // 390 px: the warning fits.
     const narrow = await openPage(browser, lk.url, { width: 390, height: 844 });

@@ -602,6 +602,9 @@ function TokenCard({ environmentId, integration }: { environmentId: string; inte
           <p className="muted">
             The snippets read the secret from the <code>{SECRET_VARIABLE}</code> environment variable, so it never lands in code or shell history. The server caches tokens: asking again returns the same token until about an hour before it expires.
           </p>
+          <p className="muted" data-testid="snippets-backend-only">
+            Run them on a server. A token request from a web page (one with a browser <code>Origin</code>) is refused with unauthorized_client unless the environment allows it; a page gets a browser token from your backend instead (see the Permissions tab).
+          </p>
           <Notice tone="danger" title="Handle tokens with the same care as the secret">
             <p>
               A token keeps its permissions until it expires or is revoked. Disabling or deleting the integration, and removing any of its scopes, revoke every token issued before; adding scopes and revoking one secret do not, and neither does rotating the secret unless you choose to. If a token may have leaked, revoke all tokens (under Credentials). A revoked token is refused everywhere it is checked: {REVOCATION_REACH}.
