@@ -71,10 +71,13 @@ describe.each(DIALECTS)('latchkey admins (%s)', (dialect) => {
     expect(danaJson).toMatchObject({ admin: { email: 'dana@example.com', platformAdmin: false, environments: { demo: 'viewer' } }, password: null });
     for (const run of [ops, dana]) expect(run.stdout).not.toMatch(/scrypt|hash/i);
 
+    // The generated password was seen by whoever ran the command: it is temporary, and until the
+    // admin chooses their own, the session may do nothing else. A password from stdin is not.
     const opsSession = await signIn(lk, 'ops@example.com', generated);
-    expect(opsSession.session.admin.platformAdmin).toBe(true);
+    expect(opsSession.session).toMatchObject({ admin: { platformAdmin: true }, passwordChangeRequired: true });
+    expectProblem(await opsSession.request('GET', '/api/v1/environments'), 403, 'password_change_required');
     danaSession = await signIn(lk, 'dana@example.com', danaPassword);
-    expect(danaSession.session.admin.environments).toEqual({ demo: 'viewer' });
+    expect(danaSession.session).toMatchObject({ admin: { environments: { demo: 'viewer' } }, passwordChangeRequired: false });
     expectProblem(await danaSession.request('POST', '/api/v1/environments/demo/integrations', { body: { name: 'nope' } }), 403, 'forbidden');
   }, SLOW);
 
@@ -97,7 +100,7 @@ describe.each(DIALECTS)('latchkey admins (%s)', (dialect) => {
     expect(JSON.parse(reset.stdout)).toEqual({ email: 'dana@example.com', password: null });
     expectProblem(await danaSession.request('GET', '/api/v1/session'), 401, 'unauthenticated');
     expectProblem(await anonymous(lk).request('POST', '/api/v1/session', { body: { email: 'dana@example.com', password: danaPassword } }), 401, 'invalid_credentials');
-    expect((await signIn(lk, 'dana@example.com', danaNewPassword)).session.admin.email).toBe('dana@example.com');
+    expect((await signIn(lk, 'dana@example.com', danaNewPassword)).session).toMatchObject({ admin: { email: 'dana@example.com' }, passwordChangeRequired: false });
   }, SLOW);
 
   it('deletes an admin and their sessions, but never the last platform admin (exit 4)', async () => {
@@ -162,8 +165,21 @@ describe('latchkey admins: bad arguments', () => {
   it('prints people-readable lines without --json, with a generated password once', async () => {
     const created = await latchkey(lk, ['admins', 'create', 'pat@example.com', '--role', 'demo:admin']);
     expectOk(created);
-    expect(created.stdout).toMatch(/^Created admin pat@example\.com\n {2}password {2}[A-Za-z0-9]{20} {3}\(shown once\)\n$/);
+    expect(created.stdout).toMatch(/^Created admin pat@example\.com\n {2}temporary password {2}[A-Za-z0-9]{20} {3}\(shown once; the first sign-in asks for a new one\)\n$/);
     const password = /password {2}(\S+)/.exec(created.stdout)![1]!;
-    expect((await signIn(lk, 'pat@example.com', password)).session.admin.environments).toEqual({ demo: 'admin' });
+    expect((await signIn(lk, 'pat@example.com', password)).session).toMatchObject({ admin: { environments: { demo: 'admin' } }, passwordChangeRequired: true });
+  }, SLOW);
+
+  it('a reset without --password-stdin prints a temporary password: the next sign-in must choose a new one, which then works', async () => {
+    const reset = await latchkey(lk, ['admins', 'reset-password', 'pat@example.com']);
+    expectOk(reset);
+    expect(reset.stdout).toMatch(/^Temporary password for pat@example\.com: [A-Za-z0-9]{20} {3}\(shown once; the next sign-in asks for a new one\)\n$/);
+    const temporary = /: (\S+) {3}/.exec(reset.stdout)![1]!;
+    const session = await signIn(lk, 'pat@example.com', temporary);
+    expect(session.session.passwordChangeRequired).toBe(true);
+    expectProblem(await session.request('GET', '/api/v1/environments'), 403, 'password_change_required');
+    const chosen = 'pat chooses a passphrase now';
+    expect((await session.request('PUT', '/api/v1/session/password', { body: { currentPassword: temporary, newPassword: chosen } })).status).toBeLessThan(300);
+    expect((await signIn(lk, 'pat@example.com', chosen)).session.passwordChangeRequired).toBe(false);
   }, SLOW);
 });

@@ -50,7 +50,11 @@ async function assemble(deps: AdminDeps, admins: rows.AdminListing[]): Promise<A
   }));
 }
 
-/** Creates an admin. Without `password`, one is generated and returned (to be shown once); `temporaryPassword` makes the first sign-in set a new one. */
+/**
+ * Creates an admin. Without `password`, one is generated and returned (to be shown once) and is
+ * temporary: like a first-run password, it was seen by whoever ran the command, so the first sign-in
+ * must set a new one. `temporaryPassword` overrides that either way.
+ */
 export async function createAdmin(
   deps: AdminDeps,
   input: { email: string; password?: string | undefined; platformAdmin: boolean; environments?: Record<string, EnvironmentRole>; temporaryPassword?: boolean },
@@ -73,7 +77,7 @@ export async function createAdmin(
       const env = await findEnvironment(trx, environmentId);
       if (!env) throw new NotFoundError('environment', environmentId);
     }
-    await rows.insertAdmin(trx, { id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, password_temporary: input.temporaryPassword ? 1 : 0, created_at: now, updated_at: now }, input.environments ?? {});
+    await rows.insertAdmin(trx, { id, email, password_hash: passwordHash, platform_admin: input.platformAdmin ? 1 : 0, password_temporary: (input.temporaryPassword ?? input.password === undefined) ? 1 : 0, created_at: now, updated_at: now }, input.environments ?? {});
     await log.audit(context, { at: now, environmentId: null, action: 'admin.create', targetType: 'admin', targetId: email, details: { platformAdmin: input.platformAdmin, environments: input.environments ?? {} } });
   });
   return { admin: await getAdminByEmail(deps, email), generatedPassword: input.password === undefined ? password : null };
@@ -106,8 +110,9 @@ export async function resetAdminPassword(deps: AdminDeps, email: string, passwor
   const passwordHash = await hashPassword(chosen);
   const now = deps.clock.now();
   await writeWithChanges(deps, now, async (trx, log) => {
-    await rows.replacePasswordHash(trx, admin.id, passwordHash, now);
-    await log.audit(context, { at: now, environmentId: null, action: 'admin.password.reset', targetType: 'admin', targetId: admin.email });
+    // A generated password was seen by the operator who ran the reset: temporary, as on first run.
+    await rows.replacePasswordHash(trx, admin.id, passwordHash, now, { temporary: password === undefined });
+    await log.audit(context, { at: now, environmentId: null, action: 'admin.password.reset', targetType: 'admin', targetId: admin.email, details: { temporary: password === undefined } });
   });
   return { generatedPassword: password === undefined ? chosen : null };
 }

@@ -53,9 +53,9 @@ export async function insertAdmin(db: Kysely<Schema>, row: AdminsTable, roles: R
   }
 }
 
-/** Sets an admin's password hash (no longer temporary) and ends every session of theirs. */
-export async function replacePasswordHash(db: Kysely<Schema>, adminId: string, passwordHash: string, at: number): Promise<void> {
-  await db.updateTable('admins').set({ password_hash: passwordHash, password_temporary: 0, updated_at: at }).where('id', '=', adminId).execute();
+/** Sets an admin's password hash (temporary or not) and ends every session of theirs. */
+export async function replacePasswordHash(db: Kysely<Schema>, adminId: string, passwordHash: string, at: number, options: { temporary: boolean }): Promise<void> {
+  await db.updateTable('admins').set({ password_hash: passwordHash, password_temporary: options.temporary ? 1 : 0, updated_at: at }).where('id', '=', adminId).execute();
   await db.deleteFrom('admin_sessions').where('admin_id', '=', adminId).execute();
 }
 

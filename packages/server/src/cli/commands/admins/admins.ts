@@ -26,7 +26,7 @@ export function registerAdmins(program: Command): void {
 
   admins
     .command('create <email>')
-    .description('create an admin; prints a generated password once unless --password-stdin is given')
+    .description('create an admin; prints a generated temporary password once unless --password-stdin is given')
     .option('--platform-admin', 'may manage every environment, admin and key')
     .option('--role <env:role>', 'environment role, admin or viewer (repeatable)', collect)
     .option('--password-stdin', 'read the password from standard input')
@@ -36,7 +36,7 @@ export function registerAdmins(program: Command): void {
       const password = options.passwordStdin ? await readStdin() : undefined;
       const { admin, generatedPassword } = await withPlatform((deps) => createAdmin(deps, { email, password, platformAdmin: options.platformAdmin === true, environments }, cliContext()));
       createOutput(options).result({ admin: toAdminDto(admin), password: generatedPassword }, () =>
-        [`Created admin ${admin.email}${admin.platformAdmin ? ' (platform admin)' : ''}`, ...(generatedPassword ? [`  password  ${generatedPassword}   (shown once)`] : [])].join('\n'),
+        [`Created admin ${admin.email}${admin.platformAdmin ? ' (platform admin)' : ''}`, ...(generatedPassword ? [`  temporary password  ${generatedPassword}   (shown once; the first sign-in asks for a new one)`] : [])].join('\n'),
       );
     });
 
@@ -53,13 +53,13 @@ export function registerAdmins(program: Command): void {
 
   admins
     .command('reset-password <email>')
-    .description('set a new password (generated unless --password-stdin) and sign the admin out everywhere')
+    .description('set a new password (a generated temporary one unless --password-stdin) and sign the admin out everywhere')
     .option('--password-stdin', 'read the password from standard input')
     .option('--json', 'print JSON')
     .action(async (email: string, options: { passwordStdin?: boolean; json?: boolean }) => {
       const password = options.passwordStdin ? await readStdin() : undefined;
       const { generatedPassword } = await withPlatform((deps) => resetAdminPassword(deps, email, password, cliContext()));
-      createOutput(options).result({ email, password: generatedPassword }, () => (generatedPassword ? `New password for ${email}: ${generatedPassword}   (shown once)` : `Password of ${email} changed.`));
+      createOutput(options).result({ email, password: generatedPassword }, () => (generatedPassword ? `Temporary password for ${email}: ${generatedPassword}   (shown once; the next sign-in asks for a new one)` : `Password of ${email} changed.`));
     });
 
   admins
