@@ -214,7 +214,12 @@ describe.skipIf(!hasChromium())('browser tokens in Chromium against real servers
       error: 'invalid_token',
       description: 'the access token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof signed by its key',
     });
-    expect(await refusal(await fetch(fontUrl, { headers: { authorization: `DPoP ${stolen}` } }))).toMatchObject({ status: 401, challenge: expect.stringMatching(DPOP_CHALLENGE), error: 'invalid_dpop_proof' });
+    expect(await refusal(await fetch(fontUrl, { headers: { authorization: `DPoP ${stolen}` } }))).toEqual({
+      status: 401,
+      challenge: expect.stringMatching(DPOP_CHALLENGE) as unknown as string,
+      error: 'invalid_dpop_proof',
+      description: 'the request has no DPoP header with a proof',
+    });
     expect(await refusal(await fetch(fontUrl, { headers: { authorization: `DPoP ${stolen}`, dpop: await foreignProof('GET', fontUrl, stolen, nowSeconds()) } }))).toEqual({
       status: 401,
       challenge: expect.stringMatching(DPOP_CHALLENGE) as unknown as string,
@@ -293,6 +298,9 @@ describe.skipIf(!hasChromium())('browser tokens in Chromium against real servers
       expect(answer.body.error_description, method).toMatch(/^tokens with write permissions must never reach the front-end\. This request comes from a browser \(it has an Origin header\) and its token carries templates:write, projects:write, media:write, fonts:write\./);
     }
     expect(thirdPartyWrites).toEqual([]);
+    // Latchkey's own Environment API applies the same rule (its problem+json), even to a read.
+    const environmentApi = await pageFetch(mediaUrl, { headers: { authorization: `Bearer ${leaked}` } });
+    expect(environmentApi).toMatchObject({ status: 403, body: { code: 'write_token_in_browser' } });
 
     // The same request from a backend (no Origin) is the API's normal business: the refusal was the browser rule.
     const fromBackend = await fetch(thirdPartyUrl, { method: 'POST', headers: { authorization: `Bearer ${leaked}`, 'content-type': 'application/json' }, body: '{"text":"hi"}' });
