@@ -216,7 +216,7 @@ describe.each(DIALECTS)('protocol checklist (%s)', (dialect) => {
     expectOAuthError(await json(`{"grant_type":"client_credentials","client_id":"${full.integration.clientId}","client_secret":"${full.clientSecret}","scope":5}`), 400, 'invalid_request');
   });
 
-  it('#5 a missing grant_type is 400 invalid_request; any grant but client_credentials is 400 unsupported_grant_type', async () => {
+  it('#5 a missing grant_type is 400 invalid_request; any grant but client_credentials and the token exchange (test/token-exchange.test.ts) is 400 unsupported_grant_type', async () => {
     expectOAuthError(await tokenRequest({}, { authorization: basic(full) }), 400, 'invalid_request');
     for (const grant of ['authorization_code', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'CLIENT_CREDENTIALS']) {
       expectOAuthError(await tokenRequest({ grant_type: grant }, { authorization: basic(full) }), 400, 'unsupported_grant_type');
@@ -512,7 +512,7 @@ describe.each(DIALECTS)('protocol checklist (%s)', (dialect) => {
     expect(metadata.token_endpoint).toBe(`${lk.config.issuer}/oauth/token`);
     expect(metadata.jwks_uri).toBe(`${lk.config.issuer}/.well-known/jwks.json`);
     for (const url of [metadata.token_endpoint, metadata.jwks_uri]) expect(new URL(url).href).toBe(url);
-    expect(metadata.grant_types_supported).toEqual(['client_credentials']);
+    expect(metadata.grant_types_supported).toEqual(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
     expect(metadata.response_types_supported).toEqual([]);
     expect(metadata.scopes_supported).toEqual(expect.arrayContaining([...ALL, 'integrations:read', 'audit:read']));

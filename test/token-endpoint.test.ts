@@ -182,7 +182,7 @@ describe.each(DIALECTS)('POST /oauth/token (%s)', (dialect) => {
       expect(metadata.issuer).toBe(lk.config.issuer);
       expect(metadata.token_endpoint).toBe(`${lk.config.issuer}/oauth/token`);
       expect(metadata.jwks_uri).toBe(`${lk.config.issuer}/.well-known/jwks.json`);
-      expect(metadata.grant_types_supported).toEqual(['client_credentials']);
+      expect(metadata.grant_types_supported).toEqual(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
       expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
       expect(metadata).toHaveProperty('response_types_supported');
       expect(metadata.scopes_supported).toEqual(expect.arrayContaining([...ALL, 'integrations:read']));

@@ -10,7 +10,8 @@ export const BODY_LIMIT = 16 * 1024;
 export const DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
 /** Which error codes each status may carry (design §4). */
 export const ERRORS_BY_STATUS: Record<number, string[]> = {
-  400: ['invalid_request', 'unsupported_grant_type', 'invalid_scope', 'invalid_target'],
+  // The last three come from the token exchange (RFC 8693, RFC 9449; docs/browser-tokens.md).
+  400: ['invalid_request', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'unauthorized_client', 'invalid_grant', 'invalid_dpop_proof'],
   401: ['invalid_client'],
   403: ['access_denied'],
   405: ['invalid_request'],
@@ -210,7 +211,19 @@ export function tokenRequestGenerators(known: Known) {
     { weight: 2, arbitrary: oddString },
   );
   const paramValue = fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom('client_credentials', 'authorization_code', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', '') },
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom(
+        'client_credentials',
+        'authorization_code',
+        'password',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        'urn:ietf:params:oauth:token-type:access_token',
+        '',
+      ),
+    },
     { weight: 4, arbitrary: fc.constantFrom(...known.clientIds, ...known.secrets, ...known.audiences) },
     { weight: 2, arbitrary: fc.constantFrom('templates:read', 'templates:read templates:write', 'integrations:read', 'fonts:write  media:read', 'no-such:scope') },
     { weight: 6, arbitrary: oddString },
@@ -218,7 +231,7 @@ export function tokenRequestGenerators(known: Known) {
   );
   /** Names of parameters added to a request: mostly the optional ones, sometimes a repeat or junk. */
   const extraName = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('scope', 'audience', 'resource') },
+    { weight: 6, arbitrary: fc.constantFrom('scope', 'audience', 'resource', 'subject_token', 'subject_token_type', 'requested_token_type') },
     { weight: 1, arbitrary: paramName },
   );
   /** A credential pair: real, mixed up (id of one, secret of another), id-as-secret, or garbage. */

@@ -20,6 +20,10 @@ import { TokenCache } from './oauth/token-cache.ts';
 import type { ServingLease } from './storage/serving-lease.ts';
 import { isSoleTokenWriter, prepareToServe, processRole, type ProcessRole } from './boot.ts';
 import { createTokenEndpoint, type TokenEndpoint } from './oauth/token-endpoint.ts';
+import { createOwnTokenVerifier } from './oauth/own-token-verifier.ts';
+import { createDpopBinding } from './oauth/dpop-binding.ts';
+import { grantType as tokenExchangeGrant } from './oauth/grants/token-exchange.ts';
+import { recordBrowserUse } from './storage/repositories/integrations.ts';
 import type { IntegrationDeps } from './platform/integrations.ts';
 import { createPlatformDeps } from './platform/platform-deps.ts';
 
@@ -205,8 +209,12 @@ async function assembleRuntime(
     tokenCache,
     rateLimiter,
     tokenTtlSeconds: config.tokenTtlSeconds,
+    exchange: { verifyOwnToken: createOwnTokenVerifier({ issuer: config.issuer, keyStore, clock }), isRevoked: (claims) => revocations.isRevoked(claims) },
+    dpopBinding: createDpopBinding({ tokenEndpointUrl: `${config.issuer}/oauth/token`, clock }),
+    recordBrowserUse: (use) => recordBrowserUse(database.db, use),
     onOutcome: (outcome) => {
       metrics.countTokenRequest(outcome.outcome);
+      if (outcome.grantType === tokenExchangeGrant) metrics.countTokenExchange(outcome.outcome);
       usage.record(outcome);
     },
   });

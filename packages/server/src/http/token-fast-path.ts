@@ -1,17 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MaybePromise } from '../support/maybe-promise.ts';
-import type { TokenHttpAdapter, TokenHttpAnswer } from './token-http-adapter.ts';
+import type { TokenHttpAdapter, TokenHttpAnswer, TokenRequestHeaders } from './token-http-adapter.ts';
 
-/** The three request headers the token endpoint reads, taken from the raw header list. */
-interface TokenHeaders {
-  authorization: string | undefined;
+/** The request headers the token endpoint reads, taken from the raw header list. */
+interface TokenHeaders extends TokenRequestHeaders {
   contentType: string | undefined;
   contentLength: string | undefined;
 }
 
 /**
- * Picks Authorization, Content-Type and Content-Length out of `rawHeaders`. Building Node's
- * `request.headers` object (every header lower-cased and stored) costs more than the rest of a
+ * Picks Authorization, Content-Type, Content-Length, Origin and DPoP out of `rawHeaders`. Building
+ * Node's `request.headers` object (every header lower-cased and stored) costs more than the rest of a
  * cached-token answer. Returns undefined when one of them is repeated: such a request is unusual
  * enough to go through Fastify, which answers it as it answers everything else.
  */
@@ -19,10 +18,20 @@ function readTokenHeaders(raw: string[]): TokenHeaders | undefined {
   let authorization: string | undefined;
   let contentType: string | undefined;
   let contentLength: string | undefined;
+  let origin: string | undefined;
+  let dpop: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // Only names of the right length are lower-cased and compared.
-    if (name.length === 13) {
+    if (name.length === 6) {
+      if (name.toLowerCase() !== 'origin') continue;
+      if (origin !== undefined) return undefined;
+      origin = raw[i + 1];
+    } else if (name.length === 4) {
+      if (name.toLowerCase() !== 'dpop') continue;
+      if (dpop !== undefined) return undefined;
+      dpop = raw[i + 1];
+    } else if (name.length === 13) {
       if (name.toLowerCase() !== 'authorization') continue;
       if (authorization !== undefined) return undefined;
       authorization = raw[i + 1];
@@ -36,7 +45,7 @@ function readTokenHeaders(raw: string[]): TokenHeaders | undefined {
       contentLength = raw[i + 1];
     }
   }
-  return { authorization, contentType, contentLength };
+  return { authorization, contentType, contentLength, origin, dpop };
 }
 
 /** The state of one token request on the fast path: one object instead of a closure per callback. */
@@ -70,16 +79,14 @@ class TokenExchange {
   refuseTooLarge(): void {
     this.refused = true;
     this.first = this.rest = undefined;
-    const { authorization, contentType } = this.headers;
-    this.settle(this.adapter.refuse(this.request, this.started, undefined, authorization, contentType, this.adapter.tooLarge()));
+    this.settle(this.adapter.refuse(this.request, this.started, undefined, this.headers, this.headers.contentType, this.adapter.tooLarge()));
   }
 
   onEnd(): void {
     if (this.done || this.refused) return;
     const text = this.first === undefined ? '' : this.rest === undefined ? this.first.toString('utf8') : Buffer.concat([this.first, ...this.rest]).toString('utf8');
-    const { authorization, contentType } = this.headers;
     // The body is read by its content type inside the endpoint, only if this is not an exact repeat.
-    this.settle(this.adapter.answer(this.request, this.started, undefined, authorization, { contentType, text }));
+    this.settle(this.adapter.answer(this.request, this.started, undefined, this.headers, { contentType: this.headers.contentType, text }));
   }
 
   private settle(answer: MaybePromise<TokenHttpAnswer>): void {

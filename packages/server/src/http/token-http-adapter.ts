@@ -30,6 +30,17 @@ export interface TokenHttpAnswer {
   readonly body: string;
 }
 
+/**
+ * The request headers the token endpoint reads besides the body's: credentials, and the two that say a
+ * browser is involved (RFC 6454 `Origin`, RFC 9449 `DPoP`). The fast path hands over the object it
+ * read them into; only header reads, nothing parsed here.
+ */
+export interface TokenRequestHeaders {
+  authorization: string | undefined;
+  origin?: string | undefined;
+  dpop?: string | undefined;
+}
+
 /** An error a framework raised before the endpoint ran, as Fastify's errors carry it. */
 export interface FrameworkFailure {
   statusCode?: number | undefined;
@@ -131,11 +142,14 @@ export class TokenHttpAdapter {
     request: IncomingMessage,
     started: number,
     query: Record<string, unknown> | undefined,
-    authorization: string | undefined,
+    headers: TokenRequestHeaders,
     body: TokenRequestBody,
     refusal?: OAuthError,
   ): MaybePromise<TokenHttpAnswer> {
-    const result = this.deps.endpoint({ query, authorization, body, ip: this.clientAddress(request), refusal });
+    // An empty header is no header: a browser always sends a value.
+    const origin = headers.origin === '' ? undefined : headers.origin;
+    const dpop = headers.dpop === '' ? undefined : headers.dpop;
+    const result = this.deps.endpoint({ query, authorization: headers.authorization, body, ip: this.clientAddress(request), refusal, origin, dpop });
     if (!(result instanceof Promise)) return this.finish(started, result);
     return result.then(
       (settled) => this.finish(started, settled),
@@ -148,8 +162,8 @@ export class TokenHttpAdapter {
   }
 
   /** Answers a request refused before its body was read (405, 413, a framework failure). */
-  refuse(request: IncomingMessage, started: number, query: Record<string, unknown> | undefined, authorization: string | undefined, contentType: string | undefined, refusal: OAuthError): MaybePromise<TokenHttpAnswer> {
-    return this.answer(request, started, query, authorization, unreadBody(contentType), refusal);
+  refuse(request: IncomingMessage, started: number, query: Record<string, unknown> | undefined, headers: TokenRequestHeaders, contentType: string | undefined, refusal: OAuthError): MaybePromise<TokenHttpAnswer> {
+    return this.answer(request, started, query, headers, unreadBody(contentType), refusal);
   }
 
   /** What is written for a protocol answer; the same object for the same IssuedToken. */
@@ -161,7 +175,11 @@ export class TokenHttpAdapter {
     let written = this.written.get(result);
     if (written === undefined) {
       // RFC 6749 §5.1. Access tokens and scopes are base64url, dots and scope-token characters: nothing to escape.
-      const body = `{"access_token":"${result.accessToken}","token_type":"Bearer","expires_in":${result.expiresIn},"scope":"${result.scope}"}`;
+      // A token exchange adds issued_token_type (RFC 8693 §2.2.1), and a DPoP-bound token is token_type DPoP (RFC 9449 §5).
+      const body =
+        result.issuedTokenType === undefined
+          ? `{"access_token":"${result.accessToken}","token_type":"Bearer","expires_in":${result.expiresIn},"scope":"${result.scope}"}`
+          : `{"access_token":"${result.accessToken}","issued_token_type":"${result.issuedTokenType}","token_type":"${result.tokenType ?? 'Bearer'}","expires_in":${result.expiresIn},"scope":"${result.scope}"}`;
       written = answerOf(200, NO_STORE_JSON, body);
       this.written.set(result, written);
     }

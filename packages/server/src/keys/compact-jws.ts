@@ -20,3 +20,12 @@ export async function signCompactJws(header: { alg: string } & Record<string, un
   const { signature, sealed } = await signatures.signAndSeal(header.alg, signingInput, key, sealing);
   return { token: `${signingInput}.${signature}`, sealed };
 }
+
+/**
+ * Signs `payload` like {@link signCompactJws}, without sealing: for a token that is never stored
+ * (a browser token from a token exchange is minted per request, never cached).
+ */
+export async function signCompactJwsUnsealed(header: { alg: string } & Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, signatures: Pick<Signatures, 'sign'>): Promise<string> {
+  const signingInput = `${encode(header)}.${encode(payload)}`;
+  return `${signingInput}.${await signatures.sign(header.alg, signingInput, key)}`;
+}

@@ -1,4 +1,5 @@
 import type { ClientRows } from '../storage/repositories/client-records.ts';
+import { DEFAULT_BROWSER_SETTINGS_ROW } from '../storage/repositories/environment-api.ts';
 import type { ApiId } from '../platform/apis.ts';
 import { isWellFormedClientId } from '../platform/secrets.ts';
 
@@ -13,6 +14,12 @@ export interface ClientRecord {
   tokensNotBefore: number;
   secrets: { generation: number; hash: Buffer; expiresAt: number | null }[];
   grants: Map<ApiId, readonly string[]>;
+  /** Whether it may exchange its access tokens for browser tokens (grants/token-exchange.ts). */
+  browserTokens: boolean;
+  /** Its environment's lifetime of browser tokens, seconds (environment browser settings; default 900). */
+  browserTokenLifetimeSeconds: number;
+  /** Whether its environment tolerates client_credentials requests from a browser (an Origin header). */
+  allowClientCredentialsFromBrowser: boolean;
 }
 
 /**
@@ -25,7 +32,7 @@ export type ClientRowSource = (clientId: string) => Promise<ClientRows | null>;
 async function loadClientRecord(source: ClientRowSource, clientId: string): Promise<ClientRecord | null> {
   const rows = await source(clientId);
   if (!rows) return null;
-  const { integration: row, secrets, grants } = rows;
+  const { integration: row, secrets, grants, browserSettings } = rows;
   return {
     integrationId: row.id,
     environmentId: row.environment_id,
@@ -35,6 +42,9 @@ async function loadClientRecord(source: ClientRowSource, clientId: string): Prom
     tokensNotBefore: Math.floor(row.tokens_not_before / 1000),
     secrets: secrets.map((s) => ({ generation: s.generation, hash: Buffer.from(s.secret_hash, 'hex'), expiresAt: s.expires_at })),
     grants: new Map(grants.map((g) => [g.api_id as ApiId, g.scopes.split(' ')])),
+    browserTokens: row.browser_tokens === 1,
+    browserTokenLifetimeSeconds: browserSettings?.browser_token_ttl_seconds ?? DEFAULT_BROWSER_SETTINGS_ROW.browser_token_ttl_seconds,
+    allowClientCredentialsFromBrowser: browserSettings?.allow_client_credentials_from_browser === 1,
   };
 }
 

@@ -57,6 +57,30 @@ export class UnsupportedGrantType extends OAuthError {
   }
 }
 
+/**
+ * unauthorized_client (400, RFC 6749 §5.2): the client is authenticated but may not use this grant
+ * in this way (a token exchange without the browser-token permission, client_credentials from a browser).
+ */
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string) {
+    super('unauthorized_client', 400, description);
+  }
+}
+
+/** invalid_grant (400, RFC 6749 §5.2; RFC 8693 §2.2.2): the subject token of a token exchange is not acceptable. */
+export class InvalidGrant extends OAuthError {
+  constructor(description: string) {
+    super('invalid_grant', 400, description);
+  }
+}
+
+/** invalid_dpop_proof (400, RFC 9449 §5): the DPoP header of a token request is not a valid proof. */
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string) {
+    super('invalid_dpop_proof', 400, description);
+  }
+}
+
 /** invalid_scope (400): a requested scope is unknown or not granted. */
 export class InvalidScope extends OAuthError {
   constructor(description: string) {

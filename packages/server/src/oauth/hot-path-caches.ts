@@ -72,7 +72,7 @@ const MAX_VERIFIED_CLIENTS = 200_000;
  * |---|---|---|---|
  * | `integration` change (created, secret rotated or revoked, permissions set, disabled or enabled, tokens revoked, deleted — also each integration of a deleted environment; a rename changes nothing cached and records none) | the client's entry and any load under way for it are dropped | the client's entries are dropped | entries for the client are refused (their record is no longer current) and dropped when next looked up |
  * | token revocation (RFC 7009: a `revocation` change, read into the revocation list) | — | — | every entry is refused (the token cache's epoch moves) |
- * | `environment` change (create, rename, browser settings) | — | — | — (entries hold nothing these change; a deletion comes as `integration` changes) |
+ * | `environment` change (create, rename, browser settings) | — | — | — (entries hold nothing these change; a deletion comes as `integration` changes, and so does a change of the browser-token settings each client record carries: platform/environments.ts records one per integration of the environment) |
  * | `keys` change (a signing key created or rotated) | — | — | — (tokens already issued stay valid: their key stays published until the last of them expires) |
  * | time: the matched secret expires | — | the entry is refused from its expiry on | the entry is refused from its expiry on |
  * | time: the token enters its refresh window | — | — | the entry is refused |

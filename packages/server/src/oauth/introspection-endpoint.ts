@@ -65,8 +65,10 @@ export function createIntrospectionEndpoint(deps: IntrospectionEndpointDeps): (r
       if (claims === null || claims.environment !== caller.environmentId || deps.isRevoked(claims)) return INACTIVE;
       const holder = await deps.clients.findClient(claims.client_id);
       if (holder === null || holder.disabled || holder.environmentId !== claims.environment || claims.iat < holder.tokensNotBefore) return INACTIVE;
-      const { scope, client_id, sub, aud, iss, exp, iat, jti, environment } = claims;
-      return { statusCode: 200, headers: NO_STORE_JSON, body: JSON.stringify({ active: true, scope, client_id, sub, aud, iss, exp, iat, jti, token_type: 'Bearer', environment }) };
+      const { scope, client_id, sub, aud, iss, exp, iat, jti, environment, browser, act, cnf } = claims;
+      // A browser token says so, and a DPoP-bound one is DPoP with its key's thumbprint (RFC 9449 §6.2).
+      const token_type = cnf === undefined ? 'Bearer' : 'DPoP';
+      return { statusCode: 200, headers: NO_STORE_JSON, body: JSON.stringify({ active: true, scope, client_id, sub, aud, iss, exp, iat, jti, token_type, environment, browser, act, cnf }) };
     } catch (error) {
       return oauthErrorResponse(toOAuthError(error, deps.logger, '/oauth/introspect'));
     }

@@ -13,6 +13,10 @@ export interface OwnTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** Browser tokens only (a token exchange): `browser: true`, the backend that minted it, and the key it is bound to. */
+  browser?: true;
+  act?: { sub: string };
+  cnf?: { jkt: string };
 }
 
 /** What verifying this server's own tokens needs. */
@@ -56,7 +60,12 @@ export function createOwnTokenVerifier(deps: OwnTokenVerifierDeps): (token: stri
       const { sub, aud, client_id, environment, scope, jti, iat, exp } = payload as Record<string, unknown>;
       const strings = [sub, aud, client_id, environment, scope, jti].every((value) => typeof value === 'string');
       if (!strings || typeof iat !== 'number' || typeof exp !== 'number') return null;
-      return { iss: deps.issuer, sub, aud, client_id, environment, scope, jti, iat, exp } as OwnTokenClaims;
+      const claims = { iss: deps.issuer, sub, aud, client_id, environment, scope, jti, iat, exp } as OwnTokenClaims;
+      const { browser, act, cnf } = payload as { browser?: unknown; act?: { sub?: unknown }; cnf?: { jkt?: unknown } };
+      if (browser === true) claims.browser = true;
+      if (typeof act?.sub === 'string') claims.act = { sub: act.sub };
+      if (typeof cnf?.jkt === 'string') claims.cnf = { jkt: cnf.jkt };
+      return claims;
     } catch {
       return null;
     }

@@ -3,12 +3,21 @@ import type { Clock } from '../support/clock.ts';
 import type { ApiCatalogue } from '../platform/apis.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { authenticateThrottled, ClientAuthenticator, extractCredentials, storableClientId } from './client-authentication.ts';
-import { InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType } from './errors.ts';
+import type { ClientRecord } from './client-directory.ts';
+import { InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType } from './errors.ts';
 import { toOAuthError, type OAuthEndpointRequest } from './endpoint-support.ts';
 import type { FailureRateLimiter } from './failure-rate-limiter.ts';
 import { attributeFailure } from './failure-attribution.ts';
 import { describeRequestedGrant, grantType as clientCredentials, resolveClientCredentialsGrant } from './grants/client-credentials.ts';
-import { mintAccessToken, type MintedToken } from './mint-access-token.ts';
+import {
+  ACCESS_TOKEN_TYPE,
+  browserTokenLifetime,
+  grantType as tokenExchange,
+  resolveTokenExchangeGrant,
+  type TokenExchangeDeps,
+} from './grants/token-exchange.ts';
+import type { DpopBinding } from './dpop-binding.ts';
+import { mintAccessToken, mintUnstoredAccessToken, type MintedToken } from './mint-access-token.ts';
 import type { TokenCache } from './token-cache.ts';
 import { readTokenParameters, rejectCredentialsInQuery, type TokenParameters } from './token-request.ts';
 import type { HotPathCaches } from './hot-path-caches.ts';
@@ -25,6 +34,13 @@ export interface TokenEndpointRequest extends OAuthEndpointRequest {
    * records it like any other failure (checklist 30).
    */
   refusal?: OAuthError;
+  /**
+   * The `Origin` header, if any: the request comes from a browser. Such a request never takes the
+   * exact-repeat path, and client_credentials from a browser is refused unless its environment allows it.
+   */
+  origin?: string | undefined;
+  /** The `DPoP` header (RFC 9449 §4.1), if any: a proof that binds a browser token to a key. Never an exact repeat either. */
+  dpop?: string | undefined;
 }
 
 /** Outcome of one request, for metrics and audit (never the secret or the token). */
@@ -39,6 +55,18 @@ export interface TokenRequestOutcome {
   /** 'minted' | 'cached' on success, else the OAuth error code. */
   outcome: string;
   statusCode: number;
+  /** The grant asked for, if it is one this server supports (`client_credentials` or the token exchange URN). */
+  grantType: string | undefined;
+  /** A browser token (token exchange) only: whether it was bound to a key with DPoP. */
+  dpopBound?: boolean;
+}
+
+/** A browser `Origin` seen with an authenticated client at the token endpoint (its integration's browserUse); storage bounds and cleans it. */
+export interface BrowserUse {
+  integrationId: string;
+  origin: string;
+  ip: string;
+  at: number;
 }
 
 /** Dependencies of the token endpoint. */
@@ -54,6 +82,15 @@ export interface TokenEndpointDeps {
   tokenCache: TokenCache;
   rateLimiter: FailureRateLimiter;
   tokenTtlSeconds: number;
+  /** How a token exchange checks its subject token (own-token-verifier.ts, the revocation list). */
+  exchange: Omit<TokenExchangeDeps, 'apis'>;
+  /** Checks the DPoP proof of a token exchange and answers its key's thumbprint (dpop-binding.ts). */
+  dpopBinding: DpopBinding;
+  /**
+   * Records that an authenticated client's request carried a browser Origin (storage: the integration's
+   * browser_use_* columns), whether the request is then refused or not. A failure is logged, never answered.
+   */
+  recordBrowserUse: (use: BrowserUse) => Promise<void>;
   /** Called once per request with its outcome. */
   onOutcome?: (outcome: TokenRequestOutcome) => void;
 }
@@ -63,6 +100,12 @@ function issuedToken(token: MintedToken, scope: string, nowSecond: number): Issu
   return { accessToken: token.token, expiresIn: Math.max(0, Math.floor(token.expiresAt / 1000) - nowSecond), scope };
 }
 
+/** The refusal of client_credentials from a browser: a client secret in a page is the mistake the seed warns about. */
+const CLIENT_CREDENTIALS_FROM_BROWSER =
+  'client_credentials must not be requested from a browser (this request has an Origin header): a client secret in a web page can be read by any script on it. ' +
+  'Keep the secret on your backend, and hand the page a short-lived read-only browser token: the backend exchanges its own token with ' +
+  `grant_type=${tokenExchange} (docs/browser-tokens.md). An environment admin can allow it anyway (latchkey environments set-browser-tokens <env> --allow-client-credentials-from-browser)`;
+
 /**
  * The token endpoint: answers synchronously when the request is an exact repeat served from memory
  * (the one place a value-or-promise is measured to matter; see MaybePromise), else a promise.
@@ -70,9 +113,10 @@ function issuedToken(token: MintedToken, scope: string, nowSecond: number): Issu
 export type TokenEndpoint = (request: TokenEndpointRequest) => MaybePromise<TokenEndpointResult>;
 
 /**
- * `POST /oauth/token` for the client credentials grant (RFC 6749 §4.4), framework-free: parse,
- * check the grant type, authenticate the client (rate-limited on failures), resolve audience and
- * scopes, then answer the cached token or mint one.
+ * `POST /oauth/token`, framework-free: parse, check the grant type, authenticate the client
+ * (rate-limited on failures), then dispatch on the grant. Client credentials (RFC 6749 §4.4): refuse
+ * a browser, resolve audience and scopes, answer the cached token or mint one. Token exchange
+ * (RFC 8693, grants/token-exchange.ts): mint a browser token.
  */
 export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
   const { caches } = deps;
@@ -103,6 +147,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
       ip: request.ip,
       outcome: 'cached',
       statusCode: 200,
+      grantType: clientCredentials,
     });
     const second = Math.floor(now / 1000);
     if (repeat.issued === undefined || repeat.issuedForSecond !== second) {
@@ -113,20 +158,32 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
   };
 
   const answer = async (request: TokenEndpointRequest, remember: boolean): Promise<TokenEndpointResult> => {
-    const outcome: TokenRequestOutcome = { clientId: undefined, integrationId: undefined, secretGeneration: undefined, environmentId: undefined, audience: undefined, scopes: [], ip: request.ip, outcome: '', statusCode: 200 };
+    const outcome: TokenRequestOutcome = {
+      clientId: undefined,
+      integrationId: undefined,
+      secretGeneration: undefined,
+      environmentId: undefined,
+      audience: undefined,
+      scopes: [],
+      ip: request.ip,
+      outcome: '',
+      statusCode: 200,
+      grantType: undefined,
+    };
     let params: TokenParameters | undefined;
     try {
       if (request.refusal !== undefined) throw request.refusal;
       rejectCredentialsInQuery(request.query);
       params = readTokenParameters(request.body);
       const grant = params.get('grant_type');
-      if (grant === undefined) throw new InvalidRequest('grant_type is missing; this server supports grant_type=client_credentials');
-      if (grant !== clientCredentials) {
+      if (grant === undefined) throw new InvalidRequest(`grant_type is missing; this server supports grant_type=client_credentials and grant_type=${tokenExchange}`);
+      if (grant !== clientCredentials && grant !== tokenExchange) {
         // Echo the value only if it looks like a grant type name: a client that put its secret in the
         // wrong field must not get it back in an error (which may end up in its own logs).
         const shown = /^[a-z][a-z0-9_:./-]{0,60}$/.test(grant) ? `'${grant}'` : 'sent';
-        throw new UnsupportedGrantType(`the grant_type ${shown} is not supported; this server supports client_credentials`);
+        throw new UnsupportedGrantType(`the grant_type ${shown} is not supported; this server supports client_credentials and ${tokenExchange}`);
       }
+      outcome.grantType = grant;
 
       const credentials = extractCredentials(request.authorization, params);
       outcome.clientId = storableClientId(credentials.clientId);
@@ -147,6 +204,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
       outcome.environmentId = client.environmentId;
       outcome.integrationId = client.integrationId;
       outcome.secretGeneration = secretGeneration;
+
+      if (request.origin !== undefined) await noteBrowserUse(client.integrationId, request.origin, request.ip);
+      if (grant === tokenExchange) return await exchange(request, params, client, outcome);
+      if (request.origin !== undefined && !client.allowClientCredentialsFromBrowser) throw new UnauthorizedClient(CLIENT_CREDENTIALS_FROM_BROWSER);
 
       const { api, scopes } = resolveClientCredentialsGrant(deps.apis, client, params);
       outcome.audience = api.audience;
@@ -198,6 +259,35 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
     }
   };
 
+  /** Records a browser Origin on the integration; a failure to write it is logged and does not change the answer. */
+  const noteBrowserUse = async (integrationId: string, origin: string, ip: string): Promise<void> => {
+    try {
+      await deps.recordBrowserUse({ integrationId, origin, ip, at: deps.clock.now() });
+    } catch (error) {
+      deps.logger.warn({ err: error, integrationId }, 'could not record a browser Origin seen at the token endpoint');
+    }
+  };
+
+  const exchangeDeps: TokenExchangeDeps = { apis: deps.apis, ...deps.exchange };
+
+  /**
+   * The token exchange (RFC 8693; grants/token-exchange.ts): a browser token, minted for every
+   * exchange (never from or into the token cache), bound to the DPoP proof's key when there is one.
+   */
+  const exchange = async (request: TokenEndpointRequest, params: TokenParameters, client: ClientRecord, outcome: TokenRequestOutcome): Promise<IssuedToken> => {
+    const { api, scopes } = await resolveTokenExchangeGrant(exchangeDeps, client, params);
+    outcome.audience = api.audience;
+    outcome.scopes = scopes;
+    // Checked last, so a request refused for another reason does not use up the proof's jti.
+    const jkt = request.dpop === undefined ? undefined : await deps.dpopBinding(request.dpop);
+    const now = deps.clock.now();
+    const claims = { issuer: deps.issuer, audience: api.audience, clientId: client.clientId, environmentId: client.environmentId, scopes, browser: { actor: client.clientId, jkt } };
+    const token = await mintUnstoredAccessToken(deps.keyStore.signer(now), claims, now, browserTokenLifetime(client, deps.tokenTtlSeconds), client.tokensNotBefore);
+    outcome.outcome = 'minted';
+    outcome.dpopBound = jkt !== undefined;
+    return { ...issuedToken(token, scopes.join(' '), Math.floor(deps.clock.now() / 1000)), tokenType: jkt === undefined ? 'Bearer' : 'DPoP', issuedTokenType: ACCESS_TOKEN_TYPE };
+  };
+
   /** Completes the audit record of a failed request: who sent it and what it asked for. */
   const describeFailure = async (outcome: TokenRequestOutcome, request: TokenEndpointRequest, params: TokenParameters | undefined): Promise<void> => {
     if (outcome.integrationId === undefined) {
@@ -206,7 +296,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
       outcome.integrationId = found.integrationId;
       outcome.environmentId = found.environmentId;
     }
-    if (outcome.audience === undefined && params !== undefined) {
+    if (outcome.audience === undefined && params !== undefined && outcome.grantType !== tokenExchange) {
       const requested = describeRequestedGrant(deps.apis, params);
       outcome.audience = requested.audience;
       outcome.scopes = requested.scopes;
@@ -214,7 +304,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
   };
 
   return (request) => {
-    if (request.refusal !== undefined || hasQuery(request) || !caches.acceptsRepeat(request)) return answer(request, false);
+    // A browser (Origin) or a DPoP proof makes a request one whose rules the memo does not apply: full path.
+    if (request.refusal !== undefined || request.origin !== undefined || request.dpop !== undefined || hasQuery(request) || !caches.acceptsRepeat(request)) {
+      return answer(request, false);
+    }
     return answerRepeat(request, deps.clock.now()) ?? answer(request, true);
   };
 }

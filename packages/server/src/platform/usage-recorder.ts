@@ -26,7 +26,14 @@ export interface TokenUsageEvent {
   scopes: readonly string[];
   audience: string | undefined;
   ip: string;
+  /** The grant asked for, when it is a supported one; a token exchange (browser token) is audited as one. */
+  grantType?: string | undefined;
+  /** A token exchange only: whether the browser token was bound to a key (DPoP). */
+  dpopBound?: boolean | undefined;
 }
+
+/** The grant whose audit entries say so (RFC 8693 token exchange: browser tokens). */
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /**
  * Counts token issuance per integration and day in memory and writes the counts, `last_used_at`,
@@ -108,7 +115,8 @@ export class UsageRecorder {
         targetType: 'audience',
         targetId: event.audience ?? '-',
         outcome: success ? 'success' : event.outcome,
-        details: { scopes: event.scopes },
+        // A browser token is told apart from a backend token by its grant (and whether it is key-bound).
+        details: event.grantType === TOKEN_EXCHANGE ? { scopes: event.scopes, grantType: 'token-exchange', browserToken: true, dpopBound: event.dpopBound === true } : { scopes: event.scopes },
       },
     });
     // Minting thousands of tokens a second fills the buffer long before the timer fires. Only the

@@ -5,6 +5,8 @@ export interface Metrics {
   registry: Registry;
   /** Counts a token request by outcome: minted, cached, or the OAuth error code. */
   countTokenRequest(outcome: string): void;
+  /** Counts a token exchange (browser token) by outcome, besides countTokenRequest: minted or the OAuth error code. */
+  countTokenExchange(outcome: string): void;
   /** Starts timing a token request: a start time, or -1 for a request not sampled. */
   startTokenTimer(): number;
   /** Observes how long a token request took since `startTokenTimer` (nothing when not sampled). */
@@ -48,6 +50,13 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       pending.minted = 0;
     },
   });
+  // Token exchanges are also token requests (counted above); this says which of them minted browser tokens.
+  const exchanges = new Counter({
+    name: 'latchkey_token_exchanges_total',
+    help: 'Token exchanges (RFC 8693, browser tokens) by outcome (minted, or the OAuth error code); also counted in latchkey_token_requests_total',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'latchkey_token_request_duration_seconds',
     help: 'Time to answer a token request inside the server',
@@ -88,6 +97,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       else if (outcome === 'minted') pending.minted++;
       else requests.labels(outcome).inc();
     },
+    countTokenExchange: (outcome) => exchanges.labels(outcome).inc(),
     startTokenTimer: () => ((tick++ & 7) === 0 ? performance.now() : -1),
     observeTokenDuration: (started) => {
       if (started >= 0) duration.observe((performance.now() - started) / 1000);

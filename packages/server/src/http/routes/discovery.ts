@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_DPOP_ALGORITHMS } from '@latchkey/resource';
 import type { Config } from '../../config/load-config.ts';
 import type { KeyStore } from '../../keys/key-store.ts';
 import type { ApiCatalogue } from '../../platform/apis.ts';
 import type { Clock } from '../../support/clock.ts';
 import { sendProblem } from '../../support/problem.ts';
+import { grantType as tokenExchangeGrant } from '../../oauth/grants/token-exchange.ts';
 import { REVOCATION_FEED_PATH } from './revocation-feed.ts';
+
 
 /** What the discovery routes use. */
 export interface DiscoveryRouteDeps {
@@ -21,7 +24,8 @@ export function buildServerMetadata(deps: Pick<DiscoveryRouteDeps, 'config' | 'a
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: ['client_credentials'],
+    // RFC 8693 token exchange mints browser tokens (docs/browser-tokens.md).
+    grant_types_supported: ['client_credentials', tokenExchangeGrant],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     // RFC 7009 and RFC 7662; both authenticate clients as the token endpoint does.
     revocation_endpoint: `${issuer}/oauth/revoke`,
@@ -38,6 +42,8 @@ export function buildServerMetadata(deps: Pick<DiscoveryRouteDeps, 'config' | 'a
     access_token_signing_alg_values_supported: [deps.config.signingAlgorithm],
     // Latchkey extension: the APIs (RFC 8707 resources) tokens can be requested for.
     resources_supported: deps.apis.apis.map((api) => api.audience),
+    // RFC 9449 §5.1: a token exchange with a DPoP proof signed with one of these binds the browser token.
+    dpop_signing_alg_values_supported: DEFAULT_DPOP_ALGORITHMS,
   };
 }
 

@@ -19,7 +19,7 @@ import type { TokenRequestBody } from '../../oauth/token-request.ts';
 import { revokeAccessToken } from '../../platform/revocations.ts';
 import { authenticatePlatformToken, createPlatformApiVerifier } from '../platform-auth.ts';
 import { HttpProblem } from '../../support/problem.ts';
-import { oauthErrorOfFailure, type TokenHttpAdapter, type TokenHttpAnswer } from '../token-http-adapter.ts';
+import { oauthErrorOfFailure, type TokenHttpAdapter, type TokenHttpAnswer, type TokenRequestHeaders } from '../token-http-adapter.ts';
 import { introspectionRouteSchema, revocationRouteSchema, tokenRouteSchema } from './oauth-schemas.ts';
 
 /** What the OAuth endpoints use beyond the token endpoint's HTTP adapter: revocation and introspection. */
@@ -49,6 +49,15 @@ function endpointRequest(request: FastifyRequest): OAuthEndpointRequest {
     body: (request.body as TokenRequestBody | undefined) ?? { contentType: request.headers['content-type'], text: '' },
     ip: request.ip,
   };
+}
+
+/**
+ * The headers the token endpoint reads. Node joins a repeated Origin or DPoP header with ", ": a
+ * joined DPoP value is not a proof (RFC 9449 §4.3 allows one header), and any Origin is a browser.
+ */
+function tokenHeaders(request: FastifyRequest): TokenRequestHeaders {
+  const { authorization, origin, dpop } = request.headers;
+  return { authorization, origin, dpop: typeof dpop === 'string' ? dpop : dpop?.join(', ') };
 }
 
 /** Writes an answer through Fastify. */
@@ -108,7 +117,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRoutesOptions
   const refuse = async (request: FastifyRequest, reply: FastifyReply, refusal: OAuthError) => {
     if (request.routeOptions.url !== TOKEN_PATH) return send(reply, oauthErrorResponse(refusal));
     const { raw, headers } = request;
-    return send(reply, await tokenEndpoint.refuse(raw, tokenEndpoint.startTimer(), request.query as Record<string, unknown> | undefined, headers.authorization, headers['content-type'], refusal));
+    return send(reply, await tokenEndpoint.refuse(raw, tokenEndpoint.startTimer(), request.query as Record<string, unknown> | undefined, tokenHeaders(request), headers['content-type'], refusal));
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) =>
@@ -120,7 +129,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRoutesOptions
     const { raw, headers } = request;
     const body = (request.body as TokenRequestBody | undefined) ?? { contentType: headers['content-type'], text: '' };
     // The node:http fast path hands requests with a repeated header to this route.
-    return send(reply, await tokenEndpoint.answer(raw, started, request.query as Record<string, unknown> | undefined, headers.authorization, body, tokenEndpoint.headerRefusal(raw.rawHeaders)));
+    return send(reply, await tokenEndpoint.answer(raw, started, request.query as Record<string, unknown> | undefined, tokenHeaders(request), body, tokenEndpoint.headerRefusal(raw.rawHeaders)));
   });
 
   // Revocation and introspection authenticate clients as the token endpoint does, over the same

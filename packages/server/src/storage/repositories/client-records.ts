@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { IntegrationsTable, Schema } from '../schema.ts';
+import type { EnvironmentBrowserSettingsTable, IntegrationsTable, Schema } from '../schema.ts';
 
 // What the token endpoint's client directory (oauth/client-directory.ts) loads about one client.
 
@@ -8,16 +8,25 @@ export interface ClientRows {
   integration: IntegrationsTable;
   secrets: { generation: number; secret_hash: string; expires_at: number | null }[];
   grants: { api_id: string; scopes: string }[];
+  /** Its environment's browser-token settings, or undefined when the environment never set any (defaults apply). */
+  browserSettings: Pick<EnvironmentBrowserSettingsTable, 'browser_token_ttl_seconds' | 'allow_client_credentials_from_browser'> | undefined;
 }
 
 /**
  * Loads a client with the same three queries whether it exists or not (checklist 8: an unknown ID
  * costs what a real one does), all by client_id, so none waits for another's answer. Null when the
- * client does not exist.
+ * client does not exist. The environment's browser-token settings come with the integration's row
+ * (a left join: an environment that never saved any has no settings row, and gets the defaults).
  */
 export async function readClientRows(db: Kysely<Schema>, clientId: string): Promise<ClientRows | null> {
-  const [integration, secrets, grants] = await Promise.all([
-    db.selectFrom('integrations').selectAll().where('client_id', '=', clientId).executeTakeFirst(),
+  const [row, secrets, grants] = await Promise.all([
+    db
+      .selectFrom('integrations')
+      .leftJoin('environment_browser_settings as settings', 'settings.environment_id', 'integrations.environment_id')
+      .selectAll('integrations')
+      .select(['settings.browser_token_ttl_seconds', 'settings.allow_client_credentials_from_browser'])
+      .where('integrations.client_id', '=', clientId)
+      .executeTakeFirst(),
     db
       .selectFrom('integration_secrets')
       .innerJoin('integrations', 'integrations.id', 'integration_secrets.integration_id')
@@ -31,5 +40,8 @@ export async function readClientRows(db: Kysely<Schema>, clientId: string): Prom
       .where('integrations.client_id', '=', clientId)
       .execute(),
   ]);
-  return integration ? { integration, secrets, grants } : null;
+  if (!row) return null;
+  const { browser_token_ttl_seconds, allow_client_credentials_from_browser, ...integration } = row;
+  const browserSettings = browser_token_ttl_seconds === null || allow_client_credentials_from_browser === null ? undefined : { browser_token_ttl_seconds, allow_client_credentials_from_browser };
+  return { integration, secrets, grants, browserSettings };
 }
