@@ -163,8 +163,8 @@ export function exchangeDpopScenario(options: ExchangeScenarioOptions & { proofs
   };
 }
 
-/** Where each exchange round's Latchkey keeps its data. */
-export function exchangeServerOptions(repoRoot: string, workDir: string, log: (line: string) => void): () => Pick<LatchkeyOptions, 'repoRoot' | 'workDir' | 'log'> {
+/** Where each round's Latchkey of scenario `name` keeps its data: a new directory every time. */
+export function exchangeServerOptions(name: string, repoRoot: string, workDir: string, log: (line: string) => void): () => Pick<LatchkeyOptions, 'repoRoot' | 'workDir' | 'log'> {
   let started = 0;
-  return () => ({ repoRoot, workDir: join(workDir, `exchange-${++started}`), log });
+  return () => ({ repoRoot, workDir: join(workDir, `${name}-${++started}`), log });
 }

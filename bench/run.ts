@@ -131,8 +131,8 @@ async function main(): Promise<number> {
       latchkeyMintingScenario(latchkey('minting', integrations)),
       oidcProviderScenario('d', 'ES256', peers),
       oidcProviderScenario('d-rs256', 'RS256', peers),
-      exchangeScenario({ start: exchangeServerOptions(repoRoot, workDir, log) }),
-      exchangeDpopScenario({ start: exchangeServerOptions(repoRoot, workDir, log), proofs: Math.ceil(exchangeProofRate * (warmupSeconds + settings.durationSeconds)) }),
+      exchangeScenario({ start: exchangeServerOptions('exchange', repoRoot, workDir, log) }),
+      exchangeDpopScenario({ start: exchangeServerOptions('exchange-dpop', repoRoot, workDir, log), proofs: Math.ceil(exchangeProofRate * (warmupSeconds + settings.durationSeconds)) }),
     ].filter((s) => only === undefined || only.includes(s.key));
 
     log(`load generator: ${describeLoad(settings)}; warm-up ${warmupSeconds}s per scenario`);
