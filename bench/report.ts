@@ -203,7 +203,9 @@ export function renderSvg(ratios: RatioOutcome[], caption: string, warning?: str
   ratios.forEach((r, i) => {
     const x0 = 10 + (i % SVG_PANELS_PER_ROW) * panelW;
     const base = top + Math.floor(i / SVG_PANELS_PER_ROW) * rowH + plotH;
-    const max = Math.max(r.value ?? 0, r.target ?? 0, r.target === undefined && r.value === undefined ? 1 : 0) * 1.25;
+    // Without a target, a dotted line at 1 (parity with the denominator) gives the bar its scale.
+    const reference = r.target ?? 1;
+    const max = Math.max(r.value ?? 0, reference) * 1.25;
     const y = (v: number): number => base - (v / max) * plotH;
     const barX = x0 + 40; // bar on the left, target label on the right, so they never overlap
     parts.push(`<line x1="${x0 + 20}" y1="${base}" x2="${x0 + panelW - 20}" y2="${base}" stroke="#333"/>`);
@@ -219,7 +221,9 @@ export function renderSvg(ratios: RatioOutcome[], caption: string, warning?: str
       parts.push(`<line x1="${x0 + 20}" y1="${ty}" x2="${x0 + panelW - 20}" y2="${ty}" stroke="#555" stroke-dasharray="5,4"/>`);
       parts.push(`<text x="${barX + 68}" y="${(Number(ty) - 4).toFixed(1)}" fill="#555" font-size="11">target ≥ ${r.target}</text>`);
     } else {
-      parts.push(`<text x="${barX + 68}" y="${base - 10}" fill="#555" font-size="11">no target</text>`);
+      const ty = y(reference).toFixed(1);
+      parts.push(`<line x1="${x0 + 20}" y1="${ty}" x2="${x0 + panelW - 20}" y2="${ty}" stroke="#999" stroke-dasharray="2,3"/>`);
+      parts.push(`<text x="${barX + 68}" y="${(Number(ty) - 4).toFixed(1)}" fill="#555" font-size="11">1× · no target</text>`);
     }
     parts.push(`<text x="${barX + 30}" y="${base + 20}" text-anchor="middle" font-size="13">${esc(ratioName(r))}${r.pass === undefined ? '' : r.pass ? ' ✓' : ' ✗'}</text>`);
   });

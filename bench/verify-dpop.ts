@@ -167,7 +167,7 @@ async function expectRefusal(attempt: () => Promise<unknown>, code: string, what
 /** The two ratios the issue asks for, DPoP-bound over bearer, by their row names. */
 export const DPOP_RATIOS = [
   { numerator: NAMES.dpopFirst, denominator: NAMES.bearerFirst, label: 'first sight' },
-  { numerator: NAMES.dpopCached, denominator: NAMES.bearerCached, label: 'repeated token' },
+  { numerator: NAMES.dpopCached, denominator: NAMES.bearerCached, label: 'repeated' },
 ] as const;
 
 /** The section of docs/benchmarks.md. */
