@@ -3,12 +3,15 @@
 // HTTP for a token; switch it to Read-only in the page and see the next token's scopes shrink; rotate
 // the secret; find every step in the audit view. Revoking tokens (issue 13) — all of them, with a
 // rotation, or by removing scopes, disabling or deleting — is proven the way an application meets
-// it: the Environment API refuses the earlier token on the very next request. Along the way the page
+// it: the Environment API refuses the earlier token on the very next request. Browser tokens (issue
+// 16): the Permissions tab's switch and example, the General tab's warning after a real token request
+// with an Origin, the environment's settings, each checked by axe for WCAG 2.1 AA. Along the way the page
 // must run clean under the console's CSP, and every screen is screenshotted: into docs/console/ only
 // when asked (LATCHKEY_SCREENSHOTS=1, `npm run screenshots`), otherwise into a temporary directory, so
 // running the tests changes no tracked file.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +77,33 @@ async function shoot(page: Page, name: string, fullPage = false): Promise<void> 
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(100);
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage, animations: 'disabled' });
+}
+
+/** An element's screenshot (a section the docs show on its own), under the same rules as {@link shoot}. */
+async function shootElement(page: Page, element: Locator, name: string): Promise<void> {
+  await page.locator('.toast.visible').waitFor({ state: 'detached', timeout: 5_000 });
+  // A clip of a full-page shot, from the top: a section taller than the window is not stitched
+  // together under the sticky header.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(100);
+  const box = (await element.boundingBox())!;
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true, clip: box, animations: 'disabled' });
+}
+
+// axe-core, run inside the page by the DevTools protocol (page.evaluate), so the console's CSP needs
+// no exception for it and a CSP violation still means the console itself broke the policy.
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/** The WCAG 2.1 A/AA violations axe finds on the page as it is now: rule, help text and the elements at fault. */
+async function axeViolations(page: Page): Promise<{ id: string; help: string; nodes: string[] }[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async (tags) => {
+    type AxeResult = { violations: { id: string; help: string; nodes: { target: string[] }[] }[] };
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<AxeResult> } }).axe;
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
+    return result.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  }, WCAG_21_AA);
 }
 
 /** Violations of the console's CSP (and any other page error) the browser reported. */
@@ -625,6 +655,199 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Permissions' }).click();
     await page.getByRole('heading', { name: 'Permissions', exact: true }).waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(cspAndPageErrors(watched)).toEqual([]);
+    await watched.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('lets an admin allow browser tokens on the Permissions tab, saved with the permissions, with a runnable backend example for this Client ID and issuer', async () => {
+    const { integration, clientSecret } = await lk.createIntegration({ name: 'Editor backend' });
+    const { clientId } = integration;
+    const metadata = (await (await fetch(`${lk.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string; token_endpoint: string };
+    const watched = await openPage(browser, lk.url, { width: 1280, height: 800 });
+    const { page } = watched;
+    await page.goto(`/environments/demo/integrations/${clientId}/permissions`);
+    await signIn(page);
+    const section = page.getByTestId('browser-tokens');
+    await section.getByRole('heading', { name: 'Browser tokens' }).waitFor();
+    const allow = page.getByRole('checkbox', { name: 'May mint browser tokens' });
+    expect(await allow.isChecked()).toBe(false);
+    const explanation = (await section.textContent())!;
+    for (const words of ['Read-only', 'read scopes only', 'Short-lived', '15 minutes in this environment', 'at most an hour', "Bound to the page's key (DPoP)", 'refused with unauthorized_client']) expect(explanation).toContain(words);
+
+    // The example is filled with this Client ID, the real token endpoint and issuer, and never a secret.
+    const backend = page.getByTestId('browser-token-backend');
+    await backend.waitFor();
+    const backendText = (await backend.textContent())!;
+    expect(backendText).toContain(`clientId: "${clientId}"`);
+    expect(backendText).toContain(`tokenUrl: "${metadata.token_endpoint}"`);
+    expect(backendText).toContain(`audience: "${lk.config.environmentApiAudience}"`);
+    expect(backendText).toContain("import { TokenClient, browserTokenHandler } from '@latchkey/client';");
+    expect(backendText).toContain('process.env.LATCHKEY_CLIENT_SECRET');
+    expect(backendText).not.toContain(clientSecret);
+    const pageText = (await page.getByTestId('browser-token-page').textContent())!;
+    expect(pageText).toContain("import { createBrowserTokenSource } from '@latchkey/client/browser';");
+    expect(pageText).toContain(`tokenEndpoint: "${metadata.token_endpoint}"`);
+    expect(pageText).toContain(`latchkey.fetch("${metadata.issuer}/api/v1/environments/demo/fonts")`);
+    // Both halves are valid ES modules as copied (node --check parses without running or resolving imports).
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-browser-token-example-'));
+    for (const [file, text] of [['server.mjs', backendText], ['page.mjs', pageText]] as const) {
+      fs.writeFileSync(path.join(tmp, file), text);
+      const parsed = spawnSync(process.execPath, ['--check', path.join(tmp, file)], { encoding: 'utf8' });
+      expect(parsed.status, `${file}: ${parsed.stderr}`).toBe(0);
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await section.getByRole('button', { name: 'Copy the backend example' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(backendText);
+    expect(await axeViolations(page)).toEqual([]);
+
+    // Turning it on is a change to save, sent with the permissions; the scopes stay as they were.
+    await allow.check();
+    await section.getByText('Takes effect when you save the permissions.').waitFor();
+    await page.getByRole('button', { name: 'Save permissions' }).click();
+    const result = page.getByTestId('permissions-result');
+    await eventually(() => result.textContent()).toContain('Browser tokens: allowed.');
+    expect(await result.textContent()).not.toMatch(/Added:|Removed:/);
+    const stored = (await (await page.request.get(`/api/v1/environments/demo/integrations/${clientId}`)).json()) as { browserTokens: boolean; grants: unknown };
+    expect(stored).toMatchObject({ browserTokens: true, grants: integration.grants });
+    await shootElement(page, section, 'permissions-browser-tokens');
+
+    // A reload reads it back from the server.
+    await page.reload();
+    await section.getByRole('heading', { name: 'Browser tokens' }).waitFor();
+    await eventually(() => allow.isChecked()).toBe(true);
+    expect(await section.getByText('On: this integration may exchange its tokens for browser tokens.').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Save permissions' }).isDisabled()).toBe(true);
+
+    // 390 px: nothing scrolls sideways, and the tab stays accessible.
+    const narrow = await openPage(browser, lk.url, { width: 390, height: 844 });
+    await narrow.page.goto(`/environments/demo/integrations/${clientId}/permissions`);
+    await signIn(narrow.page);
+    await narrow.page.getByTestId('browser-token-backend').waitFor();
+    expect(await narrow.page.getByRole('checkbox', { name: 'May mint browser tokens' }).isChecked()).toBe(true);
+    expect(await narrow.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await axeViolations(narrow.page)).toEqual([]);
+
+    // A viewer sees the setting but cannot change it.
+    const viewer = await openPage(browser, lk.url);
+    await viewer.page.goto(`/environments/demo/integrations/${clientId}/permissions`);
+    await signIn(viewer.page, viewer.page, VIEWER);
+    await viewer.page.getByTestId('browser-token-backend').waitFor();
+    expect(await viewer.page.getByRole('checkbox', { name: 'May mint browser tokens' }).isChecked()).toBe(true);
+    expect(await viewer.page.getByRole('checkbox', { name: 'May mint browser tokens' }).isDisabled()).toBe(true);
+
+    for (const w of [watched, narrow, viewer]) expect(cspAndPageErrors(w)).toEqual([]);
+    for (const w of [watched, narrow, viewer]) await w.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('warns on the General tab when an integration\'s credentials were used from a browser, and not for its neighbour', async () => {
+    const used = await lk.createIntegration({ name: 'Secret in a page' });
+    const neighbour = await lk.createIntegration({ name: 'Quiet backend' });
+    // The mistake itself, as a browser makes it: client_credentials with the page's Origin.
+    const fromPage = await lk.postToken({ grant_type: 'client_credentials', client_id: used.integration.clientId, client_secret: used.clientSecret }, { origin: 'https://editor.example.com' });
+    expect(fromPage.status).toBe(400);
+    expect(((await fromPage.json()) as { error: string }).error).toBe('unauthorized_client');
+    // The neighbour asks from its backend (no Origin): nothing to warn about.
+    expect((await postToken(lk, neighbour.integration.clientId, neighbour.clientSecret)).status).toBe(200);
+
+    const watched = await openPage(browser, lk.url, { width: 1280, height: 800 });
+    const { page } = watched;
+    await page.goto(`/environments/demo/integrations/${used.integration.clientId}`);
+    await signIn(page);
+    const warning = page.getByTestId('browser-use-warning');
+    const alert = warning.getByRole('alert');
+    await eventually(() => alert.textContent()).toContain('These credentials were used from a browser');
+    expect(await page.getByTestId('browser-use-origin').textContent()).toBe('https://editor.example.com');
+    expect(await page.getByTestId('browser-use-count').textContent()).toBe('1');
+    const advice = (await warning.textContent())!;
+    for (const words of ['Rotate the secret', 'Also revoke every token issued so far', 'Keep the new secret on your backend', 'Give the page a browser token']) expect(advice).toContain(words);
+    expect(await page.getByTestId('browser-use').textContent()).toContain('Yes: last from https://editor.example.com');
+    expect(await axeViolations(page)).toEqual([]);
+    await shootElement(page, warning, 'browser-use-warning');
+
+    // Another request from a page: the very next load counts it.
+    await lk.postToken({ grant_type: 'client_credentials', client_id: used.integration.clientId, client_secret: used.clientSecret }, { origin: 'https://other.example.com' });
+    await page.reload();
+    await eventually(() => page.getByTestId('browser-use-count').textContent()).toBe('2');
+    expect(await page.getByTestId('browser-use-origin').textContent()).toBe('https://other.example.com');
+
+    // The link leads to where browser tokens are allowed.
+    await warning.getByRole('link', { name: 'Permissions tab' }).click();
+    await page.getByRole('checkbox', { name: 'May mint browser tokens' }).waitFor();
+
+    // The neighbour in the same environment shows no warning.
+    await page.goto(`/environments/demo/integrations/${neighbour.integration.clientId}`);
+    await page.getByRole('heading', { name: 'Credentials' }).waitFor();
+    expect(await page.getByTestId('browser-use').textContent()).toBe('Never: no token request with its Client ID came from a web page.');
+    expect(await page.getByTestId('browser-use-warning').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    // Its token snippets say they are for a server, and what a page gets instead.
+    expect(await page.getByTestId('snippets-backend-only').textContent()).toContain('refused with unauthorized_client unless the environment allows it');
+
+    // 390 px: the warning fits.
+    const narrow = await openPage(browser, lk.url, { width: 390, height: 844 });
+    await narrow.page.goto(`/environments/demo/integrations/${used.integration.clientId}`);
+    await signIn(narrow.page);
+    await narrow.page.getByTestId('browser-use-warning').waitFor();
+    expect(await narrow.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await axeViolations(narrow.page)).toEqual([]);
+
+    // The refused token requests are logged by Chromium only if the page made them; it made none.
+    for (const w of [watched, narrow]) expect(cspAndPageErrors(w)).toEqual([]);
+    for (const w of [watched, narrow]) await w.context.close();
+  }, BROWSER_TEST_TIMEOUT);
+
+  it('sets the browser-token lifetime and client credentials from a browser in the environment settings, warning before the latter', async () => {
+    await lk.createEnvironment('browser-lab');
+    const { integration, clientSecret } = await lk.createIntegration({ environmentId: 'browser-lab', name: 'Lab backend' });
+    const fromPage = () => lk.postToken({ grant_type: 'client_credentials', client_id: integration.clientId, client_secret: clientSecret }, { origin: 'https://lab.example.com' });
+    expect((await fromPage()).status).toBe(400);
+
+    const watched = await openPage(browser, lk.url, { width: 1280, height: 800 });
+    const { page } = watched;
+    await page.goto('/environments/browser-lab/settings');
+    await signIn(page);
+    const section = page.getByTestId('environment-browser-tokens');
+    const lifetime = section.getByLabel('Browser token lifetime (seconds)');
+    const allow = section.getByRole('checkbox', { name: 'Allow client credentials from a browser' });
+    await eventually(() => lifetime.inputValue()).toBe('900');
+    expect(await allow.isChecked()).toBe(false);
+    expect(await section.getByText('A Client Secret in a page is readable by anyone who loads it').count()).toBe(0);
+    const save = section.getByRole('button', { name: 'Save browser-token settings' });
+
+    // Out of range is caught at the field, and nothing is sent.
+    for (const bad of ['59', '3601', '90.5', '']) {
+      await lifetime.fill(bad);
+      await section.getByText('Enter a whole number of seconds from 60 to 3600.').waitFor();
+      expect(await save.isDisabled(), bad).toBe(true);
+      expect(await lifetime.getAttribute('aria-invalid'), bad).toBe('true');
+    }
+
+    // Five minutes, and client credentials allowed: the warning shows as soon as the box is ticked.
+    await lifetime.fill('300');
+    await allow.check();
+    await section.getByText('A Client Secret in a page is readable by anyone who loads it').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await shootElement(page, section, 'environment-browser-tokens');
+    await save.click();
+    await page.locator('.toast.visible', { hasText: 'Saved the browser-token settings' }).waitFor();
+    expect(await (await page.request.get('/api/v1/environments/browser-lab/browser-tokens')).json()).toEqual({ browserTokenLifetimeSeconds: 300, allowClientCredentialsFromBrowser: true });
+    // In effect at the token endpoint from the very next request.
+    expect((await fromPage()).status).toBe(200);
+
+    // A reload reads both back; turning the switch off again refuses the next request from a page.
+    await page.reload();
+    await eventually(() => lifetime.inputValue()).toBe('300');
+    expect(await allow.isChecked()).toBe(true);
+    await allow.uncheck();
+    await save.click();
+    await page.locator('.toast.visible', { hasText: 'Saved the browser-token settings' }).waitFor();
+    expect((await fromPage()).status).toBe(400);
+    expect(await (await page.request.get('/api/v1/environments/browser-lab/browser-tokens')).json()).toEqual({ browserTokenLifetimeSeconds: 300, allowClientCredentialsFromBrowser: false });
+
+    // The integration's Permissions tab tells the environment's lifetime.
+    await page.goto(`/environments/browser-lab/integrations/${integration.clientId}/permissions`);
+    await page.getByTestId('browser-tokens').getByText('5 minutes in this environment').waitFor();
+
     expect(cspAndPageErrors(watched)).toEqual([]);
     await watched.context.close();
   }, BROWSER_TEST_TIMEOUT);

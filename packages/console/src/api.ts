@@ -1,12 +1,14 @@
 import type {
   ApiCatalogue,
   AuditPage,
+  BrowserTokenSettings,
+  BrowserTokenSettingsUpdate,
   Environment,
-  Grants,
   Integration,
   IntegrationPage,
   IntegrationWithSecret,
   PermissionsResult,
+  PermissionsUpdate,
   ProblemBody,
   ProblemCode,
   Secret,
@@ -129,6 +131,8 @@ export const getEnvironment = (id: string) => send<Environment>('GET', envPath(i
 export const createEnvironment = (input: { id: string; name?: string }) => send<Environment>('POST', '/api/v1/environments', input);
 export const renameEnvironment = (id: string, name: string) => send<Environment>('PATCH', envPath(id), { name });
 export const deleteEnvironment = (id: string) => send<void>('DELETE', envPath(id));
+/** Changes the environment's browser-token settings (lifetime, client_credentials from a browser); a field left out keeps its value. */
+export const setBrowserTokenSettings = (id: string, input: BrowserTokenSettingsUpdate) => send<BrowserTokenSettings>('PATCH', `${envPath(id)}/browser-tokens`, input);
 
 export const listIntegrations = (environmentId: string, options: { name?: string; cursor?: string; limit?: number } = {}) =>
   send<IntegrationPage>('GET', `${envPath(environmentId)}/integrations${query(options)}`);
@@ -151,7 +155,8 @@ export const revokeSecret = (environmentId: string, clientId: string, secretId: 
   send<Integration>('DELETE', `${integrationPath(environmentId, clientId)}/secrets/${enc(secretId)}`);
 export const listSecrets = (environmentId: string, clientId: string) => send<{ secrets: Secret[] }>('GET', `${integrationPath(environmentId, clientId)}/secrets`).then((r) => r.secrets);
 
-export const setPermissions = (environmentId: string, clientId: string, grants: Grants) => send<PermissionsResult>('PUT', `${integrationPath(environmentId, clientId)}/permissions`, { grants });
+/** Replaces the scopes (`grants`) and/or turns browser tokens on or off; a field left out keeps its value. */
+export const setPermissions = (environmentId: string, clientId: string, update: PermissionsUpdate) => send<PermissionsResult>('PUT', `${integrationPath(environmentId, clientId)}/permissions`, update);
 export const getUsage = (environmentId: string, clientId: string, days = 30) => send<Usage>('GET', `${integrationPath(environmentId, clientId)}/usage${query({ days })}`);
 
 /** Audit filters as the API takes them. */

@@ -185,7 +185,9 @@ export function CopyButton({ text, label, onCopied, className }: { text: string;
     <button
       type="button"
       className={`button secondary copy ${className ?? ''}`}
-      aria-label={label}
+      // The accessible name starts with the visible word ("Copied", "Copy failed"), so speech input
+      // and screen readers name the button as it looks (WCAG 2.5.3, label in name).
+      aria-label={state === 'copied' ? `Copied: ${label}` : state === 'failed' ? `Copy failed: ${label}` : label}
       onClick={async () => {
         const copied = await copyText(text);
         setState(copied ? 'copied' : 'failed');
@@ -279,6 +281,23 @@ export function Field({
           {error}
         </p>
       )}
+    </div>
+  );
+}
+
+/** A form's save button (disabled until there is something to save) and, while there is, "Discard changes". */
+export function SaveActions({ label, pending, dirty, disabled, onDiscard, children }: { label: string; pending: boolean; dirty: boolean; disabled?: boolean; onDiscard: () => void; children?: ReactNode }) {
+  return (
+    <div className="form-actions">
+      <button type="submit" className="button primary" disabled={!dirty || pending || disabled}>
+        {pending ? 'Saving…' : label}
+      </button>
+      {dirty && (
+        <button type="button" className="button ghost" onClick={onDiscard}>
+          Discard changes
+        </button>
+      )}
+      {children}
     </div>
   );
 }

@@ -7,8 +7,8 @@ import { REVOCATION_REACH } from '../revocation.ts';
 import { navigate, pathTo } from '../router.ts';
 import type { RevealedSecret } from '../secret-handoff.ts';
 import { buildSnippet, SECRET_VARIABLE, SNIPPET_LANGUAGES, type SnippetLanguage } from '../snippets.ts';
-import type { ApiCatalogue, ApiId, Integration, Secret, ServerMetadata, Usage } from '../wire.ts';
-import { ConfirmDialog, CopyButton, ErrorState, Field, FormError, Icon, Loading, Notice, Time } from '../components/ui.tsx';
+import type { ApiCatalogue, ApiId, BrowserUse, Integration, Secret, ServerMetadata, Usage } from '../wire.ts';
+import { ConfirmDialog, CopyButton, ErrorState, Field, FormError, Icon, Link, Loading, Notice, SaveActions, Time } from '../components/ui.tsx';
 
 interface TabProps {
   environmentId: string;
@@ -18,13 +18,14 @@ interface TabProps {
   onReveal: (revealed: RevealedSecret | null) => void;
 }
 
-/** General: the secret once, name and description, credentials and secrets, usage, how to get a token, and the danger zone. */
+/** General: the secret once, a warning if the credentials were used from a browser, name and description, credentials and secrets, usage, how to get a token, and the danger zone. */
 export function GeneralTab({ environmentId, integration, onChange, revealed, onReveal }: TabProps) {
   const session = useSession();
   const canWrite = session.canWrite(environmentId);
   return (
     <div className="stack">
       {revealed && revealed.clientId === integration.clientId && <SecretOnce revealed={revealed} onDone={() => onReveal(null)} />}
+      {integration.browserUse && <BrowserUseWarning environmentId={environmentId} integration={integration} use={integration.browserUse} />}
       <DetailsCard environmentId={environmentId} integration={integration} onChange={onChange} canWrite={canWrite} />
       <CredentialsCard environmentId={environmentId} integration={integration} onChange={onChange} onReveal={onReveal} canWrite={canWrite} />
       <UsageCard environmentId={environmentId} integration={integration} />
@@ -78,6 +79,70 @@ function SecretOnce({ revealed, onDone }: { revealed: RevealedSecret; onDone: ()
   );
 }
 
+/**
+ * The credentials were used from a browser: an `Origin` header came with this Client ID to the token
+ * endpoint. Says where and when, and what to do. An alert: the secret may be readable in a page
+ * right now, which the admin should act on before anything else on this screen.
+ */
+function BrowserUseWarning({ environmentId, integration, use }: { environmentId: string; integration: Integration; use: BrowserUse }) {
+  const permissions = `${pathTo('environments', environmentId, 'integrations', integration.clientId)}/permissions`;
+  return (
+    <section className="card browser-use" aria-labelledby="browser-use-title" data-testid="browser-use-warning">
+      <div className="browser-use-alert" role="alert">
+        <Icon name="warning" />
+        <div>
+          <h3 id="browser-use-title">These credentials were used from a browser</h3>
+          <p>
+            A token request with this Client ID came from a web page: <strong>its Client Secret is in a page</strong>, where anyone who loads the page can read it and get tokens with every permission of this integration.
+          </p>
+        </div>
+      </div>
+      <dl className="facts browser-use-facts">
+        <div>
+          <dt>Origin</dt>
+          <dd>
+            <code data-testid="browser-use-origin">{use.origin}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>From IP address</dt>
+          <dd>
+            <code>{use.ip}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>First seen</dt>
+          <dd>
+            <time dateTime={use.firstSeenAt}>{formatDateTimeToTheSecond(use.firstSeenAt)}</time>
+          </dd>
+        </div>
+        <div>
+          <dt>Last seen</dt>
+          <dd>
+            <time dateTime={use.lastSeenAt}>{formatDateTimeToTheSecond(use.lastSeenAt)}</time>
+          </dd>
+        </div>
+        <div>
+          <dt>Requests from a browser</dt>
+          <dd data-testid="browser-use-count">{use.count}</dd>
+        </div>
+      </dl>
+      <h4>What to do</h4>
+      <ol className="browser-use-steps">
+        <li>
+          <strong>Rotate the secret</strong> (under Credentials below): stop the current secret now and tick “Also revoke every token issued so far”.
+        </li>
+        <li>
+          <strong>Keep the new secret on your backend</strong>: only your server requests tokens, never the page.
+        </li>
+        <li>
+          <strong>Give the page a browser token</strong>: allow browser tokens on the <Link to={permissions}>Permissions tab</Link> and use its backend example. Browser tokens are read-only, short-lived and bound to the page&apos;s key.
+        </li>
+      </ol>
+    </section>
+  );
+}
+
 function DetailsCard({ environmentId, integration, onChange, canWrite }: { environmentId: string; integration: Integration; onChange: (i: Integration) => void; canWrite: boolean }) {
   const session = useSession();
   const initial = { name: integration.name, description: integration.description };
@@ -110,16 +175,7 @@ function DetailsCard({ environmentId, integration, onChange, canWrite }: { envir
             {(props) => <textarea {...props} name="description" rows={2} maxLength={500} value={draft.value.description} onChange={(e) => draft.update({ description: e.target.value })} />}
           </Field>
           <FormError error={action.error && !action.error.fieldErrors.length ? action.error : null} />
-          <div className="form-actions">
-            <button type="submit" className="button primary" disabled={!dirty || action.pending || !draft.value.name.trim()}>
-              {action.pending ? 'Saving…' : 'Save'}
-            </button>
-            {dirty && (
-              <button type="button" className="button ghost" onClick={() => draft.clear(initial)}>
-                Discard changes
-              </button>
-            )}
-          </div>
+          <SaveActions label="Save" pending={action.pending} dirty={dirty} disabled={!draft.value.name.trim()} onDiscard={() => draft.clear(initial)} />
         </form>
       ) : (
         <dl className="facts">
@@ -185,6 +241,18 @@ function CredentialsCard({ environmentId, integration, onChange, onReveal, canWr
         )}
       </div>
       <IssuedTokens environmentId={environmentId} integration={integration} onChange={onChange} canWrite={canWrite} />
+      <div className="field">
+        <span className="label">Used from a browser</span>
+        <p data-testid="browser-use">
+          {integration.browserUse ? (
+            <>
+              Yes: last from <code>{integration.browserUse.origin}</code> <Time iso={integration.browserUse.lastSeenAt} /> (see the warning above).
+            </>
+          ) : (
+            'Never: no token request with its Client ID came from a web page.'
+          )}
+        </p>
+      </div>
       <h4>Secrets</h4>
       <SecretsTable secrets={integration.secrets} canWrite={canWrite} onRevoke={setRevoking} />
 
@@ -533,6 +601,9 @@ function TokenCard({ environmentId, integration }: { environmentId: string; inte
           />
           <p className="muted">
             The snippets read the secret from the <code>{SECRET_VARIABLE}</code> environment variable, so it never lands in code or shell history. The server caches tokens: asking again returns the same token until about an hour before it expires.
+          </p>
+          <p className="muted" data-testid="snippets-backend-only">
+            Run them on a server. A token request from a web page (one with a browser <code>Origin</code>) is refused with unauthorized_client unless the environment allows it; a page gets a browser token from your backend instead (see the Permissions tab).
           </p>
           <Notice tone="danger" title="Handle tokens with the same care as the secret">
             <p>
