@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { accessTokenOf, expectOk, tokenRequest } from './http.ts';
-import { freePort, runCommand, startServer, stopServer, waitForHttp } from './processes.ts';
+import { freePort, runCommand, startServer, stopServer, waitForHttp, type ServerProcess } from './processes.ts';
 import type { HttpRequest, LoadTarget, Scenario } from './scenario.ts';
 
 /** The Environment API's scope catalogue (design §6); preset "all" grants every one. */
@@ -78,7 +78,7 @@ function shuffle<T>(items: T[]): T[] {
 }
 
 /** The configuration every Latchkey process of the run shares (CLI and server). */
-function latchkeyEnv(workDir: string, port: number): NodeJS.ProcessEnv {
+export function latchkeyEnv(workDir: string, port: number): NodeJS.ProcessEnv {
   return {
     ...process.env,
     LATCHKEY_DATABASE_URL: `sqlite:${join(workDir, 'latchkey', 'latchkey.db')}`,
@@ -89,7 +89,7 @@ function latchkeyEnv(workDir: string, port: number): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(options: LatchkeyOptions, env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+export async function cli(options: Pick<LatchkeyOptions, 'repoRoot'>, env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   const { stdout } = await runCommand(process.execPath, [LATCHKEY_BIN, ...args], { cwd: options.repoRoot, env });
   return stdout;
 }
@@ -119,6 +119,16 @@ async function seedIntegrations(options: LatchkeyOptions, env: NodeJS.ProcessEnv
   return clients;
 }
 
+/** Starts `latchkey serve` on `port` with `env` and waits until it answers. */
+export async function serveLatchkey(options: Pick<LatchkeyOptions, 'repoRoot'>, env: NodeJS.ProcessEnv, port: number): Promise<{ server: ServerProcess; tokenUrl: string }> {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server (on its graceful exit) for tuning.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const server = startServer('latchkey', process.execPath, [...profile, LATCHKEY_BIN, 'serve'], { cwd: options.repoRoot, env });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(server, `${base}/.well-known/jwks.json`, 30_000, 200);
+  return { server, tokenUrl: `${base}/oauth/token` };
+}
+
 /** Sets up the data directory, seeds, starts `latchkey serve` and checks caching and minting. */
 export async function startLatchkey(options: LatchkeyOptions): Promise<LatchkeyTarget> {
   const port = await freePort();
@@ -129,12 +139,7 @@ export async function startLatchkey(options: LatchkeyOptions): Promise<LatchkeyT
   const seeded = await seedIntegrations(options, env, options.integrations);
   options.log(`seeded ${seeded.length + 1} integrations in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server (on its graceful exit) for tuning.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`] : [];
-  const server = startServer('latchkey', process.execPath, [...profile, LATCHKEY_BIN, 'serve'], { cwd: options.repoRoot, env });
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(server, `${base}/.well-known/jwks.json`, 30_000, 200);
-  const tokenUrl = `${base}/oauth/token`;
+  const { server, tokenUrl } = await serveLatchkey(options, env, port);
 
   // (b) must really be served from the cache: the same request twice gives the same token.
   const cached = tokenRequest(main.clientId, main.clientSecret, CACHED_BODY);

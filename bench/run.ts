@@ -3,8 +3,10 @@
  *
  *   (a) bare node:http            (b) Latchkey, cached token
  *   (c) Latchkey, minting always  (d) node-oidc-provider ES256 (RS256 listed for reference)
+ *   (x) Latchkey token exchange    (x-dpop) token exchange with a DPoP proof (bench/exchange.ts)
  *
- * then token verification (bench/verify.ts), scale (bench/scale.ts) and revocation propagation
+ * then token verification (bench/verify.ts), DPoP-bound against bearer requests at
+ * @latchkey/resource (bench/verify-dpop.ts), scale (bench/scale.ts) and revocation propagation
  * (bench/revocation.ts).
  *
  * Prints requests/s, the server's CPU time per request and p50/p99 per scenario, and the ratios b/a,
@@ -18,7 +20,9 @@
  * BENCH_CPU_PROF (a directory: the Latchkey server writes a V8 CPU profile there),
  * BENCH_REVOCATIONS (revocations per set-up of the propagation benchmark, 120),
  * BENCH_REVOCATION_POSTGRES_URL (where its PostgreSQL set-up creates its database).
- * BENCH_ONLY also takes 'verify', 'scale' and 'revocation' (issue 5, 6 and 13's benchmarks).
+ * BENCH_EXCHANGE_PROOF_RATE (DPoP proofs signed per second of warm-up and run for (x-dpop), 5000).
+ * BENCH_ONLY also takes 'verify', 'scale' and 'revocation' (issue 5, 6 and 13's benchmarks),
+ * 'exchange' ((x) and (x-dpop) beside (c) and (d), issue 16) and 'dpop-verify' (issue 16).
  * Exit code 1 when a scenario could not run, a measured ratio misses its target or revocation
  * propagation misses p99 < 1 s.
  */
@@ -38,6 +42,9 @@ import { runVerifyBenchmarks, type Row as VerifyRow } from './verify.ts';
 import { runScaleBenchmarks, SCALE_RATIOS, scaleFigureTable, type ScaleRow } from './scale.ts';
 import { propagationPasses, revocationSection, runRevocationBenchmarks, type PropagationRow } from './revocation.ts';
 import { LOCAL_POSTGRES_URL } from './postgres.ts';
+import { EXCHANGE_KEYS, exchangeDpopScenario, exchangeScenario, exchangeServerOptions } from './exchange.ts';
+import { DPOP_RATIOS, dpopVerifySection, runDpopVerifyBenchmarks } from './verify-dpop.ts';
+import type { RatioOutcome } from './report.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,7 +55,18 @@ const RATIOS: Ratio[] = [
   { numerator: 'c', denominator: 'd', target: 2 },
   // Issue 6: cached throughput with 100,000 integrations against one.
   ...SCALE_RATIOS,
+  // Issue 16: token exchanges beside minting and node-oidc-provider, and what DPoP costs; no targets.
+  { numerator: 'x', denominator: 'c' },
+  { numerator: 'x', denominator: 'd' },
+  { numerator: 'x-dpop', denominator: 'x' },
+  { numerator: 'x-dpop', denominator: 'd' },
 ];
+
+/** BENCH_ONLY names that stand for several scenarios. */
+const ONLY_GROUPS: Record<string, string[]> = {
+  // The exchanges are measured beside (c) minting and (d), in the same run.
+  exchange: ['c', 'd', ...EXCHANGE_KEYS],
+};
 
 /** Issue 5's verification figures as a Markdown section. */
 function verifySection(rows: VerifyRow[]): string {
@@ -95,7 +113,8 @@ async function main(): Promise<number> {
     // (c) needs a distinct key per request in a round: 255 scope sets per integration.
     const integrations = envNumber('BENCH_INTEGRATIONS', 600);
     const quietWaitSeconds = envNumber('BENCH_QUIET_WAIT', 15, 0);
-    const only = process.env.BENCH_ONLY?.split(',').map((k) => k.trim()).filter(Boolean);
+    const only = process.env.BENCH_ONLY?.split(',').map((k) => k.trim()).filter(Boolean).flatMap((k) => [k, ...(ONLY_GROUPS[k] ?? [])]);
+    const exchangeProofRate = envNumber('BENCH_EXCHANGE_PROOF_RATE', 5000);
 
     let peersDir = '';
     const peers = (): string => peersDir;
@@ -112,6 +131,8 @@ async function main(): Promise<number> {
       latchkeyMintingScenario(latchkey('minting', integrations)),
       oidcProviderScenario('d', 'ES256', peers),
       oidcProviderScenario('d-rs256', 'RS256', peers),
+      exchangeScenario({ start: exchangeServerOptions('exchange', repoRoot, workDir, log) }),
+      exchangeDpopScenario({ start: exchangeServerOptions('exchange-dpop', repoRoot, workDir, log), proofs: Math.ceil(exchangeProofRate * (warmupSeconds + settings.durationSeconds)) }),
     ].filter((s) => only === undefined || only.includes(s.key));
 
     log(`load generator: ${describeLoad(settings)}; warm-up ${warmupSeconds}s per scenario`);
@@ -196,6 +217,23 @@ async function main(): Promise<number> {
         sections.push(`## Verifying tokens (issue 5)\n\nDid not run: ${(err as Error).message}`);
       }
     }
+    const dpopVerifyRatios: RatioOutcome[] = [];
+    if (only === undefined || only.includes('dpop-verify')) {
+      try {
+        log('(dpop-verify) @latchkey/resource: DPoP-bound against bearer requests');
+        const rows = await runDpopVerifyBenchmarks({ log: (line) => log(`(dpop-verify) ${line}`) });
+        sections.push(dpopVerifySection(rows));
+        for (const r of rows) log(`(dpop-verify) ${r.name}: ${Math.round(r.opsPerSec)} ops/s${r.ratio === null ? '' : `, ${r.ratio}x ${r.baseline}`}`);
+        for (const ratio of DPOP_RATIOS) {
+          const row = rows.find((r) => r.name === ratio.numerator && r.baseline === ratio.denominator);
+          if (row?.ratio != null) dpopVerifyRatios.push({ numerator: 'DPoP', denominator: `Bearer, ${ratio.label}`, value: row.ratio });
+        }
+      } catch (err) {
+        log(`(dpop-verify) did not run: ${(err as Error).message}`);
+        outcomes.push({ key: 'dpop-verify', name: 'DPoP-bound against bearer requests', notes: [], warnings: [], error: (err as Error).message });
+        sections.push(`## Verifying DPoP-bound requests (issue 16)\n\nDid not run: ${(err as Error).message}`);
+      }
+    }
     if (only === undefined || only.includes('scale')) {
       try {
         const scaleRows: ScaleRow[] = await runScaleBenchmarks({ repoRoot, workDir, settings, log, warmupSeconds, postgresUrl: process.env.BENCH_SCALE_POSTGRES_URL });
@@ -220,13 +258,15 @@ async function main(): Promise<number> {
 
     const ratios = computeRatios(RATIOS, outcomes);
     console.log(`\n${scenarioTable(outcomes)}\n\n${ratioTable(ratios)}\n`);
+    const dpopSection = sections.find((section) => section.startsWith('## Verifying DPoP-bound'));
+    if (dpopSection !== undefined) console.log(`${dpopSection}\n`);
     if (revocationRows.length > 0) console.log(`${revocationSection(revocationRows)}\n`);
 
     const complete = only === undefined && outcomes.every((o) => o.result !== undefined);
     const writeDocs = process.env.BENCH_WRITE_DOCS === '1' || (process.env.BENCH_WRITE_DOCS !== '0' && complete);
     if (writeDocs) {
       const machine = describeMachine(settings.tool);
-      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL', 'BENCH_REVOCATIONS']
+      const envPrefix = ['BENCH_DURATION', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_WARMUP', 'BENCH_ROUNDS', 'BENCH_INTEGRATIONS', 'BENCH_QUIET_WAIT', 'BENCH_ONLY', 'BENCH_TOOL', 'BENCH_REVOCATIONS', 'BENCH_EXCHANGE_PROOF_RATE']
         .filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]} `).join('');
       const notes = [
         ...outcomes.flatMap((o) => o.notes.map((n) => `(${o.key}) ${n}.`)),
@@ -247,7 +287,7 @@ async function main(): Promise<number> {
       await writeFile(join(repoRoot, 'docs', 'benchmarks.md'), markdown);
       const busiest = Math.max(0, ...outcomes.map((o) => o.otherCpuPercent ?? 0));
       const busyWarning = busiest > OTHER_CPU_WARNING ? `measured on a busy machine: other processes used up to ${busiest.toFixed(0)}% of the CPU` : undefined;
-      await writeFile(join(repoRoot, 'docs', 'benchmarks.svg'), renderSvg(ratios, caption, busyWarning));
+      await writeFile(join(repoRoot, 'docs', 'benchmarks.svg'), renderSvg([...ratios, ...dpopVerifyRatios], caption, busyWarning));
       log('wrote docs/benchmarks.md and docs/benchmarks.svg');
     } else {
       log(complete ? 'docs not written (BENCH_WRITE_DOCS=0)' : 'partial run: docs/benchmarks.md not written (BENCH_WRITE_DOCS=1 forces it)');

@@ -65,12 +65,12 @@ export interface AfterRun {
   warnings?: string[];
 }
 
-/** A ratio between two scenarios' requests per second, with its target. */
+/** A ratio between two scenarios' requests per second, with its target when an issue gives one. */
 export interface Ratio {
   numerator: string;
   denominator: string;
-  /** The ratio must be at least this. */
-  target: number;
+  /** The ratio must be at least this; absent, the ratio is only reported. */
+  target?: number;
 }
 
 /** What the report needs about one scenario. */

@@ -12,6 +12,8 @@ export interface SeedOptions {
   createEnvironment?: boolean;
   /** Integrations are named `<name>-1`, `<name>-2`, …; default `bench`. */
   name?: string;
+  /** May exchange their tokens for browser tokens (issue 16). */
+  browserTokens?: boolean;
 }
 
 /** Creates `count` integrations with `grants` in `environmentId`. */
@@ -26,7 +28,7 @@ export async function seedIntegrationsInProcess(env: NodeJS.ProcessEnv, environm
     if (options.createEnvironment) await createEnvironment(deps, { id: environmentId }, context);
     const clients: Client[] = [];
     for (let i = 0; i < count; i++) {
-      const { integration, clientSecret } = await createIntegration(deps, { environmentId, name: `${options.name ?? 'bench'}-${i + 1}`, grants }, context);
+      const { integration, clientSecret } = await createIntegration(deps, { environmentId, name: `${options.name ?? 'bench'}-${i + 1}`, grants, ...(options.browserTokens ? { browserTokens: true } : {}) }, context);
       clients.push({ clientId: integration.clientId, clientSecret });
     }
     return clients;

@@ -13,21 +13,13 @@
  * (`node --import tsx bench/verify.ts`). BENCH_VERIFY_MS sets the measured time per row (default
  * 3000), BENCH_VERIFY_ROUNDS the number of interleaved rounds it is split into (default 3).
  */
-import { createPublicKey, randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { importJWK, jwtVerify, type JWK } from 'jose';
 import { createVerifier, verifyAccessToken } from '@latchkey/resource';
-import { loadConfig } from '../packages/server/src/config/load-config.ts';
-import { openDatabase } from '../packages/server/src/storage/database.ts';
-import { createRuntime } from '../packages/server/src/runtime.ts';
-import { buildApp } from '../packages/server/src/app.ts';
-import { createLogger } from '../packages/server/src/support/logger.ts';
-import { systemClock } from '../packages/server/src/support/clock.ts';
+import { startInProcessLatchkey } from './in-process-latchkey.ts';
 import { SYSTEM_CONTEXT } from '../packages/server/src/platform/audit.ts';
 import { createEnvironment } from '../packages/server/src/platform/environments.ts';
 import { createIntegration } from '../packages/server/src/platform/integrations.ts';
@@ -89,21 +81,10 @@ export async function runVerifyBenchmarks(options: VerifyBenchmarkOptions = {}):
   const durationMs = options.durationMs ?? Number(process.env.BENCH_VERIFY_MS ?? 3000);
   const rounds = Math.max(1, options.rounds ?? Number(process.env.BENCH_VERIFY_ROUNDS ?? 3));
   const log = options.log ?? (() => undefined);
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-verify-'));
-  const config = loadConfig({
-    PORT: '8080',
-    LATCHKEY_ISSUER: 'http://127.0.0.1:8080',
-    LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`,
-    LATCHKEY_DATA_DIR: dir,
-    LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64url'),
-    LATCHKEY_LOG_LEVEL: 'silent',
-  });
-  const database = await openDatabase(config.databaseUrl);
-  const runtime = await createRuntime({ config, database, clock: systemClock, logger: createLogger('silent') });
-  const app = await buildApp({ runtime });
+  const latchkey = await startInProcessLatchkey('latchkey-bench-verify-');
+  const { config, database, runtime, app } = latchkey;
   const bare = Fastify();
   try {
-    await app.ready();
     await createEnvironment(runtime.platform, { id: 'bench' }, SYSTEM_CONTEXT);
     const { integration, clientSecret } = await createIntegration(
       runtime.platform,
@@ -199,10 +180,7 @@ export async function runVerifyBenchmarks(options: VerifyBenchmarkOptions = {}):
     ];
   } finally {
     await bare.close();
-    await app.close();
-    await runtime.stop();
-    await database.close();
-    rmSync(dir, { recursive: true, force: true });
+    await latchkey.close();
   }
 }
 
