@@ -75,6 +75,20 @@ describe('verifyDpopProof', () => {
     }
   });
 
+  it('keeps each key apart when several sign in turn (imported keys are remembered): right thumbprints, and a header key that did not sign is refused', async () => {
+    for (let round = 0; round < 3; round++) {
+      for (const key of [es, other]) {
+        expect((await verify(await proof({ key }))).jkt).toBe(await calculateJwkThumbprint(key.jwk, 'sha256'));
+      }
+    }
+    // Both keys are remembered now: a proof naming one and signed by the other still fails.
+    const error = await refusal(verify(await proof({ key: es, signWith: other.privateKey })));
+    expect(error.message).toMatch(/signature/);
+    // The same x with another key's y is another key, not the remembered one.
+    const mixed = { ...es.jwk, y: other.jwk.y };
+    await refusal(verify(await proof({ key: { ...es, jwk: mixed } })));
+  });
+
   it('is exported from the package entry point', () => {
     expect(entry.verifyDpopProof).toBe(verifyDpopProof);
     expect(entry.DpopProofError).toBe(DpopProofError);

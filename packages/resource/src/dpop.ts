@@ -129,9 +129,11 @@ export async function verifyDpopProof(options: VerifyDpopProofOptions): Promise<
   }
 
   let payloadBytes: Uint8Array;
+  let jkt: string;
   try {
-    const key = await importJWK(jwkRecord as JWK, alg);
-    ({ payload: payloadBytes } = await compactVerify(proof, key, { algorithms: [alg] }));
+    const imported = await publicKeyOf(jwkRecord, alg);
+    jkt = imported.jkt;
+    ({ payload: payloadBytes } = await compactVerify(proof, imported.key, { algorithms: [alg] }));
   } catch {
     // A key that does not import (wrong curve for the alg, bad coordinates) and a signature that
     // does not verify are the same thing to the client: the proof is not signed by its jwk.
@@ -170,13 +172,41 @@ export async function verifyDpopProof(options: VerifyDpopProofOptions): Promise<
     }
   }
 
-  const jkt = await calculateJwkThumbprint(jwkRecord as JWK, 'sha256');
   // Scoped by key: a jti only has to be unique per client key (RFC 9449 §4.2), and nobody can burn
   // another key's jti ahead of it. Recorded until the proof would be refused as too old anyway.
   if (!replay.useOnce(`${jkt}.${jti}`, (iat + maxAge + skew) * 1000)) {
     throw new DpopProofError('the DPoP proof has been used before (jti replayed)');
   }
   return { jkt, jti, iat };
+}
+
+/** The members that make up each key type's public key (RFC 7638 §3.2), in thumbprint order. */
+const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = { EC: ['crv', 'x', 'y'], RSA: ['e', 'n'], OKP: ['crv', 'x'] };
+const KEY_CACHE_MAX = 1024;
+/** Imported proof keys and their thumbprints, by algorithm and public key. */
+const keyCache = new Map<string, Promise<{ key: Awaited<ReturnType<typeof importJWK>>; jkt: string }>>();
+
+/**
+ * The proof's key, imported, and its RFC 7638 thumbprint. A page signs every request with the same
+ * key, and importing it (and hashing it) was most of a proof check's cost (bench/verify-dpop.ts),
+ * so the last keys seen are kept, by their public members only: two JWKs with the same members are
+ * the same key. Public keys only, so nothing secret is held; bounded, oldest out first.
+ */
+function publicKeyOf(jwk: Record<string, unknown>, alg: string): Promise<{ key: Awaited<ReturnType<typeof importJWK>>; jkt: string }> {
+  const members = PUBLIC_MEMBERS[jwk.kty as string] ?? [];
+  const values = members.map((member) => jwk[member]);
+  const importNow = async () => ({ key: await importJWK(jwk as JWK, alg), jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256') });
+  if (values.length === 0 || !values.every((value) => typeof value === 'string')) return importNow();
+  const id = `${alg} ${jwk.kty as string} ${values.join(' ')}`;
+  let cached = keyCache.get(id);
+  if (cached === undefined) {
+    cached = importNow();
+    // A key that does not import is not kept: the next proof with it fails the same way, afresh.
+    cached.catch(() => keyCache.delete(id));
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+    keyCache.set(id, cached);
+  }
+  return cached;
 }
 
 /**
