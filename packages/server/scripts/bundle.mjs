@@ -4,14 +4,29 @@
 // one bundle is read in a few large pieces (docs/decisions.md, "esbuild bundles the server").
 //
 // Kept outside the bundle: native and optional drivers (better-sqlite3, pg, ioredis), loaded from
-// node_modules as before, and the two packages that find their own files through __dirname
-// (@fastify/swagger reads its package.json, @fastify/swagger-ui serves its static directory).
+// node_modules as before. Two bundled packages find their own files through __dirname
+// (@fastify/swagger reads its package.json, @fastify/swagger-ui serves its static directory); an ES
+// module has no __dirname, so those files get one pointing at where they were bundled from.
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const outdir = `${dist}bundle`;
+
+/** Gives bundled files that use __dirname the directory they came from, relative to the bundle. */
+const ownDirname = {
+  name: 'own-dirname',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]node_modules[\\/]@fastify[\\/]swagger(-ui)?[\\/].*\.js$/ }, async (args) => {
+      const contents = await readFile(args.path, 'utf8');
+      if (!contents.includes('__dirname')) return undefined;
+      const fromBundle = path.relative(outdir, path.dirname(args.path));
+      return { contents: `var __dirname = __latchkeyResolve(__latchkeyBundleDir, ${JSON.stringify(fromBundle)});\n${contents}`, loader: 'js' };
+    });
+  },
+};
 
 await rm(outdir, { recursive: true, force: true });
 await build({
@@ -28,9 +43,18 @@ await build({
   platform: 'node',
   target: 'node20',
   // Bundled CommonJS dependencies (Fastify, pino, …) call require() for Node's built-ins; an ES
-  // module has no require, so each chunk gets one.
-  banner: { js: "import { createRequire as __latchkeyCreateRequire } from 'node:module'; const require = __latchkeyCreateRequire(import.meta.url);" },
-  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis', '@fastify/swagger', '@fastify/swagger-ui'],
+  // module has no require, so each chunk gets one, and the directory it sits in for ownDirname.
+  banner: {
+    js: [
+      "import { createRequire as __latchkeyCreateRequire } from 'node:module';",
+      "import { dirname as __latchkeyDirname, resolve as __latchkeyResolve } from 'node:path';",
+      "import { fileURLToPath as __latchkeyFileURLToPath } from 'node:url';",
+      'const require = __latchkeyCreateRequire(import.meta.url);',
+      'const __latchkeyBundleDir = __latchkeyDirname(__latchkeyFileURLToPath(import.meta.url));',
+    ].join(' '),
+  },
+  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis'],
+  plugins: [ownDirname],
   logLevel: 'warning',
   legalComments: 'linked',
   minifyWhitespace: true,
