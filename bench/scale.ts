@@ -220,6 +220,29 @@ async function startTimed(opts: ScaleOptions, name: string, args: string[], env:
   return { server, base, startupSeconds, rssAfterStartMb: rssMegabytes(server.child.pid!) };
 }
 
+/**
+ * Start-up swings by a third from one start to the next on these 2-core machines (a node process
+ * alone takes 0.14-0.2 s to boot here), so each start-up figure is the median of
+ * STARTUP_SAMPLES starts, bare node:http and Latchkey alternating; RSS is the median of the same
+ * starts. The last Latchkey start keeps running for the measurements that follow.
+ */
+const STARTUP_SAMPLES = envNumber('BENCH_STARTUP_SAMPLES', 3);
+
+async function startupMedians(opts: ScaleOptions, data: Dataset, name: string): Promise<{ bare: Started; latchkey: Started }> {
+  const bares: Started[] = [];
+  const latchkeys: Started[] = [];
+  for (let i = 0; i < STARTUP_SAMPLES; i++) {
+    bares.push(await serveBare(opts, `bare-http-${name}-${i}`));
+    const started = await serve(opts, data, i === STARTUP_SAMPLES - 1 ? name : `${name}-sample-${i}`);
+    latchkeys.push(started);
+    if (i < STARTUP_SAMPLES - 1) await stopServer(started.server);
+  }
+  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const of = (runs: Started[], last: Started): Started => ({ ...last, startupSeconds: median(runs.map((r) => r.startupSeconds)), rssAfterStartMb: median(runs.map((r) => r.rssAfterStartMb)) });
+  opts.log(`(scale) ${name}: start-up ${latchkeys.map((r) => r.startupSeconds.toFixed(2)).join(', ')} s; bare node:http ${bares.map((r) => r.startupSeconds.toFixed(2)).join(', ')} s`);
+  return { bare: of(bares, bares[bares.length - 1]!), latchkey: of(latchkeys, latchkeys[latchkeys.length - 1]!) };
+}
+
 /** Start-up and RSS after start as multiples of the bare node:http process's, with issue 15's targets. */
 function versusBare(label: string, latchkey: Started, bare: Started): ScaleFigure[] {
   return [
@@ -355,10 +378,8 @@ export async function runScaleBenchmarks(opts: ScaleOptions): Promise<ScaleRow[]
   const manyForWorkers = await copySqliteDataset(opts, many, 'many-workers');
 
   // Start-up, each Latchkey right after a bare node:http process, so both meet the same machine.
-  const bareSmall = await serveBare(opts, 'bare-http-1');
-  const small = await serve(opts, one, 'latchkey-scale-1');
-  const bareLarge = await serveBare(opts, 'bare-http-100k');
-  const large = await serve(opts, many, 'latchkey-scale-100k');
+  const { bare: bareSmall, latchkey: small } = await startupMedians(opts, one, 'latchkey-scale-1');
+  const { bare: bareLarge, latchkey: large } = await startupMedians(opts, many, 'latchkey-scale-100k');
   opts.log(`(scale) start-up to /readyz: ${small.startupSeconds.toFixed(2)} s with 1 integration (bare node:http ${bareSmall.startupSeconds.toFixed(2)} s), ${large.startupSeconds.toFixed(2)} s with ${n} (bare ${bareLarge.startupSeconds.toFixed(2)} s)`);
   opts.log(`(scale) RSS after start: ${small.rssAfterStartMb.toFixed(0)} MB with 1 integration (bare node:http ${bareSmall.rssAfterStartMb.toFixed(0)} MB), ${large.rssAfterStartMb.toFixed(0)} MB with ${n} (bare ${bareLarge.rssAfterStartMb.toFixed(0)} MB)`);
 
