@@ -181,6 +181,17 @@ describe.each([
     expect(response.headers.get('www-authenticate')).toMatch(/^DPoP realm="environment-api", algs="[^"]+", error="invalid_token"/);
   });
 
+  it('a bound token without the scope a route needs gets 403 insufficient_scope with a DPoP challenge; a bearer token a Bearer one', async () => {
+    const token = await bound({ scope: 'templates:read' });
+    const response = await dpopRequest('/api/templates', token, await key.proof({ method: 'POST', url: url('/api/templates'), accessToken: token, iat: now() }), { method: 'POST' });
+    await expectRefusal(response, 403, 'insufficient_scope');
+    expect(response.headers.get('www-authenticate')).toMatch(/^DPoP realm="environment-api", algs="[^"]+", error="insufficient_scope"/);
+    const bearer = await issuer.sign({ scope: 'templates:read' });
+    const plain = await fetch(url('/api/templates'), { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
+    await expectRefusal(plain, 403, 'insufficient_scope');
+    expect(plain.headers.get('www-authenticate')).toMatch(/^Bearer realm="environment-api", error="insufficient_scope"/);
+  });
+
   it('refuses an unbound token under the DPoP scheme', async () => {
     const token = await issuer.sign();
     const proof = await key.proof({ method: 'GET', url: url('/api/templates'), accessToken: token, iat: now() });

@@ -5,7 +5,7 @@ import { assertNoWriteTokenInBrowser } from './browser-rule.ts';
 import { AccessTokenError } from './errors.ts';
 import { checkMiddlewareOptions } from './request-url.ts';
 import type { MiddlewareOptions } from './request-url.ts';
-import { assertScopes, validateScopes } from './scopes.ts';
+import { assertScopes, challengeFor, validateScopes } from './scopes.ts';
 
 declare global {
   // Express declares its request type in this global namespace; merging is how middleware adds fields.
@@ -26,7 +26,8 @@ declare global {
 export type LatchkeyExpressOptions = MiddlewareOptions<Request>;
 
 // The realm of the verifier that authenticated a request, for requireScopes' 403 challenge.
-const realms = new WeakMap<object, string>();
+/** The verifier's realm and DPoP algorithms, per verified request, for requireScopes' challenges. */
+const challenges = new WeakMap<object, { realm: string | undefined; dpopAlgorithms: readonly string[] }>();
 
 /**
  * Express middleware that authenticates a request (RFC 6750, RFC 9449): refuses a token in the
@@ -75,7 +76,7 @@ export function latchkeyExpress(verifier: AccessTokenVerifier, options?: Latchke
           }
         }
         req.accessToken = claims;
-        realms.set(req, verifier.realm);
+        challenges.set(req, { realm: verifier.realm, dpopAlgorithms: verifier.dpopAlgorithms });
         next();
       },
       (error: unknown) => {
@@ -103,7 +104,8 @@ export function requireScopes(...scopes: string[]): RequestHandler {
       return;
     }
     try {
-      assertScopes(claims, required, realms.get(req));
+      const known = challenges.get(req);
+      assertScopes(claims, required, known?.realm, challengeFor(claims, known?.dpopAlgorithms ?? []));
     } catch (error) {
       if (error instanceof AccessTokenError) {
         sendAccessTokenError(res, error);

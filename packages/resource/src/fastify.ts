@@ -5,7 +5,7 @@ import { assertNoWriteTokenInBrowser } from './browser-rule.ts';
 import { AccessTokenError } from './errors.ts';
 import { checkMiddlewareOptions } from './request-url.ts';
 import type { MiddlewareOptions } from './request-url.ts';
-import { assertScopes, validateScopes } from './scopes.ts';
+import { assertScopes, challengeFor, validateScopes } from './scopes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +22,8 @@ declare module 'fastify' {
 export type LatchkeyFastifyOptions = MiddlewareOptions<FastifyRequest>;
 
 // The realm of the verifier that authenticated a request, for requireScopes' 403 challenge.
-const realms = new WeakMap<object, string>();
+/** The verifier's realm and DPoP algorithms, per verified request, for requireScopes' challenges. */
+const challenges = new WeakMap<object, { realm: string | undefined; dpopAlgorithms: readonly string[] }>();
 
 /**
  * A Fastify plugin that authenticates every request in the scope that registers it (RFC 6750,
@@ -77,7 +78,7 @@ export function latchkeyFastify(verifier: AccessTokenVerifier, options?: Latchke
         });
         if (headers.origin !== undefined && !relaxed(request)) assertNoWriteTokenInBrowser(headers.origin, claims, verifier.realm);
         request.accessToken = claims;
-        realms.set(request, verifier.realm);
+        challenges.set(request, { realm: verifier.realm, dpopAlgorithms: verifier.dpopAlgorithms });
       } catch (error) {
         if (error instanceof AccessTokenError) return sendAccessTokenError(reply, error);
         throw error;
@@ -112,7 +113,8 @@ export function requireScopes(...scopes: string[]): (request: FastifyRequest, re
       throw new TypeError('requireScopes() runs only on routes where latchkeyFastify(verifier) is registered');
     }
     try {
-      assertScopes(claims, required, realms.get(request));
+      const known = challenges.get(request);
+      assertScopes(claims, required, known?.realm, challengeFor(claims, known?.dpopAlgorithms ?? []));
     } catch (error) {
       if (error instanceof AccessTokenError) return sendAccessTokenError(reply, error);
       throw error;

@@ -1,4 +1,4 @@
-import { AccessTokenError } from './errors.ts';
+import { AccessTokenError, type AuthScheme } from './errors.ts';
 import type { AccessTokenClaims } from './claims.ts';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
@@ -49,7 +49,7 @@ export function hasScopes(claims: Pick<AccessTokenClaims, 'scope'>, required: re
  * @example
  * assertScopes(request.accessToken, ['templates:write'], 'environment-api');
  */
-export function assertScopes(claims: Pick<AccessTokenClaims, 'scope'>, required: readonly string[], realm?: string): void {
+export function assertScopes(claims: Pick<AccessTokenClaims, 'scope'>, required: readonly string[], realm?: string, challenge?: { scheme: AuthScheme; algs?: readonly string[] | undefined }): void {
   if (hasScopes(claims, required)) return;
   // RFC 6750 §3: the scope attribute lists the scope needed for the resource, not just what is missing.
   const scope = required.join(' ');
@@ -57,5 +57,13 @@ export function assertScopes(claims: Pick<AccessTokenClaims, 'scope'>, required:
     realm,
     scope,
     description: `the access token lacks a scope this request needs: ${scope}`,
+    // A DPoP-bound token came with the DPoP scheme: it is answered with a DPoP challenge (RFC 9449 §7.1).
+    ...(challenge ? { scheme: challenge.scheme, algs: challenge.algs } : {}),
   });
+}
+
+/** The challenge for a refusal of a request made with `claims`: DPoP for a DPoP-bound token, else Bearer (undefined). */
+export function challengeFor(claims: AccessTokenClaims, dpopAlgorithms: readonly string[]): { scheme: AuthScheme; algs: readonly string[] } | undefined {
+  const cnf = claims.cnf as { jkt?: unknown } | undefined;
+  return typeof cnf?.jkt === 'string' ? { scheme: 'DPoP', algs: dpopAlgorithms } : undefined;
 }
