@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.ts';
 import { basicAuthorization, createManualClock, startTestLatchkey, type TestLatchkey } from './support/latchkey.ts';
 import { BODY_LIMIT, DESCRIPTION, FUZZ_ENV, linesLeaking, send, tokenContractViolation, type RawRequest, type RawResponse } from './support/fuzz.ts';
+import { generateClientSecret } from '../packages/server/src/platform/secrets.ts';
 
 describe.each(DIALECTS)('POST /oauth/token under bad input (%s)', (dialect) => {
   let lk: TestLatchkey;
@@ -158,6 +159,23 @@ describe.each(DIALECTS)('POST /oauth/token under bad input (%s)', (dialect) => {
       const response = await post(form([['grant_type', 'client_credentials'], ['client_id', full.clientId], ['client_secret', full.clientId]]), 'application/x-www-form-urlencoded');
       expectError(response, 401, 'invalid_client');
       expect(JSON.parse(response.text).error_description).toMatch(/client_secret is the same as client_id/);
+    });
+
+    it('a Latchkey-looking secret cut short or with a changed character gets 401 saying it looks truncated or mistyped; a well-formed wrong one does not', async () => {
+      const secret = full.secret;
+      const changed = `${secret.slice(0, 10)}${secret[10] === 'A' ? 'B' : 'A'}${secret.slice(11)}`;
+      for (const broken of [secret.slice(0, -1), secret.slice(0, 30), changed, `${secret}x`]) {
+        const response = await post(form([['grant_type', 'client_credentials'], ['client_id', full.clientId], ['client_secret', broken]]), 'application/x-www-form-urlencoded');
+        expectError(response, 401, 'invalid_client');
+        const description = JSON.parse(response.text).error_description as string;
+        expect(description).toMatch(/client_secret looks truncated or mistyped/);
+        expect(description).not.toContain(broken);
+      }
+      // Another well-formed secret (valid checksum) is simply wrong: the generic answer, which says nothing of the client.
+      const wellFormedWrong = generateClientSecret();
+      const response = await post(form([['grant_type', 'client_credentials'], ['client_id', full.clientId], ['client_secret', wellFormedWrong]]), 'application/x-www-form-urlencoded');
+      expectError(response, 401, 'invalid_client');
+      expect(JSON.parse(response.text).error_description).toMatch(/^client authentication failed/);
     });
   });
 });

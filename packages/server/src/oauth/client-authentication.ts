@@ -1,5 +1,5 @@
 import type { Clock } from '../support/clock.ts';
-import { hashClientSecret, hashesEqual, isWellFormedClientId } from '../platform/secrets.ts';
+import { hashClientSecret, hashesEqual, isWellFormedClientId, isWellFormedClientSecret } from '../platform/secrets.ts';
 import { InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
 import type { TokenParameters } from './token-request.ts';
 import type { ClientRecord } from './client-directory.ts';
@@ -150,6 +150,14 @@ export class ClientAuthenticator {
       // the request itself shows it.
       if (credentials.clientSecret === credentials.clientId) {
         throw new InvalidClient('client_secret is the same as client_id: the request sent the Client ID where the Client Secret belongs');
+      }
+      // A secret with Latchkey's prefix whose length or checksum is wrong was cut short or mistyped
+      // (a copy that lost its end, a character changed by hand). The checksum is public, so saying
+      // so reveals nothing the request does not already show, and saves a search for the cause.
+      if (credentials.clientSecret.startsWith('lks_') && !isWellFormedClientSecret(credentials.clientSecret)) {
+        throw new InvalidClient(
+          'client_secret looks truncated or mistyped: it starts like a Latchkey Client Secret (lks_…) but its length or checksum is wrong; copy it again from where it was stored, or rotate the secret',
+        );
       }
       throw new InvalidClient('client authentication failed: unknown client, wrong secret, or disabled integration');
     }
