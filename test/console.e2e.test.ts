@@ -671,6 +671,8 @@ describe.skipIf(!hasChromium())('web console in Chromium', () => {
     await section.getByRole('heading', { name: 'Browser tokens' }).waitFor();
     const allow = page.getByRole('checkbox', { name: 'May mint browser tokens' });
     expect(await allow.isChecked()).toBe(false);
+    // The environment's lifetime arrives with its own request: wait for it as a reader would.
+    await section.getByText('15 minutes in this environment').waitFor();
     const explanation = (await section.textContent())!;
     for (const words of ['Read-only', 'read scopes only', 'Short-lived', '15 minutes in this environment', 'at most an hour', "Bound to the page's key (DPoP)", 'refused with unauthorized_client']) expect(explanation).toContain(words);
 
