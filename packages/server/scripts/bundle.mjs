@@ -53,7 +53,9 @@ await build({
       'const __latchkeyBundleDir = __latchkeyDirname(__latchkeyFileURLToPath(import.meta.url));',
     ].join(' '),
   },
-  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis'],
+  // @fastify/cookie loads its own (nested) cookie module with import(): bundled, that CommonJS module
+  // would come back as a namespace with only a default export, so @fastify/cookie stays outside.
+  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis', '@fastify/cookie'],
   plugins: [ownDirname],
   logLevel: 'warning',
   legalComments: 'linked',
