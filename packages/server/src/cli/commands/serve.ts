@@ -45,25 +45,9 @@ function banner(url: string, config: Config, bootstrap: BootstrapResult, workers
 
 /** Runs one server in this process (alone, or as a cluster worker) until SIGINT/SIGTERM, then drains and exits. */
 async function serveInProcess(config: Config, logger: Logger, role: Exclude<ProcessRole, 'primary'>): Promise<void> {
-  // The database opens (its SQLite thread starts, migrations are checked) while the HTTP stack's
-  // code loads: on two cores the two overlap, about a fifth of start-up to /readyz. The server stops
-  // before the database closes.
-  const opening = openDatabase(config.databaseUrl, { sqliteOnThread: true });
   // Imported here, not at the top: every other CLI command would otherwise load the whole HTTP stack.
-  const loading = import('../../server.ts');
-  const [opened, loaded] = await Promise.allSettled([opening, loading]);
-  if (opened.status === 'rejected' || loaded.status === 'rejected') {
-    if (opened.status === 'fulfilled') await opened.value.close().catch(() => {});
-    throw opened.status === 'rejected' ? opened.reason : (loaded as PromiseRejectedResult).reason;
-  }
-  const database = opened.value;
-  let server: Awaited<ReturnType<typeof loaded.value.startServer>>;
-  try {
-    server = await loaded.value.startServer({ config, logger, role, database });
-  } catch (error) {
-    await database.close().catch(() => {});
-    throw error;
-  }
+  const { startServer } = await import('../../server.ts');
+  const server = await startServer({ config, logger, role });
   // A worker's primary made the first admin and prints the banner for all of them.
   if (role === 'single') {
     const bootstrap = await bootstrapAdmin(server.runtime.platform, config);
@@ -72,7 +56,6 @@ async function serveInProcess(config: Config, logger: Logger, role: Exclude<Proc
   onShutdownSignal(logger, async () => {
     // Fastify stops accepting, finishes in-flight requests; the runtime flushes usage counters.
     await server.close();
-    await database.close();
   });
 }
 
